@@ -1,0 +1,2 @@
+//! Exact constraint reduction (formulations.md §7).
+pub mod cone;
