@@ -9,7 +9,16 @@
 //! ```
 //! Each arrow is one module, and nothing reaches backwards.
 
-pub mod geometry;
-pub mod network;
+pub mod arch;
 pub mod arrangement;
+pub mod backend;
+pub mod certify;
+pub mod data;
+pub mod error;
+pub mod geometry;
+pub mod ir;
+pub mod network;
+pub mod patches;
+pub mod pipeline;
+pub mod problem;
 pub mod reduce;

@@ -1,1 +1,1920 @@
-//! placeholder, replaced by its owner
+//! Irredundant generators of a polyhedral cone, and nonnegative least squares.
+//!
+//! For one sign pattern the convex program constrains c ∈ ℝʰ to the polyhedral cone
+//! P = {c : B c ≥ 0}, where B (m × h) has thousands of rows b_k but h is small. By Farkas' lemma
+//! the dual cone of P is K = cone{b_k} = {Bᵀα : α ≥ 0}, and a row b_k can be dropped without
+//! changing P exactly when b_k ∈ cone{b_j : j ≠ k}. A subset S of the rows with cone(B_S) = K
+//! therefore satisfies {c : B_S c ≥ 0} = P, and the smallest such S consists of one row per
+//! extreme ray of K (when K is pointed; when K contains a line, see [`irredundant_rows`]).
+//!
+//! If g is a strictly interior point of P (b_k·g > 0 for every nonzero row), the points
+//! z_k = b_k / (g·b_k) lie on the hyperplane {z : g·z = 1} and the extreme rays of K are exactly
+//! the vertices of conv{z_k}. They are found with Clarkson's output-sensitive method: a row is
+//! tested against the current set E of kept rows with one nonnegative least-squares solve
+//! min_{α ≥ 0} ‖E_ᵀα − b_k‖₂; a positive residual r separates b_k from cone(E)
+//! (r·b_e ≤ 0 for all e ∈ E, r·b_k = ‖r‖² > 0), and the row maximising r·z_j over all rows is a
+//! vertex not yet in E. Every row costs one small NNLS and every extreme ray one extra pass.
+//!
+//! The same NNLS gives the support function used for certificates:
+//! max{v·u : ‖u‖₂ ≤ 1, B u ≥ 0} = min_{α ≥ 0} ‖v + Bᵀα‖₂, the distance from v to the polar cone
+//! −K, i.e. `nnls(B, −v).norm`.
+
+use std::collections::VecDeque;
+
+use ndarray::ArrayView2;
+
+/// Smallest relative tolerance accepted by [`irredundant_rows`]: residuals of a few ulps are noise.
+const MIN_TOL: f64 = 1e-12;
+/// Largest relative tolerance accepted by [`irredundant_rows`] (beyond it "redundant" is meaningless).
+const MAX_TOL: f64 = 0.1;
+/// Tolerance used when the caller passes NaN.
+const DEFAULT_TOL: f64 = 1e-9;
+/// NNLS optimality: stop when every free column has c_j·r ≤ W_TOL · ‖c_j‖ · ‖t‖.
+const W_TOL: f64 = 1e-13;
+/// NNLS: a unit column whose component orthogonal to the passive columns is ≤ DEP_TOL is dependent.
+const DEP_TOL: f64 = 1e-10;
+/// Unit rows closer than this (Euclidean) are the same direction.
+const DUP_TOL: f64 = 1e-12;
+/// A row is strictly inside the open half-space of the gate ĝ when û·ĝ > GOOD_MIN.
+const GOOD_MIN: f64 = 1e-11;
+/// A unit row whose projection off the detected lineality space is shorter than this lies in it.
+const PROJ_MIN: f64 = 1e-9;
+/// Relative width of a tie when maximising r·z_j.
+const TIE_TOL: f64 = 1e-12;
+
+/// Result of a nonnegative least-squares solve min_{α ≥ 0} ‖C α − t‖₂.
+///
+/// At the optimum the KKT conditions hold: α ≥ 0, Cᵀr ≤ 0 and α_j (Cᵀr)_j = 0 with r = t − Cα,
+/// so r·t = ‖r‖² and r separates t from cone(C) whenever r ≠ 0.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nnls {
+    /// The minimiser α ≥ 0, one entry per column of C (zero columns get α_j = 0).
+    pub alpha: Vec<f64>,
+    /// The residual r = t − C α.
+    pub residual: Vec<f64>,
+    /// ‖r‖₂, the Euclidean distance from t to cone(C).
+    pub norm: f64,
+}
+
+/// Lawson–Hanson nonnegative least squares: α* = argmin_{α ≥ 0} ‖C α − t‖₂.
+///
+/// `columns` is m × h: each ROW of the view is one column c_j ∈ ℝʰ of C (so C = columnsᵀ), and
+/// `target` is t ∈ ℝʰ. Any m works (including m = 0 and m > h) and zero columns are ignored. The
+/// active-set method keeps the passive columns linearly independent (at most h of them) and solves
+/// the least-squares subproblems with an incrementally updated QR factorisation; it stops when
+/// (Cᵀr)_j ≤ 1e-13 ‖c_j‖ ‖t‖ for every column outside the passive set.
+///
+/// # Panics
+/// If `target.len() != columns.ncols()`.
+pub fn nnls(columns: ArrayView2<f64>, target: &[f64]) -> Nnls {
+    let (m, h) = columns.dim();
+    assert_eq!(
+        target.len(),
+        h,
+        "nnls: target has length {} but the columns have dimension {}",
+        target.len(),
+        h
+    );
+    // Scale the target so that its largest entry is 1 and normalise every column: the core
+    // solver works with unit columns, and the scales are undone on α.
+    let t_scale = max_abs(target.iter().copied());
+    let mut alpha = vec![0.0; m];
+    if t_scale > 0.0 && t_scale.is_finite() {
+        let t: Vec<f64> = target.iter().map(|v| v / t_scale).collect();
+        let mut unit = vec![0.0; m * h];
+        let mut inv_norm = vec![0.0; m];
+        for ((row, dst), inv) in columns
+            .rows()
+            .into_iter()
+            .zip(unit.chunks_exact_mut(h.max(1)))
+            .zip(inv_norm.iter_mut())
+        {
+            if let Some(norm) = unit_into(row.iter().copied(), dst) {
+                *inv = 1.0 / norm;
+            }
+        }
+        let mut work = NnlsWork::new(h);
+        work.solve(&unit, m, &t, 0.0);
+        for ((a, x), inv) in alpha.iter_mut().zip(&work.x).zip(&inv_norm) {
+            *a = x * inv * t_scale;
+        }
+    }
+    // Residual in the caller's scale, computed directly from α.
+    let mut residual = target.to_vec();
+    for (row, &a) in columns.rows().into_iter().zip(&alpha) {
+        if a != 0.0 {
+            for (r, c) in residual.iter_mut().zip(row.iter()) {
+                *r -= a * c;
+            }
+        }
+    }
+    let norm = robust_norm(&residual);
+    Nnls {
+        alpha,
+        residual,
+        norm,
+    }
+}
+
+/// Indices (sorted ascending) of an irredundant subset S of the rows of `b` (m × h) with
+/// {c : B_S c ≥ 0} = {c : B c ≥ 0}.
+///
+/// Equivalently cone{b_k : k ∈ S} = cone{b_k} (Farkas). Zero rows are dropped; among rows equal up
+/// to positive scaling only the first index is kept; every dropped row is a nonnegative
+/// combination of kept rows up to relative tolerance `tol` (‖b_k − Σ_{s∈S} α_s b_s‖₂ ≤ tol·‖b_k‖₂,
+/// certified by an NNLS solve); every kept row is an extreme ray of cone{rows}, i.e. not such a
+/// combination of the other kept rows.
+///
+/// `interior`, when given, should be a point g with b_k·g > 0 for all nonzero rows, so the cone is
+/// pointed and its extreme rays are the vertices of z_k = b_k/(g·b_k) on {z : g·z = 1}. If it is
+/// None, has the wrong length, or is not strictly interior, an interior point is computed from the
+/// least-distance problem min ‖x‖ s.t. b̂_k·x ≥ 1 (b̂_k = b_k/‖b_k‖, solved as an NNLS); its
+/// solution also maximises the smallest angle margin min_k b̂_k·x/‖x‖. If {c : Bc ≥ 0} has no
+/// interior (K contains a line, e.g. rows b and −b), the lineality space L of K is detected, rows
+/// in L are kept greedily until they positively span L (both b and −b stay when needed), and the
+/// remaining rows are reduced as above modulo L. Correctness never depends on this detection:
+/// every dropped row is certified by its own NNLS solve.
+///
+/// `tol` is clamped to [1e-12, 0.1] (NaN means 1e-9); 1e-9 is a good value. Rows with non-finite
+/// entries are always kept. The output is deterministic. If a final irredundancy pass removes a
+/// kept row (only near exact ties or when K contains a line), rows dropped earlier because of it
+/// satisfy the bound with (1 + its weight)·tol instead of tol.
+pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
+    let (_, h) = b.dim();
+    let tol = if tol.is_nan() {
+        DEFAULT_TOL
+    } else {
+        tol.clamp(MIN_TOL, MAX_TOL)
+    };
+
+    // 1. Unit rows; zero rows dropped, non-finite rows kept unconditionally.
+    let mut always = Vec::new();
+    let mut idx = Vec::new();
+    let mut units = Vec::new();
+    for (i, row) in b.rows().into_iter().enumerate() {
+        if row.iter().any(|v| !v.is_finite()) {
+            always.push(i);
+            continue;
+        }
+        let start = units.len();
+        units.resize(start + h, 0.0);
+        if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
+            idx.push(i);
+        } else {
+            units.truncate(start);
+        }
+    }
+
+    let t0 = std::time::Instant::now();
+    // 2. One row per direction (the first index).
+    let (reps, u) = dedup(&idx, &units, h);
+    if std::env::var("CONE_TIME").is_ok() {
+        eprintln!("dedup {:?}", t0.elapsed());
+    }
+
+    // 3. Reduce.
+    let mut out = Vec::new();
+    if !reps.is_empty() {
+        let mut red = Reducer::new(&u, h, tol);
+        red.choose_gate(interior);
+        if std::env::var("CONE_TIME").is_ok() {
+            eprintln!("gate {:?}", t0.elapsed());
+        }
+        let kept = red.run();
+        if std::env::var("CONE_TIME").is_ok() {
+            eprintln!("run {:?}", t0.elapsed());
+        }
+        for pos in kept {
+            out.push(reps[pos]);
+        }
+    }
+    out.extend(always);
+    out.sort_unstable();
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small vector helpers.
+
+#[inline]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[inline]
+fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
+fn max_abs(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(0.0, |m: f64, x| m.max(x.abs()))
+}
+
+/// ‖v‖₂ without overflow or underflow for finite entries.
+fn robust_norm(v: &[f64]) -> f64 {
+    let s = max_abs(v.iter().copied());
+    if s == 0.0 || !s.is_finite() {
+        return s;
+    }
+    s * v.iter().map(|x| (x / s) * (x / s)).sum::<f64>().sqrt()
+}
+
+/// Writes v/‖v‖ into `dst` and returns ‖v‖, or leaves zeros and returns None when v = 0.
+fn unit_into(v: impl Iterator<Item = f64> + Clone, dst: &mut [f64]) -> Option<f64> {
+    let s = max_abs(v.clone());
+    if s == 0.0 || !s.is_finite() {
+        dst.iter_mut().for_each(|d| *d = 0.0);
+        return None;
+    }
+    for (d, x) in dst.iter_mut().zip(v) {
+        *d = x / s;
+    }
+    let n = dot(dst, dst).sqrt();
+    dst.iter_mut().for_each(|d| *d /= n);
+    Some(s * n)
+}
+
+/// A fixed, generic-looking direction in ℝʰ (SplitMix64 from a seed): deterministic tie-breaks.
+fn fixed_direction(h: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..h)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            // 53 random bits in [0, 1), mapped to [−1, 1).
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Groups the unit rows (`units`, row i belongs to original index `idx[i]`, ascending) by
+/// direction and returns the first original index of every direction with its unit row.
+///
+/// Rows are sorted by a generic projection s·û, so equal directions are neighbours within a
+/// window of width ~DUP_TOL·‖s‖; each row is compared only with the group representatives in that
+/// window (exact duplicates cost O(1) each, whatever their number).
+fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
+    let n = idx.len();
+    if h == 0 || n == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let row = |i: usize| &units[i * h..(i + 1) * h];
+    let s = fixed_direction(h, 0x5eed_0001);
+    let s_l2 = dot(&s, &s).sqrt();
+    let s_l1: f64 = s.iter().map(|v| v.abs()).sum();
+    let keys: Vec<f64> = (0..n).map(|i| dot(&s, row(i))).collect();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| keys[a].total_cmp(&keys[b]).then(a.cmp(&b)));
+    let width = 2.0 * DUP_TOL * s_l2 + 8.0 * f64::EPSILON * s_l1;
+
+    let mut group = vec![0usize; n];
+    let mut window: VecDeque<usize> = VecDeque::new();
+    for &i in &order {
+        while let Some(&f) = window.front() {
+            if keys[i] - keys[f] > width {
+                window.pop_front();
+            } else {
+                break;
+            }
+        }
+        let ui = row(i);
+        let found = window.iter().copied().find(|&r| {
+            let d2: f64 = ui.iter().zip(row(r)).map(|(a, b)| (a - b) * (a - b)).sum();
+            d2 <= DUP_TOL * DUP_TOL
+        });
+        match found {
+            Some(r) => group[i] = r,
+            None => {
+                group[i] = i;
+                window.push_back(i);
+            }
+        }
+    }
+    // First (smallest) position of each group; positions are in original-index order.
+    let mut first = vec![usize::MAX; n];
+    for i in 0..n {
+        let g = group[i];
+        first[g] = first[g].min(i);
+    }
+    let mut reps = Vec::new();
+    let mut u = Vec::new();
+    for i in 0..n {
+        if first[group[i]] == i {
+            reps.push(idx[i]);
+            u.extend_from_slice(row(i));
+        }
+    }
+    (reps, u)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lawson–Hanson NNLS on unit columns with reusable storage.
+
+thread_local! { static GSTATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
+thread_local! { static STATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
+const FREE: u8 = 0;
+const PASSIVE: u8 = 1;
+const REJECTED: u8 = 2;
+
+/// Workspace of the Lawson–Hanson solver for columns in ℝʰ. After the first few calls it
+/// performs no allocation (vectors only grow to the largest number of columns seen).
+struct NnlsWork {
+    h: usize,
+    /// Current iterate α (one entry per column).
+    x: Vec<f64>,
+    /// Gradient Cᵀr of the free columns.
+    w: Vec<f64>,
+    state: Vec<u8>,
+    /// Passive columns, in the order of the QR factorisation.
+    passive: Vec<usize>,
+    scratch_idx: Vec<usize>,
+    /// Number of columns in the QR factorisation (= passive.len() outside rebuilds).
+    k: usize,
+    /// Q: k orthonormal vectors, q[i*h..(i+1)*h].
+    q: Vec<f64>,
+    /// R: upper triangular, R[i][l] = rmat[i*h + l].
+    rmat: Vec<f64>,
+    /// Qᵀt.
+    qt: Vec<f64>,
+    /// Least-squares solution on the passive set (passive order).
+    z: Vec<f64>,
+    /// Residual t − Cx.
+    r: Vec<f64>,
+    v: Vec<f64>,
+    coef: Vec<f64>,
+}
+
+impl NnlsWork {
+    fn new(h: usize) -> Self {
+        NnlsWork {
+            h,
+            x: Vec::new(),
+            w: Vec::new(),
+            state: Vec::new(),
+            passive: Vec::with_capacity(h),
+            scratch_idx: Vec::with_capacity(h),
+            k: 0,
+            q: vec![0.0; h * h],
+            rmat: vec![0.0; h * h],
+            qt: vec![0.0; h],
+            z: vec![0.0; h],
+            r: vec![0.0; h],
+            v: vec![0.0; h],
+            coef: vec![0.0; h],
+        }
+    }
+
+    /// Appends the unit column `c` to the QR factorisation (modified Gram–Schmidt, two passes).
+    /// Returns false, leaving the factorisation unchanged, when c is (numerically) dependent.
+    fn push_qr(&mut self, c: &[f64], t: &[f64]) -> bool {
+        let h = self.h;
+        let k = self.k;
+        if k >= h {
+            return false;
+        }
+        let NnlsWork {
+            q,
+            rmat,
+            qt,
+            v,
+            coef,
+            ..
+        } = self;
+        v.copy_from_slice(c);
+        coef[..k].iter_mut().for_each(|x| *x = 0.0);
+        for _ in 0..2 {
+            for i in 0..k {
+                let qi = &q[i * h..(i + 1) * h];
+                let d = dot(qi, v);
+                coef[i] += d;
+                axpy(-d, qi, v);
+            }
+        }
+        let nv = dot(v, v).sqrt();
+        if !(nv > DEP_TOL) {
+            return false;
+        }
+        let qk = &mut q[k * h..(k + 1) * h];
+        for (a, b) in qk.iter_mut().zip(v.iter()) {
+            *a = b / nv;
+        }
+        for i in 0..k {
+            rmat[i * h + k] = coef[i];
+        }
+        rmat[k * h + k] = nv;
+        qt[k] = dot(qk, t);
+        self.k += 1;
+        true
+    }
+
+    /// z = R⁻¹ Qᵀt on the current factorisation.
+    fn solve_z(&mut self) {
+        let h = self.h;
+        for i in (0..self.k).rev() {
+            let mut s = self.qt[i];
+            for l in i + 1..self.k {
+                s -= self.rmat[i * h + l] * self.z[l];
+            }
+            self.z[i] = s / self.rmat[i * h + i];
+        }
+    }
+
+    /// Refactors the passive columns with x > 0; the others return to the free set with x = 0.
+    fn rebuild(&mut self, cols: &[f64], t: &[f64]) {
+        let h = self.h;
+        std::mem::swap(&mut self.passive, &mut self.scratch_idx);
+        self.passive.clear();
+        self.k = 0;
+        for p in 0..self.scratch_idx.len() {
+            let j = self.scratch_idx[p];
+            if self.x[j] > 0.0 && self.push_qr(&cols[j * h..(j + 1) * h], t) {
+                self.passive.push(j);
+            } else {
+                self.x[j] = 0.0;
+                self.state[j] = FREE;
+            }
+        }
+    }
+
+    /// Solves min_{x ≥ 0} ‖C x − t‖ for the n unit (or zero) columns stored row-wise in `cols`
+    /// (cols[j*h..(j+1)*h] is c_j). Stops early once ‖r‖ ≤ `stop` (x stays feasible, so it is
+    /// still a certificate). Leaves x in `self.x[..n]`, r in `self.r` and returns ‖r‖.
+    fn solve(&mut self, cols: &[f64], n: usize, t: &[f64], stop: f64) -> f64 {
+        let h = self.h;
+        self.x.clear();
+        self.x.resize(n, 0.0);
+        self.w.clear();
+        self.w.resize(n, 0.0);
+        self.state.clear();
+        self.state.resize(n, FREE);
+        self.passive.clear();
+        self.k = 0;
+        self.r.copy_from_slice(t);
+        let tnorm = dot(t, t).sqrt();
+        let mut rnorm = tnorm;
+        if !(tnorm > 0.0) || n == 0 || h == 0 {
+            return rnorm;
+        }
+        let wtol = W_TOL * tnorm;
+        STATS.with(|c| c.set((c.get().0 + 1, c.get().1, c.get().2)));
+        let max_outer = 3 * n + 3 * h + 10;
+        'outer: for _ in 0..max_outer {
+            if rnorm <= stop {
+                break;
+            }
+            for j in 0..n {
+                if self.state[j] != PASSIVE {
+                    self.state[j] = FREE;
+                    self.w[j] = dot(&cols[j * h..(j + 1) * h], &self.r);
+                }
+            }
+            STATS.with(|c| c.set((c.get().0, c.get().1 + 1, c.get().2)));
+            // Entering column: largest gradient whose LS coefficient comes out positive.
+            loop {
+                let mut best = None;
+                let mut bw = wtol;
+                for j in 0..n {
+                    if self.state[j] == FREE && self.w[j] > bw {
+                        bw = self.w[j];
+                        best = Some(j);
+                    }
+                }
+                if std::env::var("CONE_TRACE").is_ok() {
+                    eprintln!(
+                        "pick {best:?} w {bw:e} passive {:?} rnorm {rnorm:e}",
+                        self.passive
+                    );
+                }
+                let Some(j) = best else { break 'outer };
+                if !self.push_qr(&cols[j * h..(j + 1) * h], t) {
+                    if std::env::var("CONE_TRACE").is_ok() {
+                        eprintln!("dependent {j}");
+                    }
+                    self.state[j] = REJECTED;
+                    continue;
+                }
+                self.passive.push(j);
+                self.state[j] = PASSIVE;
+                self.solve_z();
+                if self.z[self.k - 1] > 0.0 {
+                    break;
+                }
+                if std::env::var("CONE_TRACE").is_ok() {
+                    eprintln!("znew {:e} for {j}", self.z[self.k - 1]);
+                }
+                self.k -= 1;
+                self.passive.pop();
+                self.state[j] = REJECTED;
+            }
+            // Inner loop: move towards the LS solution until it is feasible.
+            for _ in 0..=h + 1 {
+                let k = self.k;
+                if self.z[..k].iter().all(|&v| v > 0.0) {
+                    for (p, &j) in self.passive.iter().enumerate() {
+                        self.x[j] = self.z[p];
+                    }
+                    break;
+                }
+                // Largest step keeping x ≥ 0; the blocking column leaves the passive set.
+                let mut step = f64::INFINITY;
+                let mut blocking = None;
+                for (p, &j) in self.passive.iter().enumerate() {
+                    if self.z[p] <= 0.0 {
+                        let d = self.x[j] - self.z[p];
+                        let a = if d > 0.0 { self.x[j] / d } else { 0.0 };
+                        if a < step {
+                            step = a;
+                            blocking = Some(p);
+                        }
+                    }
+                }
+                // Only a non-finite z leaves no blocking column; keep the feasible iterate.
+                let Some(blocking) = blocking else { break };
+                let step = step.min(1.0);
+                for (p, &j) in self.passive.iter().enumerate() {
+                    self.x[j] += step * (self.z[p] - self.x[j]);
+                }
+                if std::env::var("CONE_TRACE").is_ok() {
+                    eprintln!(
+                        "inner: step {step:e} blocking {blocking} z {:?} x {:?}",
+                        &self.z[..k],
+                        self.passive.iter().map(|&j| self.x[j]).collect::<Vec<_>>()
+                    );
+                }
+                STATS.with(|c| c.set((c.get().0, c.get().1, c.get().2 + 1)));
+                let jb = self.passive[blocking];
+                self.x[jb] = 0.0;
+                self.rebuild(cols, t);
+                self.solve_z();
+            }
+            // Residual from the (feasible) iterate.
+            self.r.copy_from_slice(t);
+            for &j in &self.passive {
+                axpy(-self.x[j], &cols[j * h..(j + 1) * h], &mut self.r);
+            }
+            rnorm = dot(&self.r, &self.r).sqrt();
+        }
+        rnorm
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lawson–Hanson on the normal equations of a growing set of unit columns.
+
+/// Gram pivots below this (squared length of a unit column's component orthogonal to the
+/// passive columns) count as dependent.
+const GRAM_DEP: f64 = 1e-12;
+
+/// Fast first attempt at min_{x ≥ 0} ‖Eᵀx − t‖ for the kept rows E: the Gram matrix G = E Eᵀ is
+/// extended whenever a row is kept, so a solve costs O(|E| h) for E t plus O(|E| k) per
+/// iteration (k ≤ h passive columns, Cholesky factor updated in O(k²)). Normal equations lose
+/// accuracy on ill-conditioned passive sets, so the answer is only trusted through the residual
+/// t − Eᵀx recomputed directly; the QR solver [`NnlsWork`] handles everything else.
+struct GramNnls {
+    h: usize,
+    n: usize,
+    stride: usize,
+    /// G[i][j] = g[i * stride + j].
+    g: Vec<f64>,
+    ct: Vec<f64>,
+    x: Vec<f64>,
+    w: Vec<f64>,
+    state: Vec<u8>,
+    passive: Vec<usize>,
+    scratch_idx: Vec<usize>,
+    k: usize,
+    /// Lower-triangular Cholesky factor of G_PP, L[i][m] = l[i * h + m].
+    l: Vec<f64>,
+    y: Vec<f64>,
+    z: Vec<f64>,
+    /// Residual t − Eᵀx of the last solve.
+    r: Vec<f64>,
+}
+
+impl GramNnls {
+    fn new(h: usize) -> Self {
+        GramNnls {
+            h,
+            n: 0,
+            stride: 0,
+            g: Vec::new(),
+            ct: Vec::new(),
+            x: Vec::new(),
+            w: Vec::new(),
+            state: Vec::new(),
+            passive: Vec::with_capacity(h),
+            scratch_idx: Vec::with_capacity(h),
+            k: 0,
+            l: vec![0.0; h * h],
+            y: vec![0.0; h],
+            z: vec![0.0; h],
+            r: vec![0.0; h],
+        }
+    }
+
+    /// Extends G by the last column of `cols` (which holds n + 1 columns).
+    fn push_column(&mut self, cols: &[f64]) {
+        let h = self.h;
+        let n = self.n;
+        if n + 1 > self.stride {
+            let stride = (2 * self.stride).max(16);
+            let mut g = vec![0.0; stride * stride];
+            for i in 0..n {
+                g[i * stride..i * stride + n]
+                    .copy_from_slice(&self.g[i * self.stride..i * self.stride + n]);
+            }
+            self.g = g;
+            self.stride = stride;
+        }
+        let cn = &cols[n * h..(n + 1) * h];
+        for i in 0..=n {
+            let d = dot(&cols[i * h..(i + 1) * h], cn);
+            self.g[i * self.stride + n] = d;
+            self.g[n * self.stride + i] = d;
+        }
+        self.n = n + 1;
+    }
+
+    /// Appends column j to the Cholesky factor of G_PP; false when it is (nearly) dependent.
+    fn chol_push(&mut self, j: usize) -> bool {
+        let h = self.h;
+        let k = self.k;
+        if k >= h {
+            return false;
+        }
+        let s = self.stride;
+        let mut norm2 = 0.0;
+        for i in 0..k {
+            let mut v = self.g[self.passive[i] * s + j];
+            for m in 0..i {
+                v -= self.l[i * h + m] * self.l[k * h + m];
+            }
+            v /= self.l[i * h + i];
+            self.l[k * h + i] = v;
+            norm2 += v * v;
+        }
+        let d = self.g[j * s + j] - norm2;
+        if !(d > GRAM_DEP) {
+            return false;
+        }
+        self.l[k * h + k] = d.sqrt();
+        self.k += 1;
+        true
+    }
+
+    /// z = G_PP⁻¹ (E t)_P.
+    fn solve_z(&mut self) {
+        let h = self.h;
+        let k = self.k;
+        for i in 0..k {
+            let mut v = self.ct[self.passive[i]];
+            for m in 0..i {
+                v -= self.l[i * h + m] * self.y[m];
+            }
+            self.y[i] = v / self.l[i * h + i];
+        }
+        for i in (0..k).rev() {
+            let mut v = self.y[i];
+            for m in i + 1..k {
+                v -= self.l[m * h + i] * self.z[m];
+            }
+            self.z[i] = v / self.l[i * h + i];
+        }
+    }
+
+    fn rebuild(&mut self) {
+        std::mem::swap(&mut self.passive, &mut self.scratch_idx);
+        self.passive.clear();
+        self.k = 0;
+        for p in 0..self.scratch_idx.len() {
+            let j = self.scratch_idx[p];
+            // passive must hold the first k columns while the factor row is computed.
+            if self.x[j] > 0.0 && self.chol_push(j) {
+                self.passive.push(j);
+            } else {
+                self.x[j] = 0.0;
+                self.state[j] = FREE;
+            }
+        }
+    }
+
+    /// Lawson–Hanson for the columns `cols` (the n unit rows whose Gram matrix is held) and
+    /// target t; returns the directly recomputed ‖t − Eᵀx‖ (x ≥ 0 always, so it certifies).
+    fn solve(&mut self, cols: &[f64], t: &[f64]) -> f64 {
+        let h = self.h;
+        let n = self.n;
+        let s = self.stride;
+        self.ct.clear();
+        self.ct
+            .extend((0..n).map(|j| dot(&cols[j * h..(j + 1) * h], t)));
+        self.x.clear();
+        self.x.resize(n, 0.0);
+        self.w.clear();
+        self.w.resize(n, 0.0);
+        self.state.clear();
+        self.state.resize(n, FREE);
+        self.passive.clear();
+        self.k = 0;
+        let tnorm = dot(t, t).sqrt();
+        let wtol = 1e-12 * tnorm;
+        GSTATS.with(|c| c.set((c.get().0 + 1, c.get().1, c.get().2)));
+        'outer: for _ in 0..3 * n + 3 * h + 10 {
+            GSTATS.with(|c| c.set((c.get().0, c.get().1 + 1, c.get().2)));
+            for j in 0..n {
+                if self.state[j] != PASSIVE {
+                    self.state[j] = FREE;
+                    let row = &self.g[j * s..j * s + n];
+                    let mut v = self.ct[j];
+                    for &p in &self.passive {
+                        v -= row[p] * self.x[p];
+                    }
+                    self.w[j] = v;
+                }
+            }
+            loop {
+                let mut best = None;
+                let mut bw = wtol;
+                for j in 0..n {
+                    if self.state[j] == FREE && self.w[j] > bw {
+                        bw = self.w[j];
+                        best = Some(j);
+                    }
+                }
+                let Some(j) = best else { break 'outer };
+                if !self.chol_push(j) {
+                    self.state[j] = REJECTED;
+                    continue;
+                }
+                self.passive.push(j);
+                self.state[j] = PASSIVE;
+                self.solve_z();
+                if self.z[self.k - 1] > 0.0 {
+                    break;
+                }
+                self.k -= 1;
+                self.passive.pop();
+                self.state[j] = REJECTED;
+            }
+            let mut feasible = false;
+            for _ in 0..=h + 1 {
+                let k = self.k;
+                if self.z[..k].iter().all(|&v| v > 0.0) {
+                    for (p, &j) in self.passive.iter().enumerate() {
+                        self.x[j] = self.z[p];
+                    }
+                    feasible = true;
+                    break;
+                }
+                let mut step = f64::INFINITY;
+                let mut blocking = None;
+                for (p, &j) in self.passive.iter().enumerate() {
+                    if self.z[p] <= 0.0 {
+                        let d = self.x[j] - self.z[p];
+                        let a = if d > 0.0 { self.x[j] / d } else { 0.0 };
+                        if a < step {
+                            step = a;
+                            blocking = Some(p);
+                        }
+                    }
+                }
+                let Some(blocking) = blocking else { break };
+                let step = step.min(1.0);
+                for (p, &j) in self.passive.iter().enumerate() {
+                    self.x[j] += step * (self.z[p] - self.x[j]);
+                }
+                let jb = self.passive[blocking];
+                GSTATS.with(|c| c.set((c.get().0, c.get().1, c.get().2 + 1)));
+                self.x[jb] = 0.0;
+                self.rebuild();
+                self.solve_z();
+            }
+            // h independent passive columns reproduce t exactly: nothing left to gain.
+            if !feasible || self.k == h {
+                break;
+            }
+        }
+        self.r.copy_from_slice(t);
+        for &j in &self.passive {
+            axpy(-self.x[j], &cols[j * h..(j + 1) * h], &mut self.r);
+        }
+        dot(&self.r, &self.r).sqrt()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clarkson's output-sensitive extreme-ray search.
+
+struct Reducer<'a> {
+    h: usize,
+    n: usize,
+    /// Deduplicated unit rows, u[j*h..(j+1)*h].
+    u: &'a [f64],
+    tol: f64,
+    /// Rows strictly inside the gate's open half-space; the others are handled greedily.
+    good: Vec<bool>,
+    /// 1/(ĝ·û_j) for good rows, so z_j = û_j · gd_j.
+    gd: Vec<f64>,
+    in_e: Vec<bool>,
+    /// Kept rows (positions) and their unit vectors, contiguous for the NNLS.
+    e: Vec<usize>,
+    ecols: Vec<f64>,
+    work: NnlsWork,
+    gram: GramNnls,
+    vbuf: Vec<f64>,
+    /// Secondary direction breaking ties of r·z_j.
+    s2: Vec<f64>,
+}
+
+impl<'a> Reducer<'a> {
+    fn new(u: &'a [f64], h: usize, tol: f64) -> Self {
+        let n = u.len() / h;
+        Reducer {
+            h,
+            n,
+            u,
+            tol,
+            good: vec![false; n],
+            gd: vec![0.0; n],
+            in_e: vec![false; n],
+            e: Vec::new(),
+            ecols: Vec::new(),
+            work: NnlsWork::new(h),
+            gram: GramNnls::new(h),
+            vbuf: vec![0.0; n],
+            s2: fixed_direction(h, 0x5eed_0002),
+        }
+    }
+
+    fn row(&self, j: usize) -> &'a [f64] {
+        &self.u[j * self.h..(j + 1) * self.h]
+    }
+
+    /// Sets `good`/`gd` from the caller's gate when it is strictly interior, else from the
+    /// least-distance gate; rows not strictly inside stay "bad".
+    fn choose_gate(&mut self, interior: Option<&[f64]>) {
+        let h = self.h;
+        if let Some(g) = interior
+            && g.len() == h
+            && g.iter().all(|v| v.is_finite())
+        {
+            let mut gh = vec![0.0; h];
+            if unit_into(g.iter().copied(), &mut gh).is_some()
+                && (0..self.n).all(|j| dot(self.row(j), &gh) > GOOD_MIN)
+            {
+                self.set_gate(&gh);
+                return;
+            }
+        }
+        if let Some(gh) = least_distance_gate(self.u, h) {
+            self.set_gate(&gh);
+        }
+    }
+
+    fn set_gate(&mut self, gh: &[f64]) {
+        for j in 0..self.n {
+            let d = dot(self.row(j), gh);
+            self.good[j] = d > GOOD_MIN;
+            self.gd[j] = if self.good[j] { 1.0 / d } else { 0.0 };
+        }
+    }
+
+    fn add(&mut self, j: usize) {
+        self.in_e[j] = true;
+        self.e.push(j);
+        self.ecols.extend_from_slice(self.row(j));
+        self.gram.push_column(&self.ecols);
+    }
+
+    /// Distance of û_k to cone(E) (early exit once ≤ tol); the residual is left in work.r.
+    /// Fast Gram solve first (trusted only through its recomputed residual), then the QR solver,
+    /// whose KKT residual is what [`Self::pick`] needs.
+    fn test(&mut self, k: usize) -> f64 {
+        let uk = &self.u[k * self.h..(k + 1) * self.h];
+        if !self.e.is_empty() && self.gram.solve(&self.ecols, uk) <= self.tol {
+            return 0.0;
+        }
+        self.work.solve(&self.ecols, self.e.len(), uk, self.tol)
+    }
+
+    /// argmax over good rows of r·z_j (r = last residual), ties within rounding broken by the
+    /// secondary direction and then by the smallest index, so the pick is a vertex of conv{z}.
+    fn pick(&mut self) -> Option<usize> {
+        let h = self.h;
+        let r = &self.work.r;
+        let rn = dot(r, r).sqrt();
+        let mut best = None;
+        let mut top = f64::NEG_INFINITY;
+        for j in 0..self.n {
+            if !self.good[j] {
+                continue;
+            }
+            let v = dot(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+            self.vbuf[j] = v;
+            if v > top {
+                top = v;
+                best = Some(j);
+            }
+        }
+        let jb = best?;
+        let gb = self.gd[jb];
+        let mut pick = jb;
+        let mut sbest = f64::NEG_INFINITY;
+        for j in 0..self.n {
+            if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
+                let s = dot(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+                if s > sbest {
+                    sbest = s;
+                    pick = j;
+                }
+            }
+        }
+        Some(pick)
+    }
+
+    /// Returns the positions of the kept rows.
+    fn run(&mut self) -> Vec<usize> {
+        // Rows outside the gate's open half-space (in the lineality space, or no gate at all):
+        // keep every row that is not already generated by the kept ones.
+        for k in 0..self.n {
+            if !self.good[k] && self.test(k) > self.tol {
+                self.add(k);
+            }
+        }
+        // Clarkson: each good row is either certified redundant or triggers a new vertex.
+        for k in 0..self.n {
+            if !self.good[k] || self.in_e[k] {
+                continue;
+            }
+            loop {
+                if self.test(k) <= self.tol {
+                    break;
+                }
+                match self.pick() {
+                    Some(j) if j != k && !self.in_e[j] => self.add(j),
+                    _ => {
+                        self.add(k);
+                        break;
+                    }
+                }
+            }
+        }
+        if std::env::var("CONE_TIME").is_ok() {
+            eprintln!(
+                "before final: E = {} stats {:?} gram {:?}",
+                self.e.len(),
+                STATS.with(|c| c.get()),
+                GSTATS.with(|c| c.get())
+            );
+        }
+        self.final_pass()
+    }
+
+    /// Removes kept rows generated by the other kept rows (largest index first), so S is
+    /// irredundant.
+    fn final_pass(&mut self) -> Vec<usize> {
+        let h = self.h;
+        let mut alive = self.e.clone();
+        alive.sort_unstable();
+        let mut order = alive.clone();
+        order.reverse();
+        let mut cols = Vec::with_capacity(alive.len() * h);
+        for &e in &order {
+            cols.clear();
+            let mut cnt = 0;
+            for &f in &alive {
+                if f != e {
+                    cols.extend_from_slice(self.row(f));
+                    cnt += 1;
+                }
+            }
+            let ue = self.row(e);
+            let rr = self.work.solve(&cols, cnt, ue, self.tol);
+            if std::env::var("CONE_DEBUG").is_ok() && rr > 0.1 {
+                eprintln!("COLS {:?}\nTARGET {:?}", cols, ue);
+            }
+            if std::env::var("CONE_DEBUG").is_ok() {
+                eprintln!(
+                    "final pass e={e} cnt={cnt} residual {rr:e} passive {:?} x {:?}",
+                    self.work.passive,
+                    self.work
+                        .passive
+                        .iter()
+                        .map(|&j| self.work.x[j])
+                        .collect::<Vec<_>>()
+                );
+            }
+            if rr <= self.tol {
+                alive.retain(|&f| f != e);
+            }
+        }
+        alive
+    }
+}
+
+/// A unit vector ĝ with û_j·ĝ > 0 for as many rows as possible: the least-distance solution of
+/// min ‖x‖ s.t. p̂_j·x ≥ 1 (p̂_j = rows projected off the lineality space found so far), computed as
+/// the NNLS min_{α ≥ 0} ‖[P̂; 1ᵀ]α − e_{h+1}‖ (Lawson–Hanson ch. 23): x = −r_{1..h}/r_{h+1}.
+/// When the NNLS residual vanishes the rows in its support sum to zero, so they lie in the
+/// lineality space; it is extended by them and the step repeats (at most h times).
+/// Returns None when no row is outside the lineality space.
+fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
+    let n = u.len() / h;
+    let mut basis: Vec<f64> = Vec::new(); // orthonormal vectors spanning the lineality found
+    let mut active: Vec<usize> = (0..n).collect();
+    let mut cols: Vec<f64> = Vec::with_capacity(n * (h + 1));
+    let mut next: Vec<usize> = Vec::with_capacity(n);
+    let mut p = vec![0.0; h];
+    let mut target = vec![0.0; h + 1];
+    target[h] = 1.0;
+    let mut work = NnlsWork::new(h + 1);
+    let c = std::f64::consts::FRAC_1_SQRT_2;
+    for _ in 0..=h {
+        cols.clear();
+        next.clear();
+        for &j in &active {
+            p.copy_from_slice(&u[j * h..(j + 1) * h]);
+            project_off(&basis, h, &mut p);
+            let np = dot(&p, &p).sqrt();
+            if np > PROJ_MIN {
+                cols.extend(p.iter().map(|v| v / np * c));
+                cols.push(c);
+                next.push(j);
+            }
+        }
+        std::mem::swap(&mut active, &mut next);
+        if active.is_empty() {
+            return None;
+        }
+        work.solve(&cols, active.len(), &target, 0.0);
+        let rho_last = work.r[h];
+        if rho_last > 1e-12 {
+            let x: Vec<f64> = work.r[..h].iter().map(|v| -v / rho_last).collect();
+            let xn = dot(&x, &x).sqrt();
+            // Columns are [p̂, 1]/√2, so p̂·x = √2 · (column head)·x; theory gives ≥ 1.
+            let min_margin = (0..active.len())
+                .map(|a| dot(&cols[a * (h + 1)..a * (h + 1) + h], &x) / c)
+                .fold(f64::INFINITY, f64::min);
+            if min_margin >= 0.5 && xn.is_finite() && xn > 0.0 {
+                return Some(x.iter().map(|v| v / xn).collect());
+            }
+        }
+        // Infeasible: the support rows sum to (nearly) zero, so they span lineality directions.
+        let before = basis.len();
+        for a in 0..active.len() {
+            let j = active[a];
+            if work.x[a] > 0.0 {
+                p.copy_from_slice(&u[j * h..(j + 1) * h]);
+                project_off(&basis, h, &mut p);
+                project_off(&basis, h, &mut p);
+                let np = dot(&p, &p).sqrt();
+                if np > 1e-6 {
+                    basis.extend(p.iter().map(|v| v / np));
+                }
+            }
+        }
+        if basis.len() == before {
+            return None;
+        }
+    }
+    None
+}
+
+/// p ← p − Σ (q·p) q over the orthonormal vectors of `basis`.
+fn project_off(basis: &[f64], h: usize, p: &mut [f64]) {
+    for q in basis.chunks_exact(h) {
+        let d = dot(q, p);
+        axpy(-d, q, p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clarabel::algebra::CscMatrix;
+    use clarabel::solver::{
+        DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
+    };
+    use ndarray::{Array2, ArrayView1};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::StandardNormal;
+
+    fn gauss(rng: &mut ChaCha8Rng, h: usize) -> Vec<f64> {
+        (0..h).map(|_| rng.sample(StandardNormal)).collect()
+    }
+
+    fn rows_to_array(rows: &[Vec<f64>], h: usize) -> Array2<f64> {
+        let mut a = Array2::zeros((rows.len(), h));
+        for (i, r) in rows.iter().enumerate() {
+            for (j, v) in r.iter().enumerate() {
+                a[[i, j]] = *v;
+            }
+        }
+        a
+    }
+
+    /// min obj·c s.t. rows·c ≥ 0, −1 ≤ c ≤ 1 (clarabel). Row k is redundant w.r.t. `rows` iff
+    /// this is ≥ −tiny for obj = b_k.
+    fn lp_min(rows: &[ArrayView1<f64>], obj: &[f64]) -> f64 {
+        let h = obj.len();
+        let mut a: Vec<Vec<f64>> = rows
+            .iter()
+            .map(|r| r.iter().map(|v| -v).collect())
+            .collect();
+        for sign in [1.0, -1.0] {
+            for i in 0..h {
+                let mut e = vec![0.0; h];
+                e[i] = sign;
+                a.push(e);
+            }
+        }
+        let mut rhs = vec![0.0; rows.len()];
+        rhs.extend(std::iter::repeat_n(1.0, 2 * h));
+        let a_mat = CscMatrix::from(&a);
+        let p = CscMatrix::<f64>::zeros((h, h));
+        let cones = [SupportedConeT::NonnegativeConeT(a.len())];
+        let settings = DefaultSettingsBuilder::default()
+            .verbose(false)
+            .build()
+            .expect("valid settings");
+        let mut solver =
+            DefaultSolver::new(&p, obj, &a_mat, &rhs, &cones, settings).expect("valid LP");
+        solver.solve();
+        let st = solver.solution.status;
+        assert!(
+            matches!(st, SolverStatus::Solved | SolverStatus::AlmostSolved),
+            "LP status {st:?}"
+        );
+        solver.solution.obj_val
+    }
+
+    /// First index of every nonzero direction (brute force, O(m²)).
+    fn first_directions(b: &Array2<f64>) -> Vec<usize> {
+        let units: Vec<Option<Vec<f64>>> = b
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let n = r.dot(&r).sqrt();
+                (n > 0.0).then(|| r.iter().map(|v| v / n).collect())
+            })
+            .collect();
+        let mut reps: Vec<usize> = Vec::new();
+        for (i, ui) in units.iter().enumerate() {
+            let Some(ui) = ui else { continue };
+            let dup = reps.iter().any(|&r| {
+                let ur = units[r].as_ref().expect("reps are nonzero");
+                ui.iter()
+                    .zip(ur)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0, f64::max)
+                    < 1e-9
+            });
+            if !dup {
+                reps.push(i);
+            }
+        }
+        reps
+    }
+
+    /// Brute-force irredundant set of a pointed cone: directions whose LP against the other
+    /// directions is clearly negative. Panics on values in the ambiguous band.
+    fn brute_force(b: &Array2<f64>) -> Vec<usize> {
+        let reps = first_directions(b);
+        let mut out = Vec::new();
+        for &k in &reps {
+            let others: Vec<ArrayView1<f64>> = reps
+                .iter()
+                .filter(|&&j| j != k)
+                .map(|&j| b.row(j))
+                .collect();
+            let obj: Vec<f64> = b.row(k).to_vec();
+            let val = lp_min(&others, &obj);
+            let scale = b.row(k).dot(&b.row(k)).sqrt();
+            assert!(
+                !(val < -1e-7 * scale && val > -1e-5 * scale),
+                "ambiguous LP value {val} for row {k} (scale {scale})"
+            );
+            if val < -1e-6 * scale {
+                out.push(k);
+            }
+        }
+        out
+    }
+
+    /// S describes the same cone and is irredundant (valid with or without pointedness):
+    /// every nonzero row outside S is redundant w.r.t. B_S, every row of S is not redundant
+    /// w.r.t. B_{S∖k}.
+    fn check_same_cone_and_irredundant(b: &Array2<f64>, s: &[usize]) {
+        let rows_s: Vec<ArrayView1<f64>> = s.iter().map(|&j| b.row(j)).collect();
+        for k in 0..b.nrows() {
+            let scale = b.row(k).dot(&b.row(k)).sqrt();
+            if scale == 0.0 {
+                assert!(!s.contains(&k), "zero row {k} kept");
+                continue;
+            }
+            let obj = b.row(k).to_vec();
+            if let Some(pos) = s.iter().position(|&j| j == k) {
+                let mut others = rows_s.clone();
+                others.remove(pos);
+                let val = lp_min(&others, &obj);
+                assert!(
+                    val < -1e-6 * scale,
+                    "kept row {k} is redundant among kept rows: LP value {val} (scale {scale})"
+                );
+            } else {
+                let val = lp_min(&rows_s, &obj);
+                assert!(
+                    val >= -1e-6 * scale,
+                    "dropped row {k} is needed: LP value {val} vs ≥ {} (scale {scale})",
+                    -1e-6 * scale
+                );
+            }
+        }
+    }
+
+    /// Random rows in the open half-space of a random gate (a pointed cone).
+    fn random_pointed(rng: &mut ChaCha8Rng, m: usize, h: usize) -> (Array2<f64>, Vec<f64>) {
+        let g = gauss(rng, h);
+        let rows: Vec<Vec<f64>> = (0..m)
+            .map(|_| {
+                let mut r = gauss(rng, h);
+                // Shift towards g so the cone is not almost a half-space.
+                let d = dot(&r, &g);
+                let gn = dot(&g, &g).sqrt();
+                let shift = if d >= 0.0 { 0.5 } else { -0.5 };
+                axpy(shift * (h as f64).sqrt() / gn, &g, &mut r);
+                let d = dot(&r, &g);
+                if d < 0.0 {
+                    r.iter_mut().for_each(|v| *v = -*v);
+                }
+                r
+            })
+            .collect();
+        (rows_to_array(&rows, h), g)
+    }
+
+    /// Digits-like rows: nonnegative 3×3 patches with 17 gray levels (about half the pixels zero,
+    /// 10 % all-zero rows), signed by a Gaussian gate g: b_k = sign(m_k·g) m_k.
+    fn digits_like(rng: &mut ChaCha8Rng, m: usize) -> (Array2<f64>, Vec<f64>) {
+        let h = 9;
+        let g = gauss(rng, h);
+        let mut b = Array2::zeros((m, h));
+        for k in 0..m {
+            if rng.random_bool(0.1) {
+                continue;
+            }
+            let patch: Vec<f64> = (0..h)
+                .map(|_| {
+                    if rng.random_bool(0.5) {
+                        0.0
+                    } else {
+                        f64::from(rng.random_range(1..=16u32)) / 16.0
+                    }
+                })
+                .collect();
+            let sign = if dot(&patch, &g) < 0.0 { -1.0 } else { 1.0 };
+            for (j, v) in patch.iter().enumerate() {
+                b[[k, j]] = sign * v;
+            }
+        }
+        (b, g)
+    }
+
+    fn kkt_violation(c: &Array2<f64>, res: &Nnls) -> (f64, f64, f64) {
+        let mut min_alpha: f64 = 0.0;
+        let mut max_grad: f64 = f64::NEG_INFINITY;
+        let mut max_compl: f64 = 0.0;
+        for (j, row) in c.rows().into_iter().enumerate() {
+            let g = row
+                .iter()
+                .zip(&res.residual)
+                .map(|(a, b)| a * b)
+                .sum::<f64>();
+            min_alpha = min_alpha.min(res.alpha[j]);
+            max_grad = max_grad.max(g);
+            max_compl = max_compl.max((res.alpha[j] * g).abs());
+        }
+        (min_alpha, max_grad, max_compl)
+    }
+
+    #[test]
+    fn nnls_target_inside_cone_has_zero_residual_and_reproduces_target() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for h in [2, 3, 5, 9] {
+            for m in [h, 2 * h, 5 * h] {
+                let c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
+                let w: Vec<f64> = (0..m).map(|_| rng.random::<f64>()).collect();
+                let t: Vec<f64> = (0..h)
+                    .map(|i| (0..m).map(|j| w[j] * c[[j, i]]).sum())
+                    .collect();
+                let res = nnls(c.view(), &t);
+                assert!(res.norm < 1e-10, "h={h} m={m}: residual {} vs 0", res.norm);
+                assert!(res.alpha.iter().all(|&a| a >= 0.0), "negative alpha");
+                for i in 0..h {
+                    let ci: f64 = (0..m).map(|j| res.alpha[j] * c[[j, i]]).sum();
+                    assert!(
+                        (ci - t[i]).abs() < 1e-10,
+                        "(Cα)_{i} = {ci} vs t_{i} = {}",
+                        t[i]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nnls_target_outside_cone_satisfies_kkt() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        for trial in 0..200 {
+            let h = 2 + trial % 8;
+            let m = 1 + trial % 13;
+            let c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
+            let t = gauss(&mut rng, h);
+            let res = nnls(c.view(), &t);
+            let (min_alpha, max_grad, max_compl) = kkt_violation(&c, &res);
+            assert!(
+                min_alpha >= 0.0,
+                "trial {trial}: min alpha {min_alpha} vs ≥ 0"
+            );
+            assert!(
+                max_grad <= 1e-10,
+                "trial {trial}: max (Cᵀr)_j {max_grad} vs ≤ 1e-10"
+            );
+            assert!(
+                max_compl <= 1e-10,
+                "trial {trial}: |α_j (Cᵀr)_j| {max_compl} vs ≤ 1e-10"
+            );
+            let rt = dot(&res.residual, &t);
+            assert!(
+                (rt - res.norm * res.norm).abs() <= 1e-10,
+                "trial {trial}: r·t {rt} vs ‖r‖² {}",
+                res.norm * res.norm
+            );
+        }
+    }
+
+    #[test]
+    fn nnls_ignores_zero_columns() {
+        let c = ndarray::array![
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0],
+            [0.0, 2.0, 0.0]
+        ];
+        let t = [3.0, -1.0, 4.0];
+        let res = nnls(c.view(), &t);
+        assert_eq!(res.alpha, vec![0.0, 3.0, 0.0, 0.0], "alpha");
+        assert_eq!(res.residual, vec![0.0, -1.0, 4.0], "residual");
+        assert!(
+            (res.norm - 17f64.sqrt()).abs() < 1e-15,
+            "norm {} vs √17",
+            res.norm
+        );
+        let all_zero = Array2::<f64>::zeros((4, 3));
+        let res = nnls(all_zero.view(), &t);
+        assert_eq!(res.alpha, vec![0.0; 4], "alpha of zero columns");
+        assert!(
+            (res.norm - 26f64.sqrt()).abs() < 1e-15,
+            "norm {} vs √26",
+            res.norm
+        );
+    }
+
+    #[test]
+    fn nnls_with_more_columns_than_dimension_satisfies_kkt() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for trial in 0..50 {
+            let h = 3 + trial % 7;
+            let m = 10 * h;
+            // Columns in a half-space so that many targets lie outside the cone.
+            let g = gauss(&mut rng, h);
+            let mut c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
+            for mut row in c.rows_mut() {
+                if row.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>() < 0.0 {
+                    row.mapv_inplace(|v| -v);
+                }
+            }
+            let t: Vec<f64> = g.iter().map(|v| -v).collect();
+            let res = nnls(c.view(), &t);
+            let (min_alpha, max_grad, max_compl) = kkt_violation(&c, &res);
+            assert!(min_alpha >= 0.0, "trial {trial}: min alpha {min_alpha}");
+            assert!(
+                max_grad <= 1e-10,
+                "trial {trial}: max (Cᵀr)_j {max_grad} vs ≤ 1e-10"
+            );
+            assert!(
+                max_compl <= 1e-10,
+                "trial {trial}: complementarity {max_compl}"
+            );
+            // t = −g is in the polar cone, so the best α is 0 and r = t.
+            assert!(
+                (res.norm - dot(&g, &g).sqrt()).abs() < 1e-12,
+                "trial {trial}: norm {} vs ‖g‖ {}",
+                res.norm,
+                dot(&g, &g).sqrt()
+            );
+        }
+    }
+
+    #[test]
+    fn nnls_handles_empty_inputs_and_zero_target() {
+        let empty = Array2::<f64>::zeros((0, 3));
+        let res = nnls(empty.view(), &[1.0, 2.0, 2.0]);
+        assert!(res.alpha.is_empty(), "alpha {:?}", res.alpha);
+        assert!((res.norm - 3.0).abs() < 1e-15, "norm {} vs 3", res.norm);
+        let c = ndarray::array![[1.0, 2.0], [3.0, -1.0]];
+        let res = nnls(c.view(), &[0.0, 0.0]);
+        assert_eq!(res.alpha, vec![0.0, 0.0], "alpha for zero target");
+        assert_eq!(res.norm, 0.0, "norm for zero target");
+        let none = Array2::<f64>::zeros((2, 0));
+        let res = nnls(none.view(), &[]);
+        assert_eq!(res.norm, 0.0, "norm in dimension 0");
+    }
+
+    #[test]
+    fn nnls_norm_equals_support_function_of_cone_on_unit_ball() {
+        // max{v·u : ‖u‖ ≤ 1, Bu ≥ 0} = min_{α≥0} ‖v + Bᵀα‖ = nnls(B, −v).norm, checked with an SOCP.
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        for trial in 0..10 {
+            let h = 3 + trial % 4;
+            let (b, _) = random_pointed(&mut rng, 12, h);
+            let v = gauss(&mut rng, h);
+            let minus_v: Vec<f64> = v.iter().map(|x| -x).collect();
+            let ours = nnls(b.view(), &minus_v).norm;
+            // clarabel: min −v·u s.t. −Bu + s = 0, s ≥ 0; (1, u) ∈ SOC.
+            let mut a: Vec<Vec<f64>> = b
+                .rows()
+                .into_iter()
+                .map(|r| r.mapv(|x| -x).to_vec())
+                .collect();
+            a.push(vec![0.0; h]);
+            for i in 0..h {
+                let mut e = vec![0.0; h];
+                e[i] = -1.0;
+                a.push(e);
+            }
+            let mut rhs = vec![0.0; b.nrows()];
+            rhs.push(1.0);
+            rhs.extend(std::iter::repeat_n(0.0, h));
+            let cones = [
+                SupportedConeT::NonnegativeConeT(b.nrows()),
+                SupportedConeT::SecondOrderConeT(h + 1),
+            ];
+            let settings = DefaultSettingsBuilder::default()
+                .verbose(false)
+                .build()
+                .expect("valid settings");
+            let p = CscMatrix::<f64>::zeros((h, h));
+            let mut solver =
+                DefaultSolver::new(&p, &minus_v, &CscMatrix::from(&a), &rhs, &cones, settings)
+                    .expect("valid SOCP");
+            solver.solve();
+            let theirs = -solver.solution.obj_val;
+            assert!(
+                (ours - theirs).abs() < 1e-6,
+                "trial {trial}: nnls {ours} vs SOCP {theirs}"
+            );
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_matches_lp_brute_force_on_random_pointed_cones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (trial, (m, h)) in [
+            (20, 3),
+            (50, 3),
+            (80, 3),
+            (30, 4),
+            (60, 4),
+            (40, 9),
+            (80, 9),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (b, g) = random_pointed(&mut rng, m, h);
+            let expected = brute_force(&b);
+            let with_gate = irredundant_rows(b.view(), Some(&g), 1e-9);
+            let without = irredundant_rows(b.view(), None, 1e-9);
+            assert_eq!(
+                with_gate, expected,
+                "trial {trial} (m={m}, h={h}) with gate"
+            );
+            assert_eq!(
+                without, expected,
+                "trial {trial} (m={m}, h={h}) without gate"
+            );
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_returns_exactly_the_generators_of_a_cone_built_from_them() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for (trial, (ngen, h, m)) in [(6, 3, 60), (8, 4, 80), (12, 9, 80), (20, 9, 80)]
+            .into_iter()
+            .enumerate()
+        {
+            // Generators z_i = g/‖g‖² + ρ w_i with unit w_i ⊥ g: points on a sphere inside the
+            // hyperplane g·z = 1 are in convex position, so every generator is extreme.
+            let g = gauss(&mut rng, h);
+            let gg = dot(&g, &g);
+            let gens: Vec<Vec<f64>> = (0..ngen)
+                .map(|_| {
+                    let mut w = gauss(&mut rng, h);
+                    let d = dot(&w, &g) / gg;
+                    axpy(-d, &g, &mut w);
+                    let wn = dot(&w, &w).sqrt();
+                    let mut z: Vec<f64> = g.iter().map(|v| v / gg).collect();
+                    axpy(0.8 / gg.sqrt() / wn, &w, &mut z);
+                    z
+                })
+                .collect();
+            // Tagged rows: Some(i) = positive multiple of generator i, None = combination/zero.
+            let mut tagged: Vec<(Option<usize>, Vec<f64>)> = Vec::new();
+            for (i, z) in gens.iter().enumerate() {
+                tagged.push((Some(i), z.clone()));
+                let s = 0.1 + 3.0 * rng.random::<f64>();
+                tagged.push((Some(i), z.iter().map(|v| v * s).collect())); // positive multiple
+            }
+            tagged.push((Some(0), gens[0].clone())); // exact duplicate
+            tagged.push((None, vec![0.0; h]));
+            tagged.push((None, vec![0.0; h]));
+            while tagged.len() < m {
+                let mut r = vec![0.0; h];
+                let how_many = 2 + rng.random_range(0..ngen - 1);
+                for _ in 0..how_many {
+                    let i = rng.random_range(0..ngen);
+                    axpy(rng.random::<f64>() + 0.01, &gens[i], &mut r);
+                }
+                // A single generator twice is a multiple of it, not an interior point.
+                tagged.push((None, r));
+            }
+            // Deterministic shuffle.
+            for i in (1..tagged.len()).rev() {
+                let j = rng.random_range(0..=i);
+                tagged.swap(i, j);
+            }
+            let rows: Vec<Vec<f64>> = tagged.iter().map(|(_, r)| r.clone()).collect();
+            let b = rows_to_array(&rows, h);
+            let mut expected: Vec<usize> = (0..ngen)
+                .map(|i| {
+                    tagged
+                        .iter()
+                        .position(|(t, _)| *t == Some(i))
+                        .expect("every generator is present")
+                })
+                .collect();
+            // A combination that used a single generator is a multiple of it and may come first.
+            for (e, gi) in expected.iter_mut().zip(0..ngen) {
+                let gz = &gens[gi];
+                let gzn = dot(gz, gz).sqrt();
+                for (k, (_, r)) in tagged.iter().enumerate() {
+                    let rn = dot(r, r).sqrt();
+                    if k < *e && rn > 0.0 && (dot(r, gz) / (rn * gzn) - 1.0).abs() < 1e-12 {
+                        *e = k;
+                        break;
+                    }
+                }
+            }
+            expected.sort_unstable();
+            let got = irredundant_rows(b.view(), Some(&g), 1e-9);
+            assert_eq!(
+                got, expected,
+                "trial {trial}: kept rows vs first copies of the generators"
+            );
+            let got = irredundant_rows(b.view(), None, 1e-9);
+            assert_eq!(got, expected, "trial {trial} without gate");
+            assert_eq!(brute_force(&b), expected, "trial {trial}: brute force");
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_keeps_first_of_duplicates_and_drops_zero_rows() {
+        let b = ndarray::array![
+            [0.0, 0.0, 0.0],
+            [2.0, 0.0, 1.0],
+            [1.0, 0.0, 0.5],
+            [0.0, 1.0, 1.0],
+            [0.0, 0.0, 0.0],
+            [0.0, 3.0, 3.0],
+            [1.0, 1.0, 1.5],
+            [4.0, 0.0, 2.0],
+            [0.0, 0.1, 0.1],
+        ];
+        let got = irredundant_rows(b.view(), Some(&[0.0, 0.0, 1.0]), 1e-9);
+        assert_eq!(got, vec![1, 3], "kept rows");
+        let got = irredundant_rows(b.view(), None, 1e-9);
+        assert_eq!(got, vec![1, 3], "kept rows without gate");
+    }
+
+    #[test]
+    fn irredundant_rows_preserves_the_cone_on_random_points() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for h in [3, 4, 9] {
+            let (b, g) = random_pointed(&mut rng, 200, h);
+            let s = irredundant_rows(b.view(), Some(&g), 1e-9);
+            assert!(
+                s.len() < b.nrows(),
+                "h={h}: nothing dropped ({} rows)",
+                s.len()
+            );
+            let mut checked = 0;
+            for _ in 0..20_000 {
+                // Points near the cone so that both answers occur.
+                let mut c = gauss(&mut rng, h);
+                axpy(1.5 * rng.random::<f64>() / dot(&g, &g).sqrt(), &g, &mut c);
+                let cn = dot(&c, &c).sqrt();
+                let full = b.rows().into_iter().map(|r| {
+                    r.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>() / (r.dot(&r).sqrt() * cn)
+                });
+                let min_full = full.fold(f64::INFINITY, f64::min);
+                let min_s = s
+                    .iter()
+                    .map(|&k| {
+                        let r = b.row(k);
+                        r.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>() / (r.dot(&r).sqrt() * cn)
+                    })
+                    .fold(f64::INFINITY, f64::min);
+                if min_full.abs() < 1e-9 || min_s.abs() < 1e-9 {
+                    continue; // too close to the boundary to decide
+                }
+                checked += 1;
+                assert_eq!(
+                    min_full >= 0.0,
+                    min_s >= 0.0,
+                    "h={h}: B c ≥ 0 is {} (min {min_full}) but B_S c ≥ 0 is {} (min {min_s})",
+                    min_full >= 0.0,
+                    min_s >= 0.0
+                );
+            }
+            assert!(checked > 19_000, "h={h}: only {checked} points decided");
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_handles_cones_containing_lines() {
+        // Rows b and −b: {c : Bc ≥ 0} lies in b⊥, K = cone{rows} contains the line ℝb.
+        let mut rng = ChaCha8Rng::seed_from_u64(8);
+        for (trial, (m, h, nlines)) in [(30, 3, 1), (40, 4, 1), (40, 4, 2), (50, 9, 3), (20, 3, 3)]
+            .into_iter()
+            .enumerate()
+        {
+            let (b0, _) = random_pointed(&mut rng, m, h);
+            let mut rows: Vec<Vec<f64>> = b0.rows().into_iter().map(|r| r.to_vec()).collect();
+            for _ in 0..nlines {
+                let l = gauss(&mut rng, h);
+                let pos = rng.random_range(0..rows.len());
+                rows.insert(pos, l.clone());
+                let pos = rng.random_range(0..rows.len());
+                rows.insert(pos, l.iter().map(|v| -2.0 * v).collect());
+            }
+            let b = rows_to_array(&rows, h);
+            let s = irredundant_rows(b.view(), None, 1e-9);
+            check_same_cone_and_irredundant(&b, &s);
+            // A gate that is not interior must not change correctness.
+            let bad_gate = vec![1.0; h];
+            let s2 = irredundant_rows(b.view(), Some(&bad_gate), 1e-9);
+            check_same_cone_and_irredundant(&b, &s2);
+            assert!(!s.is_empty(), "trial {trial}: empty result");
+        }
+        // b and −b alone: both are needed.
+        let b = ndarray::array![[1.0, 2.0], [-1.0, -2.0]];
+        assert_eq!(irredundant_rows(b.view(), None, 1e-9), vec![0, 1], "b, −b");
+        // A positively spanning set of ℝ³ (cone = everything, P = {0}).
+        let b = ndarray::array![
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+            [-1.0, -1.0, -1.0],
+            [-1.0, 0.0, 0.0],
+            [1.0, 1.0, 0.0],
+        ];
+        let s = irredundant_rows(b.view(), None, 1e-9);
+        check_same_cone_and_irredundant(&b, &s);
+    }
+
+    #[test]
+    fn irredundant_rows_handles_lower_dimensional_pointed_cones() {
+        // Rows spanning a 3-dimensional subspace of ℝ⁵.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let (b3, _) = random_pointed(&mut rng, 40, 3);
+        let basis: Vec<Vec<f64>> = (0..3).map(|_| gauss(&mut rng, 5)).collect();
+        let rows: Vec<Vec<f64>> = b3
+            .rows()
+            .into_iter()
+            .map(|r| {
+                let mut v = vec![0.0; 5];
+                for (i, x) in r.iter().enumerate() {
+                    axpy(*x, &basis[i], &mut v);
+                }
+                v
+            })
+            .collect();
+        let b = rows_to_array(&rows, 5);
+        let expected = brute_force(&b3);
+        assert_eq!(
+            irredundant_rows(b.view(), None, 1e-9),
+            expected,
+            "embedded in ℝ⁵"
+        );
+        assert_eq!(brute_force(&b), expected, "brute force in ℝ⁵");
+    }
+
+    #[test]
+    fn irredundant_rows_handles_degenerate_shapes() {
+        let empty = Array2::<f64>::zeros((0, 4));
+        assert!(
+            irredundant_rows(empty.view(), None, 1e-9).is_empty(),
+            "empty b"
+        );
+        let zeros = Array2::<f64>::zeros((5, 3));
+        assert!(
+            irredundant_rows(zeros.view(), None, 1e-9).is_empty(),
+            "all-zero b"
+        );
+        let no_cols = Array2::<f64>::zeros((3, 0));
+        assert!(
+            irredundant_rows(no_cols.view(), None, 1e-9).is_empty(),
+            "h = 0"
+        );
+        let h1 = ndarray::array![[2.0], [0.0], [3.0], [0.5]];
+        assert_eq!(
+            irredundant_rows(h1.view(), None, 1e-9),
+            vec![0],
+            "h = 1, one sign"
+        );
+        assert_eq!(
+            irredundant_rows(h1.view(), Some(&[-1.0]), 1e-9),
+            vec![0],
+            "h = 1, bad gate"
+        );
+        let h1 = ndarray::array![[2.0], [-1.0], [3.0], [-0.5]];
+        assert_eq!(
+            irredundant_rows(h1.view(), None, 1e-9),
+            vec![0, 1],
+            "h = 1, both signs"
+        );
+        let nonfinite = ndarray::array![
+            [1.0, 0.0],
+            [f64::NAN, 1.0],
+            [2.0, 0.0],
+            [0.0, f64::INFINITY]
+        ];
+        assert_eq!(
+            irredundant_rows(nonfinite.view(), None, 1e-9),
+            vec![0, 1, 3],
+            "non-finite rows kept"
+        );
+        let huge = ndarray::array![[1e300, 0.0], [0.0, 1e-300], [1e300, 1e-290]];
+        assert_eq!(
+            irredundant_rows(huge.view(), None, 1e-9),
+            vec![0, 1],
+            "extreme scales"
+        );
+        for tol in [f64::NAN, -1.0, 0.0, f64::INFINITY] {
+            let b = ndarray::array![[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]];
+            assert_eq!(
+                irredundant_rows(b.view(), None, tol),
+                vec![0, 1],
+                "tol {tol}"
+            );
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_is_deterministic() {
+        let mut rng = ChaCha8Rng::seed_from_u64(10);
+        let (b, g) = digits_like(&mut rng, 2000);
+        let first = irredundant_rows(b.view(), Some(&g), 1e-9);
+        for _ in 0..3 {
+            assert_eq!(
+                irredundant_rows(b.view(), Some(&g), 1e-9),
+                first,
+                "repeat with gate"
+            );
+        }
+        assert_eq!(
+            irredundant_rows(b.view(), None, 1e-9),
+            first,
+            "own gate, same cone"
+        );
+    }
+
+    #[test]
+    fn irredundant_rows_matches_brute_force_on_digits_like_data() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let (b, g) = digits_like(&mut rng, 300);
+        let got = irredundant_rows(b.view(), Some(&g), 1e-9);
+        let expected = brute_force(&b);
+        assert_eq!(
+            got, expected,
+            "digits-like 300 rows: ours vs LP brute force"
+        );
+        assert!(got.len() < 100, "kept {} of 300", got.len());
+    }
+
+    #[test]
+    #[ignore = "timing; run with --ignored --nocapture"]
+    fn irredundant_rows_timing_on_digits_like_data() {
+        for m in [300, 3_600, 40_000] {
+            let mut rng = ChaCha8Rng::seed_from_u64(12);
+            let (b, g) = digits_like(&mut rng, m);
+            let reps = if m <= 3_600 { 20 } else { 5 };
+            let t0 = std::time::Instant::now();
+            let mut kept = Vec::new();
+            for _ in 0..reps {
+                kept = irredundant_rows(b.view(), Some(&g), 1e-9);
+            }
+            let with_gate = t0.elapsed().as_secs_f64() / reps as f64;
+            let t0 = std::time::Instant::now();
+            let kept2 = irredundant_rows(b.view(), None, 1e-9);
+            let without = t0.elapsed().as_secs_f64();
+            assert_eq!(kept, kept2, "m={m}: with and without gate");
+            println!(
+                "m = {m:>6}, h = 9: kept {:>4} rows ({} distinct directions), {:.2} ms with gate, {:.2} ms without",
+                kept.len(),
+                first_directions_fast(&b),
+                with_gate * 1e3,
+                without * 1e3
+            );
+        }
+    }
+
+    #[test]
+    #[ignore]
+    fn debug_tmp_row() {
+        let mut rng = ChaCha8Rng::seed_from_u64(12);
+        let (b, g) = digits_like(&mut rng, 40_000);
+        let with = irredundant_rows(b.view(), Some(&g), 1e-9);
+        let without = irredundant_rows(b.view(), None, 1e-9);
+        let k = 27155;
+        println!("row {k}: {:?}", b.row(k));
+        for (name, s) in [("with", &with), ("without", &without)] {
+            let others: Vec<usize> = s.iter().copied().filter(|&j| j != k).collect();
+            let c = b.select(ndarray::Axis(0), &others);
+            let res = nnls(c.view(), &b.row(k).to_vec());
+            let rows: Vec<ArrayView1<f64>> = others.iter().map(|&j| b.row(j)).collect();
+            let lp = lp_min(&rows, &b.row(k).to_vec());
+            println!(
+                "{name}: nnls residual {:e}, lp {:e}, alpha {:?}",
+                res.norm / b.row(k).dot(&b.row(k)).sqrt(),
+                lp,
+                res.alpha
+                    .iter()
+                    .zip(&others)
+                    .filter(|(a, _)| **a > 0.0)
+                    .collect::<Vec<_>>()
+            );
+        }
+        // gate quality
+        let gn = dot(&g, &g).sqrt();
+        let mut mn = f64::INFINITY;
+        for r in b.rows() {
+            let n = r.dot(&r).sqrt();
+            if n > 0.0 {
+                mn = mn.min(r.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>() / n / gn);
+            }
+        }
+        println!("min margin of g: {mn:e}");
+    }
+
+    #[test]
+    #[ignore]
+    fn debug_tmp_case() {
+        let t = std::fs::read_to_string("/tmp/case.txt").unwrap();
+        let mut lines = t.lines();
+        let parse = |l: &str| -> Vec<f64> {
+            let a = l.find('[').unwrap();
+            l[a + 1..l.len() - 1]
+                .split(',')
+                .map(|x| x.trim().parse::<f64>().unwrap())
+                .collect()
+        };
+        let cols = parse(lines.next().unwrap());
+        let tg = parse(lines.next().unwrap());
+        let mut w = NnlsWork::new(9);
+        let r = w.solve(&cols, cols.len() / 9, &tg, 1e-9);
+        println!("residual {r:e}");
+    }
+
+    fn first_directions_fast(b: &Array2<f64>) -> usize {
+        let (_, h) = b.dim();
+        let mut idx = Vec::new();
+        let mut units = Vec::new();
+        for (i, row) in b.rows().into_iter().enumerate() {
+            let start = units.len();
+            units.resize(start + h, 0.0);
+            if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
+                idx.push(i);
+            } else {
+                units.truncate(start);
+            }
+        }
+        dedup(&idx, &units, h).0.len()
+    }
+}

@@ -1,0 +1,3 @@
+//! Architectures: each builds its convex program in the IR and decodes a solution into a network.
+
+pub mod two_layer;

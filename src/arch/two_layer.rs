@@ -1,0 +1,219 @@
+//! Two-layer CNN with global sum or average pooling (formulations.md §1).
+//!
+//! ```text
+//! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
+//! s.t.  B_i c_i ≥ 0,  B_i c'_i ≥ 0
+//! A_i = s Σ_k D_i^k X_k,   B_i = (2D_i − I) M
+//! ```
+//! As an SOCP in the IR: a residual block `ρ = Σ_i A_i (c_i − c'_i) − y` (zero-cone rows) keeps the
+//! quadratic objective diagonal (`½‖ρ‖²`); each `‖c‖₂ ≤ t` is a second-order cone of size `h + 1`;
+//! each cone `B_i c ≥ 0` is a block of nonnegative rows, of which only the rows the reduction kept
+//! (formulations.md §7) are written.
+
+use crate::arrangement::Arrangement;
+use crate::ir::{ConeKind, ConicProgram};
+use crate::patches::Patches;
+use ndarray::{Array3, ArrayView1, Axis};
+use rayon::prelude::*;
+
+/// `A_i = s Σ_k D_i^k X_k` for every pattern, as `[P, n, h]`.
+pub fn pattern_matrices(patches: &Patches, arrangement: &Arrangement, scale: f64) -> Array3<f64> {
+    let (k, n, h) = patches.data.dim();
+    let mut a = Array3::<f64>::zeros((arrangement.patterns.len(), n, h));
+    a.axis_iter_mut(Axis(0))
+        .into_par_iter()
+        .zip(arrangement.patterns.par_iter())
+        .for_each(|(mut ai, pat)| {
+            for kk in 0..k {
+                let xk = patches.data.index_axis(Axis(0), kk);
+                for t in 0..n {
+                    if pat.on[kk * n + t] {
+                        let mut row = ai.row_mut(t);
+                        row.scaled_add(scale, &xk.row(t));
+                    }
+                }
+            }
+        });
+    debug_assert_eq!(a.dim().2, h);
+    a
+}
+
+/// Where each variable of the two-layer program lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Samples.
+    pub n: usize,
+    /// Filter length.
+    pub h: usize,
+    /// Patterns.
+    pub p: usize,
+    /// First residual variable `ρ`.
+    pub rho: usize,
+    /// First entry of `c` (pattern-major, `c_i` at `c + i·h`).
+    pub c: usize,
+    /// First entry of `c'`.
+    pub c_neg: usize,
+    /// First `t_i ≥ ‖c_i‖`.
+    pub t: usize,
+    /// First `t'_i ≥ ‖c'_i‖`.
+    pub t_neg: usize,
+}
+
+impl Layout {
+    /// `c_i` (sign +1) or `c'_i` (sign −1) in a solution vector.
+    pub fn block<'a>(&self, x: &'a [f64], i: usize, positive: bool) -> &'a [f64] {
+        let start = if positive { self.c } else { self.c_neg } + i * self.h;
+        &x[start..start + self.h]
+    }
+}
+
+/// The cone rows written for each pattern: indices `r` into `M`; the row is `(2D_i[r] − 1) M[r]`.
+pub type ConeRows = Vec<Vec<usize>>;
+
+/// Builds the SOCP of formulations.md §1 with the given cone rows.
+pub fn build(
+    patches: &Patches,
+    arrangement: &Arrangement,
+    a: &Array3<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    rows: &ConeRows,
+) -> (ConicProgram, Layout) {
+    let (p, n, h) = a.dim();
+    let m = patches.stacked();
+    let mut prog = ConicProgram::new();
+    let layout = Layout {
+        n,
+        h,
+        p,
+        rho: prog.add_vars("rho", n),
+        c: prog.add_vars("c", p * h),
+        c_neg: prog.add_vars("c_neg", p * h),
+        t: prog.add_vars("t", p),
+        t_neg: prog.add_vars("t_neg", p),
+    };
+    for j in 0..n {
+        prog.p_diag[layout.rho + j] = 1.0;
+    }
+    for i in 0..p {
+        prog.q[layout.t + i] = beta;
+        prog.q[layout.t_neg + i] = beta;
+    }
+    // ρ − Σ_i A_i c_i + Σ_i A_i c'_i = −y.
+    let r0 = prog.add_rows("residual", ConeKind::Zero, n);
+    let total_rows: usize = rows.iter().map(Vec::len).sum();
+    prog.entries
+        .reserve(2 * p * n * h + n + 2 * total_rows * h + 2 * p * (h + 1));
+    for t in 0..n {
+        prog.b[r0 + t] = -y[t];
+        prog.push(r0 + t, layout.rho + t, 1.0);
+        for i in 0..p {
+            for j in 0..h {
+                let v = a[[i, t, j]];
+                prog.push(r0 + t, layout.c + i * h + j, -v);
+                prog.push(r0 + t, layout.c_neg + i * h + j, v);
+            }
+        }
+    }
+    // B_i c ≥ 0 written as −B_i c + s = 0, s ≥ 0.
+    for (sign_name, base) in [("cone_c", layout.c), ("cone_c_neg", layout.c_neg)] {
+        for (i, kept) in rows.iter().enumerate() {
+            let r = prog.add_rows(
+                &format!("{sign_name}[{i}]"),
+                ConeKind::Nonnegative,
+                kept.len(),
+            );
+            let on = &arrangement.patterns[i].on;
+            for (q, &row) in kept.iter().enumerate() {
+                let sigma = if on[row] { 1.0 } else { -1.0 };
+                for j in 0..h {
+                    prog.push(r + q, base + i * h + j, -sigma * m[[row, j]]);
+                }
+            }
+        }
+    }
+    // (t_i, c_i) ∈ SOC.
+    for (name, cb, tb) in [
+        ("norm_c", layout.c, layout.t),
+        ("norm_c_neg", layout.c_neg, layout.t_neg),
+    ] {
+        for i in 0..p {
+            let r = prog.add_rows(&format!("{name}[{i}]"), ConeKind::SecondOrder, h + 1);
+            prog.push(r, tb + i, -1.0);
+            for j in 0..h {
+                prog.push(r + 1 + j, cb + i * h + j, -1.0);
+            }
+        }
+    }
+    (prog, layout)
+}
+
+/// Predictions `ŷ = Σ_i A_i (c_i − c'_i)` of a convex solution.
+pub fn predictions(a: &Array3<f64>, layout: &Layout, x: &[f64]) -> ndarray::Array1<f64> {
+    let mut yhat = ndarray::Array1::<f64>::zeros(layout.n);
+    for i in 0..layout.p {
+        let z: Vec<f64> = layout
+            .block(x, i, true)
+            .iter()
+            .zip(layout.block(x, i, false))
+            .map(|(a, b)| a - b)
+            .collect();
+        yhat += &a
+            .index_axis(Axis(0), i)
+            .dot(&ndarray::ArrayView1::from(&z[..]));
+    }
+    yhat
+}
+
+/// Neurons decoded from a convex solution.
+#[derive(Debug, Clone, Default)]
+pub struct Decoded {
+    /// One filter per neuron.
+    pub filters: Vec<Vec<f64>>,
+    /// One output weight per neuron.
+    pub output_weights: Vec<f64>,
+    /// `(pattern, +1/−1)` each neuron came from.
+    pub sources: Vec<(usize, i8)>,
+    /// Sum of the norms of the blocks treated as zero.
+    pub dropped_norm: f64,
+}
+
+/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1).
+/// Blocks with `‖c‖ ≤ rel_tol · max ‖c‖` are interior-point noise and are dropped.
+pub fn decode(layout: &Layout, x: &[f64], rel_tol: f64) -> Decoded {
+    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let mut largest: f64 = 0.0;
+    for i in 0..layout.p {
+        for s in [true, false] {
+            largest = largest.max(norm(layout.block(x, i, s)));
+        }
+    }
+    let mut out = Decoded::default();
+    for i in 0..layout.p {
+        for s in [true, false] {
+            let c = layout.block(x, i, s);
+            let r = norm(c);
+            if r <= rel_tol * largest || r == 0.0 {
+                out.dropped_norm += r;
+                continue;
+            }
+            let sq = r.sqrt();
+            out.filters.push(c.iter().map(|v| v / sq).collect());
+            out.output_weights.push(if s { sq } else { -sq });
+            out.sources.push((i, if s { 1 } else { -1 }));
+        }
+    }
+    out
+}
+
+/// Values `(2D_i − I) M c` of every row of the full cone of pattern `on` at `c` (`nK` values).
+pub fn cone_values(m: ndarray::ArrayView2<f64>, on: &[bool], c: &[f64]) -> Vec<f64> {
+    let c = ndarray::ArrayView1::from(c);
+    m.outer_iter()
+        .zip(on)
+        .map(|(row, &o)| {
+            let v = row.dot(&c);
+            if o { v } else { -v }
+        })
+        .collect()
+}

@@ -1,0 +1,101 @@
+//! Solver backends: each takes a [`ConicProgram`](crate::ir::ConicProgram) and returns a
+//! [`Solution`] whose status says honestly how the solver stopped.
+
+pub mod clarabel;
+
+use serde::Serialize;
+
+/// How a solver stopped. Only [`Status::Optimal`] is reported as solved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Converged to the requested tolerances.
+    Optimal,
+    /// Converged only to the solver's reduced tolerances (Clarabel's `AlmostSolved`).
+    AlmostSolved,
+    /// The iteration limit was reached first.
+    MaxIterations,
+    /// The time limit was reached first.
+    MaxTime,
+    /// The constraints cannot be met.
+    PrimalInfeasible,
+    /// The objective is unbounded below.
+    DualInfeasible,
+    /// Infeasible, to reduced tolerances.
+    AlmostPrimalInfeasible,
+    /// Unbounded, to reduced tolerances.
+    AlmostDualInfeasible,
+    /// The solver hit a numerical error.
+    NumericalError,
+    /// The solver stopped making progress.
+    InsufficientProgress,
+    /// The solver stopped for another reason.
+    Other,
+}
+
+impl Status {
+    /// The snake_case name used in result files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Optimal => "optimal",
+            Status::AlmostSolved => "almost_solved",
+            Status::MaxIterations => "max_iterations",
+            Status::MaxTime => "max_time",
+            Status::PrimalInfeasible => "primal_infeasible",
+            Status::DualInfeasible => "dual_infeasible",
+            Status::AlmostPrimalInfeasible => "almost_primal_infeasible",
+            Status::AlmostDualInfeasible => "almost_dual_infeasible",
+            Status::NumericalError => "numerical_error",
+            Status::InsufficientProgress => "insufficient_progress",
+            Status::Other => "other",
+        }
+    }
+
+    /// What a user can do about a status other than optimal.
+    pub fn advice(self) -> &'static str {
+        match self {
+            Status::Optimal => "",
+            Status::AlmostSolved => {
+                "the solver met only its reduced tolerances; rerun with --allow-inexact to keep the \
+                 result, or rescale the data / raise beta"
+            }
+            Status::MaxIterations => "raise --max-iter (default 200)",
+            Status::MaxTime => "raise --time-limit",
+            Status::PrimalInfeasible
+            | Status::DualInfeasible
+            | Status::AlmostPrimalInfeasible
+            | Status::AlmostDualInfeasible => {
+                "the program was reported infeasible or unbounded, which cannot happen for a valid \
+                 training problem; please report it with the problem file"
+            }
+            Status::NumericalError | Status::InsufficientProgress | Status::Other => {
+                "rescale the data (values of order 1), raise beta, or loosen --tol-gap-rel"
+            }
+        }
+    }
+}
+
+/// A backend's answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Solution {
+    /// How the solver stopped.
+    pub status: Status,
+    /// Primal variables.
+    #[serde(skip)]
+    pub x: Vec<f64>,
+    /// Dual variables, one per row (Clarabel's `z`: `Px + q + Aᵀz = 0`, `z ∈ K*`).
+    #[serde(skip)]
+    pub z: Vec<f64>,
+    /// Primal objective (including the program's constant).
+    pub primal_objective: f64,
+    /// Dual objective (including the program's constant).
+    pub dual_objective: f64,
+    /// Iterations taken.
+    pub iterations: u32,
+    /// Final primal residual.
+    pub primal_residual: f64,
+    /// Final dual residual.
+    pub dual_residual: f64,
+    /// Solver time in seconds (as the solver measured it).
+    pub solve_time_s: f64,
+}

@@ -1,0 +1,158 @@
+//! The dual certificate of formulations.md §1.
+//!
+//! With residual `v = y − ŷ`, a dual point is feasible when for every pattern
+//! `max {±vᵀ A_i u : ‖u‖ ≤ 1, B_i u ≥ 0} ≤ β`. By conic duality that maximum is
+//! `min_{α ≥ 0} ‖±A_iᵀ v + B_iᵀ α‖₂`, the distance of `±A_iᵀ v` to the polar cone — one small
+//! nonnegative least-squares problem per pattern and sign, over the pattern's irredundant rows (which
+//! describe the same cone as all `nK` rows). Scaling `v` by `θ ≤ β / max_i(…)` makes it feasible, and
+//! `d(θv) = −½‖θv − y‖² + ½‖y‖²` is then a lower bound on the convex optimum over these patterns; over
+//! **all** patterns (`exact` mode) it bounds the nonconvex training problem itself.
+
+use crate::arch::two_layer::ConeRows;
+use crate::arrangement::Arrangement;
+use crate::reduce::cone::nnls;
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// Relative gap below which a solution counts as certified.
+pub const CERTIFIED_REL_GAP: f64 = 1e-6;
+
+/// What a certificate covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every pattern of the arrangement: a bound on the nonconvex training problem.
+    Global,
+    /// Only the patterns used: a bound on the sub-model with these patterns.
+    SampledPatterns,
+}
+
+/// A dual certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Certificate {
+    /// Whether `relative_gap ≤ 1e-6`.
+    pub certified: bool,
+    /// What the bound covers.
+    pub scope: Scope,
+    /// Patterns checked.
+    pub patterns: usize,
+    /// Objective of the network being certified.
+    pub primal_objective: f64,
+    /// Certified lower bound `d(θv)`.
+    pub lower_bound: f64,
+    /// `primal_objective − lower_bound`.
+    pub gap: f64,
+    /// `gap / max(1, |primal_objective|)`.
+    pub relative_gap: f64,
+    /// `max_i max_{u ∈ cone_i, ‖u‖ ≤ 1} |vᵀA_i u|` at the chosen, unscaled dual vector.
+    pub max_dual_value: f64,
+    /// `max(0, max_dual_value − β)`: how far the unscaled dual vector is from dual feasibility.
+    pub max_dual_violation: f64,
+    /// The scaling `θ` applied to the chosen dual vector `v` (negative when its sign was flipped).
+    pub dual_scaling: f64,
+    /// Weight decay.
+    pub beta: f64,
+    /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|`: for `β ≥ β_max` the zero network is optimal
+    /// (over the patterns checked; exact in `exact` mode).
+    pub beta_max: f64,
+}
+
+/// `max {|gᵀu| : ‖u‖ ≤ 1, B u ≥ 0}` for `g = A_iᵀ v`, with `B` the given rows.
+pub fn dual_value(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
+    let neg: Vec<f64> = g.iter().map(|v| -v).collect();
+    let pos: Vec<f64> = g.to_vec();
+    nnls(b, &neg).norm.max(nnls(b, &pos).norm)
+}
+
+/// The signed rows `(2D_i − I) M[r]` of pattern `i` listed in `rows`.
+fn signed_rows(m: ArrayView2<f64>, on: &[bool], rows: &[usize]) -> Array2<f64> {
+    let mut b = Array2::<f64>::zeros((rows.len(), m.ncols()));
+    for (q, &r) in rows.iter().enumerate() {
+        let s = if on[r] { 1.0 } else { -1.0 };
+        b.row_mut(q).assign(&(&m.row(r) * s));
+    }
+    b
+}
+
+/// Per-pattern dual values for residual `v`.
+pub fn dual_values(
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    a: &Array3<f64>,
+    rows: &ConeRows,
+    v: ArrayView1<f64>,
+) -> Vec<f64> {
+    (0..arrangement.patterns.len())
+        .into_par_iter()
+        .map(|i| {
+            let b = signed_rows(m, &arrangement.patterns[i].on, &rows[i]);
+            let g = a.index_axis(Axis(0), i).t().dot(&v);
+            dual_value(b.view(), g.view())
+        })
+        .collect()
+}
+
+/// Certifies `primal_objective` against the best dual bound among `candidates` (each a dual vector
+/// `v`, tried with both signs): typically the network's residual `y − ŷ` and the solver's own dual
+/// multipliers of the residual rows, which satisfy the per-pattern constraints almost exactly.
+#[allow(clippy::too_many_arguments)]
+pub fn certify(
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    a: &Array3<f64>,
+    rows: &ConeRows,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+) -> Certificate {
+    let beta_max = dual_values(m, arrangement, a, rows, y)
+        .into_iter()
+        .fold(0.0_f64, f64::max);
+    // (lower bound, max dual value, θ) of the best candidate; the zero vector gives bound 0.
+    let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
+    for cand in candidates {
+        let max_dual_value = dual_values(m, arrangement, a, rows, cand.view())
+            .into_iter()
+            .fold(0.0_f64, f64::max);
+        // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best
+        // feasible θ is the clamped maximizer. Negative θ covers the other sign of v.
+        let theta_max = if max_dual_value > beta {
+            beta / max_dual_value
+        } else {
+            1.0
+        };
+        let vv = cand.dot(cand);
+        let vy = cand.dot(&y);
+        if vv == 0.0 {
+            continue;
+        }
+        let theta = (vy / vv).clamp(-theta_max, theta_max);
+        let bound = -0.5 * theta * theta * vv + theta * vy;
+        if bound > best.0 {
+            best = (bound, max_dual_value, theta);
+        }
+    }
+    let (lower_bound, max_dual_value, theta) = best;
+    let gap = primal_objective - lower_bound;
+    let relative_gap = gap / primal_objective.abs().max(1.0);
+    Certificate {
+        certified: relative_gap <= CERTIFIED_REL_GAP,
+        scope: if arrangement.exact {
+            Scope::Global
+        } else {
+            Scope::SampledPatterns
+        },
+        patterns: arrangement.patterns.len(),
+        primal_objective,
+        lower_bound,
+        gap,
+        relative_gap,
+        max_dual_value,
+        max_dual_violation: (max_dual_value - beta).max(0.0),
+        dual_scaling: theta,
+        beta,
+        beta_max,
+    }
+}

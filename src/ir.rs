@@ -1,0 +1,228 @@
+//! A small conic modeling IR that knows nothing of any solver.
+//!
+//! Convention (the only place it is stated; adapters are the only places a sign flips):
+//!
+//! ```text
+//! minimize    ½ xᵀ diag(p) x + qᵀ x + constant
+//! subject to  A x + s = b,   s ∈ K = K_1 × … × K_r
+//! ```
+//! which is Clarabel's standard form with a diagonal quadratic term. Variables live in named blocks,
+//! rows in named blocks, and each row block carries one cone: the zero cone (equalities `A x = b`),
+//! the nonnegative orthant (`A x ≤ b`), or one second-order cone `{(s₀, s̄) : ‖s̄‖₂ ≤ s₀}` of the
+//! block's length.
+
+use serde::Serialize;
+
+/// The cone of a row block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConeKind {
+    /// `s = 0`.
+    Zero,
+    /// `s ≥ 0`.
+    Nonnegative,
+    /// One second-order cone `‖s[1..]‖₂ ≤ s[0]` over the whole block.
+    SecondOrder,
+}
+
+/// A named, contiguous range of variables.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VarBlock {
+    /// Name, e.g. `"c"`.
+    pub name: String,
+    /// First variable.
+    pub start: usize,
+    /// Number of variables.
+    pub len: usize,
+}
+
+/// A named, contiguous range of rows with one cone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowBlock {
+    /// Name, e.g. `"residual"`.
+    pub name: String,
+    /// The cone of these rows.
+    pub cone: ConeKind,
+    /// First row.
+    pub start: usize,
+    /// Number of rows.
+    pub len: usize,
+}
+
+/// `min ½xᵀdiag(p)x + qᵀx + constant  s.t.  Ax + s = b, s ∈ K`.
+#[derive(Debug, Clone, Default)]
+pub struct ConicProgram {
+    /// Variable blocks in order.
+    pub var_blocks: Vec<VarBlock>,
+    /// Diagonal of the quadratic term (one per variable).
+    pub p_diag: Vec<f64>,
+    /// Linear term.
+    pub q: Vec<f64>,
+    /// Constant added to the objective.
+    pub constant: f64,
+    /// Row blocks in order.
+    pub row_blocks: Vec<RowBlock>,
+    /// Entries `(row, col, value)` of `A`; repeated positions add up.
+    pub entries: Vec<(usize, usize, f64)>,
+    /// Right-hand side.
+    pub b: Vec<f64>,
+}
+
+/// `A` in compressed sparse column form, duplicates summed, rows sorted in each column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csc {
+    /// Rows.
+    pub m: usize,
+    /// Columns.
+    pub n: usize,
+    /// Column pointers (`n + 1`).
+    pub colptr: Vec<usize>,
+    /// Row index of each entry.
+    pub rowval: Vec<usize>,
+    /// Value of each entry.
+    pub nzval: Vec<f64>,
+}
+
+impl ConicProgram {
+    /// An empty program.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of variables.
+    pub fn n_vars(&self) -> usize {
+        self.q.len()
+    }
+
+    /// Number of rows.
+    pub fn n_rows(&self) -> usize {
+        self.b.len()
+    }
+
+    /// Adds a block of `len` variables with zero objective; returns its first index.
+    pub fn add_vars(&mut self, name: &str, len: usize) -> usize {
+        let start = self.n_vars();
+        self.var_blocks.push(VarBlock {
+            name: name.into(),
+            start,
+            len,
+        });
+        self.p_diag.resize(start + len, 0.0);
+        self.q.resize(start + len, 0.0);
+        start
+    }
+
+    /// Adds a block of `len` rows in `cone` with `b = 0`; returns its first row.
+    pub fn add_rows(&mut self, name: &str, cone: ConeKind, len: usize) -> usize {
+        let start = self.n_rows();
+        self.row_blocks.push(RowBlock {
+            name: name.into(),
+            cone,
+            start,
+            len,
+        });
+        self.b.resize(start + len, 0.0);
+        start
+    }
+
+    /// Adds `value` at `A[row, col]`.
+    pub fn push(&mut self, row: usize, col: usize, value: f64) {
+        if value != 0.0 {
+            self.entries.push((row, col, value));
+        }
+    }
+
+    /// The variable block called `name`.
+    pub fn var_block(&self, name: &str) -> Option<&VarBlock> {
+        self.var_blocks.iter().find(|b| b.name == name)
+    }
+
+    /// Objective value at `x`.
+    pub fn objective(&self, x: &[f64]) -> f64 {
+        let mut v = self.constant;
+        for ((&p, &q), &xi) in self.p_diag.iter().zip(&self.q).zip(x) {
+            v += 0.5 * p * xi * xi + q * xi;
+        }
+        v
+    }
+
+    /// `A` in CSC form (duplicates summed).
+    pub fn a_csc(&self) -> Csc {
+        let (m, n) = (self.n_rows(), self.n_vars());
+        let mut count = vec![0usize; n + 1];
+        for &(_, c, _) in &self.entries {
+            count[c + 1] += 1;
+        }
+        for j in 0..n {
+            count[j + 1] += count[j];
+        }
+        let mut next = count.clone();
+        let mut rows = vec![0usize; self.entries.len()];
+        let mut vals = vec![0.0; self.entries.len()];
+        for &(r, c, v) in &self.entries {
+            rows[next[c]] = r;
+            vals[next[c]] = v;
+            next[c] += 1;
+        }
+        let mut colptr = Vec::with_capacity(n + 1);
+        let mut rowval = Vec::with_capacity(rows.len());
+        let mut nzval = Vec::with_capacity(rows.len());
+        colptr.push(0);
+        let mut buf: Vec<(usize, f64)> = Vec::new();
+        for j in 0..n {
+            buf.clear();
+            buf.extend((count[j]..count[j + 1]).map(|e| (rows[e], vals[e])));
+            buf.sort_by_key(|&(r, _)| r);
+            for &(r, v) in buf.iter() {
+                if rowval.len() > colptr[j] && *rowval.last().unwrap_or(&usize::MAX) == r {
+                    // Same position as the previous entry of this column: add up.
+                    if let Some(last) = nzval.last_mut() {
+                        *last += v;
+                    }
+                } else {
+                    rowval.push(r);
+                    nzval.push(v);
+                }
+            }
+            colptr.push(rowval.len());
+        }
+        Csc {
+            m,
+            n,
+            colptr,
+            rowval,
+            nzval,
+        }
+    }
+
+    /// Worst violation of the constraints at `x`: the largest distance of `b − Ax` from its cone,
+    /// block by block (absolute, in the units of the rows).
+    pub fn max_violation(&self, x: &[f64]) -> f64 {
+        let mut s = self.b.clone();
+        for &(r, c, v) in &self.entries {
+            s[r] -= v * x[c];
+        }
+        let mut worst: f64 = 0.0;
+        for blk in &self.row_blocks {
+            let sl = &s[blk.start..blk.start + blk.len];
+            let v = match blk.cone {
+                ConeKind::Zero => sl.iter().fold(0.0_f64, |a, v| a.max(v.abs())),
+                ConeKind::Nonnegative => sl.iter().fold(0.0_f64, |a, v| a.max(-v)),
+                ConeKind::SecondOrder => {
+                    let tail = sl[1..].iter().map(|v| v * v).sum::<f64>().sqrt();
+                    // Distance to the second-order cone.
+                    let t = sl[0];
+                    if tail <= t {
+                        0.0
+                    } else if tail <= -t {
+                        (t * t + tail * tail).sqrt()
+                    } else {
+                        (tail - t) / std::f64::consts::SQRT_2
+                    }
+                }
+            };
+            worst = worst.max(v);
+        }
+        worst
+    }
+}

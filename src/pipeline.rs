@@ -1,0 +1,363 @@
+//! One call from a validated problem to a certified, decoded network:
+//! patches → arrangements → reduction → build → solve → (full check, re-solve) → decode → certify.
+
+use crate::arch::two_layer::{self, ConeRows};
+use crate::arrangement;
+use crate::backend::{self, Status, clarabel::ClarabelSettings};
+use crate::certify::{self, Certificate};
+use crate::error::{Error, Result};
+use crate::geometry::{ConvGeometry, Pooling};
+use crate::network::{Objective, TwoLayerCnn};
+use crate::patches::Patches;
+use crate::problem::{Architecture, Problem};
+use crate::reduce;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Blocks with `‖c‖ ≤ DECODE_REL_TOL · max ‖c‖` are interior-point noise: the decoder drops them.
+pub const DECODE_REL_TOL: f64 = 1e-7;
+
+/// Violations of dropped rows below `VIOLATION_REL_TOL ·` (solution scale) are accepted.
+pub const VIOLATION_REL_TOL: f64 = 1e-7;
+
+/// Options of [`solve`].
+#[derive(Debug, Clone, Serialize)]
+pub struct SolveOptions {
+    /// Write only irredundant cone rows (formulations.md §7).
+    pub reduce: bool,
+    /// Re-solves allowed when the full check finds violated rows.
+    pub max_rounds: usize,
+    /// Clarabel settings.
+    pub clarabel: ClarabelSettings,
+}
+
+impl Default for SolveOptions {
+    fn default() -> Self {
+        Self {
+            reduce: true,
+            max_rounds: 5,
+            clarabel: ClarabelSettings::default(),
+        }
+    }
+}
+
+/// Phase times in seconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Patch extraction and sign patterns.
+    pub arrangements_s: f64,
+    /// Finding irredundant cone rows.
+    pub reduction_s: f64,
+    /// Building the program(s) and lowering them.
+    pub build_s: f64,
+    /// Solver time (all rounds).
+    pub solve_s: f64,
+    /// Full constraint check, decode and forward pass.
+    pub decode_s: f64,
+    /// Dual certificate.
+    pub certify_s: f64,
+    /// Everything.
+    pub total_s: f64,
+}
+
+/// What the solver did.
+#[derive(Debug, Clone, Serialize)]
+pub struct SolverReport {
+    /// Backend name.
+    pub name: &'static str,
+    /// Status of the last solve.
+    pub status: Status,
+    /// Iterations of the last solve.
+    pub iterations: u32,
+    /// Iterations over all rounds.
+    pub total_iterations: u32,
+    /// Solves (1 + re-solves after the full check).
+    pub rounds: usize,
+    /// Primal objective.
+    pub primal_objective: f64,
+    /// Dual objective.
+    pub dual_objective: f64,
+    /// `primal − dual`.
+    pub gap: f64,
+    /// Primal residual.
+    pub primal_residual: f64,
+    /// Dual residual.
+    pub dual_residual: f64,
+    /// Settings used.
+    pub settings: ClarabelSettings,
+}
+
+/// Size of the program handed to the solver.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramReport {
+    /// Variables.
+    pub variables: usize,
+    /// Rows (all cones).
+    pub rows: usize,
+    /// Nonzeros of `A`.
+    pub nonzeros: usize,
+    /// Cone rows of the full program (`2·P·nK`).
+    pub cone_rows_full: usize,
+    /// Cone rows written.
+    pub cone_rows_written: usize,
+    /// Whether the reduction was on.
+    pub reduced: bool,
+}
+
+/// Shapes of the data as used.
+#[derive(Debug, Clone, Serialize)]
+pub struct DataReport {
+    /// Samples.
+    pub n: usize,
+    /// Channels.
+    pub channels: usize,
+    /// Input shape per sample: `[C, L]` or `[C, H, W]`.
+    pub input_shape: Vec<usize>,
+    /// Patch positions `K`.
+    pub patches: usize,
+    /// Filter length `h`.
+    pub filter_len: usize,
+}
+
+/// The network layout in the result file.
+#[derive(Debug, Clone, Serialize)]
+pub struct NetworkReport {
+    /// Architecture kind.
+    pub kind: &'static str,
+    /// Kernel as in the problem file (one entry for 1-D).
+    pub kernel: Vec<usize>,
+    /// Stride as in the problem file.
+    pub stride: Vec<usize>,
+    /// Padding as in the problem file.
+    pub padding: Vec<usize>,
+    /// Pooling.
+    pub pooling: Pooling,
+}
+
+/// The result of [`solve`]: the contract of `cvxcnn solve` (README, "Result files").
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `optimal` only when the solver converged to its tolerances.
+    pub status: Status,
+    /// Convex optimum (unnormalized, formulations.md §0).
+    pub objective: f64,
+    /// Solver's dual objective.
+    pub dual_objective: f64,
+    /// Objective of the decoded network, from its own forward pass.
+    pub network_objective: f64,
+    /// Loss part of `network_objective`.
+    pub loss: f64,
+    /// Regularizer part of `network_objective`.
+    pub regularizer: f64,
+    /// Weight decay.
+    pub beta: f64,
+    /// Distinct nonzero patterns used.
+    pub arrangements: usize,
+    /// Gates tried (sampled, given, or cells found) before deduplication.
+    pub gates_tried: usize,
+    /// `exact`, `sample` or `gates`.
+    pub arrangement_mode: &'static str,
+    /// Neurons of the decoded network.
+    pub neurons: usize,
+    /// One flattened filter per neuron, (channel, row, col) order.
+    pub filters: Vec<Vec<f64>>,
+    /// One output weight per neuron.
+    pub output_weights: Vec<f64>,
+    /// Worst violation of the **full** constraint set at the solution.
+    pub max_constraint_violation: f64,
+    /// Phase times.
+    pub timings: Timings,
+    /// Solver details.
+    pub solver: SolverReport,
+    /// Program size.
+    pub program: ProgramReport,
+    /// Dual certificate.
+    pub certificate: Certificate,
+    /// Network layout.
+    pub network: NetworkReport,
+    /// Data shapes.
+    pub data: DataReport,
+}
+
+impl Report {
+    /// The decoded network.
+    pub fn network(&self, geometry: ConvGeometry, channels: usize) -> TwoLayerCnn {
+        TwoLayerCnn {
+            geometry,
+            pooling: self.network.pooling,
+            channels,
+            filters: self.filters.clone(),
+            output_weights: self.output_weights.clone(),
+        }
+    }
+}
+
+fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+/// Progress callback: `(phase, done, total)`.
+pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+/// Solves a problem: builds the convex program, solves it, checks it against the full constraint
+/// set, decodes the network and certifies it.
+pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
+    let start = Instant::now();
+    let mut timings = Timings::default();
+    let Architecture::TwoLayer { geometry, pooling } = problem.architecture;
+
+    let t = Instant::now();
+    let patches = Patches::extract(problem.x.view(), &geometry)
+        .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
+    let arr = arrangement::build(&patches, &problem.arrangements)?;
+    if arr.patterns.is_empty() {
+        return Err(Error::input(
+            &problem.source,
+            "no gate produced a nonzero sign pattern (are the inputs all zero?); check the data",
+        ));
+    }
+    let (k, n, h) = patches.data.dim();
+    let a = two_layer::pattern_matrices(&patches, &arr, pooling.scale(k));
+    timings.arrangements_s = secs(t);
+
+    let m = patches.stacked();
+    let t = Instant::now();
+    let irredundant = |prog: &str| reduce::irredundant(m, &arr, &|d, tot| progress(prog, d, tot));
+    let mut rows: ConeRows = if options.reduce {
+        irredundant("reduction")
+    } else {
+        reduce::all_rows(m, &arr)
+    };
+    timings.reduction_s = secs(t);
+
+    let mut rounds = 0;
+    let mut total_iterations = 0;
+    let (sol, layout, prog, worst) = loop {
+        rounds += 1;
+        let t = Instant::now();
+        let (prog, layout) =
+            two_layer::build(&patches, &arr, &a, problem.y.view(), problem.beta, &rows);
+        timings.build_s += secs(t);
+        let t = Instant::now();
+        let sol = backend::clarabel::solve(&prog, &options.clarabel)?;
+        timings.solve_s += secs(t);
+        total_iterations += sol.iterations;
+        progress("solve", rounds, options.max_rounds);
+
+        let t = Instant::now();
+        let blocks: Vec<(usize, Vec<f64>)> = (0..layout.p)
+            .flat_map(|i| [true, false].map(|s| (i, layout.block(&sol.x, i, s).to_vec())))
+            .collect();
+        let scale = blocks
+            .iter()
+            .map(|(_, c)| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .fold(0.0_f64, f64::max)
+            * m.outer_iter()
+                .map(|r| r.dot(&r).sqrt())
+                .fold(0.0_f64, f64::max);
+        let tol = VIOLATION_REL_TOL * scale.max(f64::MIN_POSITIVE);
+        let (added, worst) = reduce::add_violated(m, &arr, &blocks, tol, &mut rows);
+        timings.decode_s += secs(t);
+        if added == 0 || rounds >= options.max_rounds || sol.status != Status::Optimal {
+            break (sol, layout, prog, worst);
+        }
+    };
+
+    let t = Instant::now();
+    let decoded = two_layer::decode(&layout, &sol.x, DECODE_REL_TOL);
+    let net = TwoLayerCnn {
+        geometry,
+        pooling,
+        channels: problem.x.dim().1,
+        filters: decoded.filters.clone(),
+        output_weights: decoded.output_weights.clone(),
+    };
+    let obj: Objective = net.objective(problem.x.view(), problem.y.view(), problem.beta);
+    let yhat = net.forward(problem.x.view());
+    let max_constraint_violation = worst.max(prog.max_violation(&sol.x));
+    timings.decode_s += secs(t);
+
+    let t = Instant::now();
+    let cert_rows = if options.reduce {
+        rows.clone()
+    } else {
+        irredundant("certificate")
+    };
+    let certificate = certify::certify(
+        m,
+        &arr,
+        &a,
+        &cert_rows,
+        problem.y.view(),
+        &[
+            &problem.y - &yhat,
+            ndarray::Array1::from(sol.z[..n].to_vec()),
+        ],
+        problem.beta,
+        obj.total,
+    );
+    timings.certify_s = secs(t);
+    timings.total_s = secs(start);
+
+    let cone_rows_written = 2 * rows.iter().map(Vec::len).sum::<usize>();
+    let one_d = problem.one_d;
+    let dims = |v: [usize; 2]| if one_d { vec![v[1]] } else { v.to_vec() };
+    let (_, c, hh, ww) = problem.x.dim();
+    Ok(Report {
+        status: sol.status,
+        objective: sol.primal_objective,
+        dual_objective: sol.dual_objective,
+        network_objective: obj.total,
+        loss: obj.loss,
+        regularizer: obj.regularizer,
+        beta: problem.beta,
+        arrangements: arr.patterns.len(),
+        gates_tried: arr.candidates,
+        arrangement_mode: match problem.arrangements {
+            crate::problem::ArrangementSpec::Exact { .. } => "exact",
+            crate::problem::ArrangementSpec::Sample { .. } => "sample",
+            crate::problem::ArrangementSpec::Gates { .. } => "gates",
+        },
+        neurons: decoded.filters.len(),
+        filters: decoded.filters,
+        output_weights: decoded.output_weights,
+        max_constraint_violation,
+        timings,
+        solver: SolverReport {
+            name: "clarabel",
+            status: sol.status,
+            iterations: sol.iterations,
+            total_iterations,
+            rounds,
+            primal_objective: sol.primal_objective,
+            dual_objective: sol.dual_objective,
+            gap: sol.primal_objective - sol.dual_objective,
+            primal_residual: sol.primal_residual,
+            dual_residual: sol.dual_residual,
+            settings: options.clarabel.clone(),
+        },
+        program: ProgramReport {
+            variables: prog.n_vars(),
+            rows: prog.n_rows(),
+            nonzeros: prog.entries.len(),
+            cone_rows_full: 2 * arr.patterns.len() * k * n,
+            cone_rows_written,
+            reduced: options.reduce,
+        },
+        certificate,
+        network: NetworkReport {
+            kind: "two_layer",
+            kernel: dims(geometry.kernel),
+            stride: dims(geometry.stride),
+            padding: dims(geometry.padding),
+            pooling,
+        },
+        data: DataReport {
+            n,
+            channels: c,
+            input_shape: if one_d { vec![c, ww] } else { vec![c, hh, ww] },
+            patches: k,
+            filter_len: h,
+        },
+    })
+}

@@ -1,0 +1,451 @@
+//! Problem files: what to train, on which data, with which patterns.
+//!
+//! ```json
+//! {"inputs": "x.npy", "targets": "y.npy",
+//!  "architecture": {"kind": "two_layer", "kernel": [3, 3], "stride": [1, 1], "pooling": "sum"},
+//!  "beta": 0.1,
+//!  "arrangements": {"mode": "exact"}}
+//! ```
+//! Paths are relative to the problem file. The file is parsed strictly (unknown keys are errors) and
+//! validated once into a [`Problem`]; nothing downstream re-checks user input.
+
+use crate::data::{self, Targets};
+use crate::error::{Error, Result};
+use crate::geometry::{ConvGeometry, Pooling};
+use ndarray::{Array1, Array2, Array4, Axis};
+use ndarray_npy::ReadNpyExt;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Default cap on the number of patterns an `exact` arrangement may have.
+pub const DEFAULT_MAX_PATTERNS: usize = 20_000;
+
+/// The problem file as written (before validation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProblemFile {
+    /// Inputs `.npy`, `[n, C, L]` or `[n, C, H, W]`.
+    pub inputs: String,
+    /// Targets `.npy`, `[n]`.
+    pub targets: String,
+    /// Optional two-class task built from integer labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binary: Option<BinaryFile>,
+    /// Keep only the first `max_samples` samples (after `binary` filtering).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_samples: Option<usize>,
+    /// The network architecture.
+    pub architecture: ArchitectureFile,
+    /// Weight decay `β ≥ 0`.
+    pub beta: f64,
+    /// Which sign patterns to use.
+    pub arrangements: ArrangementsFile,
+}
+
+/// `"binary": {"positive": [3], "negative": [8]}`: keep samples whose label is listed, targets ±1.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinaryFile {
+    /// Labels mapped to `+1`.
+    pub positive: Vec<i64>,
+    /// Labels mapped to `−1`: a list, or `"rest"` for every label not in `positive`.
+    pub negative: NegativeClasses,
+}
+
+/// The negative class of a binary task.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum NegativeClasses {
+    /// These labels.
+    Labels(Vec<i64>),
+    /// `"rest"`: every label not positive.
+    Rest(RestKeyword),
+}
+
+/// The keyword `"rest"`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RestKeyword {
+    /// Every label not in `positive`.
+    Rest,
+}
+
+/// The architecture entry of a problem file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArchitectureFile {
+    /// Two-layer CNN with global pooling (formulations.md §1).
+    TwoLayer {
+        /// `[kl]` or `[kh, kw]`.
+        kernel: Vec<usize>,
+        /// Same length as `kernel`; default 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<Vec<usize>>,
+        /// Zero padding on both sides, same length as `kernel`; default 0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        padding: Option<Vec<usize>>,
+        /// `"sum"` or `"average"`.
+        pooling: Pooling,
+    },
+}
+
+/// The arrangements entry of a problem file.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ArrangementsFile {
+    /// Every cell of the arrangement.
+    Exact {
+        /// Refuse when the bound on the number of patterns exceeds this.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_patterns: Option<usize>,
+    },
+    /// `count` Gaussian gates from `seed`.
+    Sample {
+        /// Number of gates drawn.
+        count: usize,
+        /// Seed of the generator.
+        seed: u64,
+    },
+    /// Gates from a `[G, h]` `.npy`.
+    Gates {
+        /// Path of the gates file.
+        path: String,
+    },
+}
+
+/// How the sign patterns are chosen (validated).
+#[derive(Debug, Clone)]
+pub enum ArrangementSpec {
+    /// Every cell, refusing when the bound exceeds `max_patterns`.
+    Exact {
+        /// The cap.
+        max_patterns: usize,
+    },
+    /// `count` Gaussian gates drawn from `seed`.
+    Sample {
+        /// Number of gates.
+        count: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// User gates, `[G, h]`.
+    Gates {
+        /// The gates.
+        gates: Array2<f64>,
+        /// Where they came from.
+        path: PathBuf,
+    },
+}
+
+impl ArrangementSpec {
+    /// True when the patterns are every cell of the arrangement (a certificate is then global).
+    pub fn is_exact(&self) -> bool {
+        matches!(self, ArrangementSpec::Exact { .. })
+    }
+}
+
+/// Architecture (validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Architecture {
+    /// Two-layer CNN with global pooling (formulations.md §1).
+    TwoLayer {
+        /// Kernel, stride and padding.
+        geometry: ConvGeometry,
+        /// Global pooling.
+        pooling: Pooling,
+    },
+}
+
+/// A validated problem: data loaded, parameters checked.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// Where the problem came from (for messages).
+    pub source: PathBuf,
+    /// Inputs `[n, C, H, W]`.
+    pub x: Array4<f64>,
+    /// True for 1-D signal inputs.
+    pub one_d: bool,
+    /// Targets `[n]`.
+    pub y: Array1<f64>,
+    /// Architecture.
+    pub architecture: Architecture,
+    /// Weight decay.
+    pub beta: f64,
+    /// Pattern selection.
+    pub arrangements: ArrangementSpec,
+}
+
+fn resolve(base: &Path, p: &str) -> PathBuf {
+    base.join(p)
+}
+
+impl Problem {
+    /// Reads and validates a problem file.
+    pub fn load(path: &Path) -> Result<Problem> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+            hint: "check the problem file path",
+        })?;
+        let file: ProblemFile = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                path,
+                format!("{e}; see the README section 'Problem files' for the accepted keys"),
+            )
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Problem::from_file(file, base, path)
+    }
+
+    /// Validates a parsed problem file whose relative paths are resolved against `base`.
+    pub fn from_file(file: ProblemFile, base: &Path, source: &Path) -> Result<Problem> {
+        let bad = |m: String| Error::input(source, m);
+        if !file.beta.is_finite() || file.beta < 0.0 {
+            return Err(bad(format!(
+                "beta = {} is not allowed; the weight decay must be a finite number ≥ 0",
+                file.beta
+            )));
+        }
+        let inputs_path = resolve(base, &file.inputs);
+        let targets_path = resolve(base, &file.targets);
+        let inputs = data::load_inputs(&inputs_path)?;
+        let targets = data::load_targets(&targets_path)?;
+        let n = inputs.x.dim().0;
+        if targets.len() != n {
+            return Err(Error::input(
+                &targets_path,
+                format!(
+                    "{} targets for {n} inputs (in {}); the first axes must match",
+                    targets.len(),
+                    inputs_path.display()
+                ),
+            ));
+        }
+        let (mut x, mut y) = (inputs.x, targets.as_real());
+        if let Some(bin) = &file.binary {
+            let labels = match &targets {
+                Targets::Labels(l) => l.clone(),
+                Targets::Real(_) => {
+                    return Err(bad(format!(
+                        "\"binary\" needs integer class labels but {} holds floats; save the labels \
+                         as int64 or drop \"binary\"",
+                        targets_path.display()
+                    )));
+                }
+            };
+            if bin.positive.is_empty() {
+                return Err(bad(
+                    "\"binary.positive\" is empty; list at least one label".into()
+                ));
+            }
+            let mut keep = Vec::new();
+            let mut yy = Vec::new();
+            for (t, &l) in labels.iter().enumerate() {
+                let pos = bin.positive.contains(&l);
+                let neg = match &bin.negative {
+                    NegativeClasses::Labels(v) => v.contains(&l),
+                    NegativeClasses::Rest(_) => !pos,
+                };
+                if pos && neg {
+                    return Err(bad(format!(
+                        "label {l} is both positive and negative in \"binary\"; list it once"
+                    )));
+                }
+                if pos || neg {
+                    keep.push(t);
+                    yy.push(if pos { 1.0 } else { -1.0 });
+                }
+            }
+            if !yy.contains(&1.0) || !yy.contains(&-1.0) {
+                return Err(bad(format!(
+                    "\"binary\" selects {} samples but not both classes; check the labels in {}",
+                    yy.len(),
+                    targets_path.display()
+                )));
+            }
+            x = x.select(Axis(0), &keep);
+            y = Array1::from(yy);
+        }
+        if let Some(m) = file.max_samples {
+            if m == 0 {
+                return Err(bad(
+                    "max_samples = 0; use at least 1 (or drop the key)".into()
+                ));
+            }
+            let m = m.min(y.len());
+            x = x.slice_axis(Axis(0), (0..m).into()).to_owned();
+            y = y.slice_axis(Axis(0), (0..m).into()).to_owned();
+        }
+        let architecture = match &file.architecture {
+            ArchitectureFile::TwoLayer {
+                kernel,
+                stride,
+                padding,
+                pooling,
+            } => {
+                let geometry = geometry(
+                    source,
+                    inputs.one_d,
+                    kernel,
+                    stride.as_deref(),
+                    padding.as_deref(),
+                    (x.dim().2, x.dim().3),
+                )?;
+                Architecture::TwoLayer {
+                    geometry,
+                    pooling: *pooling,
+                }
+            }
+        };
+        let channels = x.dim().1;
+        let h = match architecture {
+            Architecture::TwoLayer { geometry, .. } => geometry.filter_len(channels),
+        };
+        let arrangements = match &file.arrangements {
+            ArrangementsFile::Exact { max_patterns } => ArrangementSpec::Exact {
+                max_patterns: max_patterns.unwrap_or(DEFAULT_MAX_PATTERNS),
+            },
+            ArrangementsFile::Sample { count, seed } => {
+                if *count == 0 {
+                    return Err(bad(
+                        "arrangements.count = 0; sample at least one gate (e.g. 200)".into(),
+                    ));
+                }
+                ArrangementSpec::Sample {
+                    count: *count,
+                    seed: *seed,
+                }
+            }
+            ArrangementsFile::Gates { path } => {
+                let gp = resolve(base, path);
+                ArrangementSpec::Gates {
+                    gates: load_gates(&gp, h)?,
+                    path: gp,
+                }
+            }
+        };
+        Ok(Problem {
+            source: source.to_path_buf(),
+            x,
+            one_d: inputs.one_d,
+            y,
+            architecture,
+            beta: file.beta,
+            arrangements,
+        })
+    }
+
+    /// Number of samples.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+}
+
+fn load_gates(path: &Path, h: usize) -> Result<Array2<f64>> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+        hint: "check arrangements.path; it is relative to the problem file",
+    })?;
+    let g = Array2::<f64>::read_npy(std::io::Cursor::new(&bytes))
+        .or_else(|_| {
+            Array2::<f32>::read_npy(std::io::Cursor::new(&bytes)).map(|a| a.mapv(f64::from))
+        })
+        .map_err(|e| {
+            Error::input(
+                path,
+                format!("gates must be a float64 or float32 .npy array of shape [G, {h}] ({e})"),
+            )
+        })?;
+    if g.ncols() != h || g.nrows() == 0 {
+        return Err(Error::input(
+            path,
+            format!(
+                "gates have shape {:?} but filters have length h = {h} (channels × kernel); \
+                 save an array of shape [G, {h}] with G ≥ 1",
+                g.shape()
+            ),
+        ));
+    }
+    if let Some(v) = g.iter().find(|v| !v.is_finite()) {
+        return Err(Error::input(
+            path,
+            format!("gates contain {v}; all entries must be finite"),
+        ));
+    }
+    Ok(g)
+}
+
+fn geometry(
+    source: &Path,
+    one_d: bool,
+    kernel: &[usize],
+    stride: Option<&[usize]>,
+    padding: Option<&[usize]>,
+    (hh, ww): (usize, usize),
+) -> Result<ConvGeometry> {
+    let dims = if one_d { 1 } else { 2 };
+    let what = if one_d {
+        "1-D signals [n, C, L]"
+    } else {
+        "images [n, C, H, W]"
+    };
+    let expand = |name: &str, v: Option<&[usize]>, default: usize| -> Result<[usize; 2]> {
+        match v {
+            None => Ok(if one_d {
+                [1, default]
+            } else {
+                [default, default]
+            }),
+            Some(v) if v.len() == dims => Ok(if one_d { [1, v[0]] } else { [v[0], v[1]] }),
+            Some(v) => Err(Error::input(
+                source,
+                format!(
+                    "architecture.{name} = {v:?} has {} entries but the inputs are {what}; give {dims}",
+                    v.len()
+                ),
+            )),
+        }
+    };
+    let kernel = expand("kernel", Some(kernel), 1)?;
+    let stride = expand("stride", stride, 1)?;
+    let padding = expand("padding", padding, 0)?;
+    let padding = if one_d { [0, padding[1]] } else { padding };
+    if kernel.contains(&0) {
+        return Err(Error::input(
+            source,
+            format!("architecture.kernel has a zero entry ({kernel:?}); kernels need size ≥ 1"),
+        ));
+    }
+    if stride.contains(&0) {
+        return Err(Error::input(
+            source,
+            "architecture.stride has a zero entry; strides must be ≥ 1".to_string(),
+        ));
+    }
+    let g = ConvGeometry {
+        kernel,
+        stride,
+        padding,
+    };
+    if g.grid(hh, ww).is_none() {
+        let (k, size) = if one_d {
+            (
+                format!("{}", kernel[1]),
+                format!("{ww} (+ padding {})", padding[1]),
+            )
+        } else {
+            (
+                format!("{}×{}", kernel[0], kernel[1]),
+                format!("{hh}×{ww} (+ padding {:?})", padding),
+            )
+        };
+        return Err(Error::input(
+            source,
+            format!(
+                "kernel {k} is larger than the input {size}; use a smaller kernel or pad the input"
+            ),
+        ));
+    }
+    Ok(g)
+}
