@@ -17,6 +17,12 @@ use std::time::Instant;
 /// Blocks with `‖c‖ ≤ DECODE_REL_TOL · max ‖c‖` are interior-point noise: the decoder drops them.
 pub const DECODE_REL_TOL: f64 = 1e-7;
 
+/// Blocks whose regularization cost `β‖c‖` is below `NEGLIGIBLE_COST · ½‖y‖²` (the zero network's
+/// objective) are dropped too: when the optimum is the zero network, every block is noise. Dropping
+/// a small block changes the objective only to second order, since at the optimum
+/// `vᵀA_i c_i = β‖c_i‖` for every active block.
+pub const NEGLIGIBLE_COST: f64 = 1e-6;
+
 /// Violations of dropped rows below `VIOLATION_REL_TOL ·` (solution scale) are accepted.
 pub const VIOLATION_REL_TOL: f64 = 1e-7;
 
@@ -264,7 +270,12 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     };
 
     let t = Instant::now();
-    let decoded = two_layer::decode(&layout, &sol.x, DECODE_REL_TOL);
+    let min_norm = if problem.beta > 0.0 {
+        NEGLIGIBLE_COST * 0.5 * problem.y.dot(&problem.y) / problem.beta
+    } else {
+        0.0
+    };
+    let decoded = two_layer::decode(&layout, &sol.x, DECODE_REL_TOL, min_norm);
     let net = TwoLayerCnn {
         geometry,
         pooling,

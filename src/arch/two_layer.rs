@@ -179,8 +179,8 @@ pub struct Decoded {
 }
 
 /// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1).
-/// Blocks with `‖c‖ ≤ rel_tol · max ‖c‖` are interior-point noise and are dropped.
-pub fn decode(layout: &Layout, x: &[f64], rel_tol: f64) -> Decoded {
+/// Blocks with `‖c‖ ≤ max(rel_tol · max ‖c‖, min_norm)` are interior-point noise and are dropped.
+pub fn decode(layout: &Layout, x: &[f64], rel_tol: f64, min_norm: f64) -> Decoded {
     let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
     let mut largest: f64 = 0.0;
     for i in 0..layout.p {
@@ -193,7 +193,7 @@ pub fn decode(layout: &Layout, x: &[f64], rel_tol: f64) -> Decoded {
         for s in [true, false] {
             let c = layout.block(x, i, s);
             let r = norm(c);
-            if r <= rel_tol * largest || r == 0.0 {
+            if r <= rel_tol * largest || r <= min_norm || r == 0.0 {
                 out.dropped_norm += r;
                 continue;
             }

@@ -37,6 +37,8 @@ const DEP_TOL: f64 = 1e-10;
 const DUP_TOL: f64 = 1e-12;
 /// A row is strictly inside the open half-space of the gate ĝ when û·ĝ > GOOD_MIN.
 const GOOD_MIN: f64 = 1e-11;
+/// The mean row direction is used as gate when every row has at least this margin.
+const MEAN_GATE_MIN: f64 = 1e-6;
 /// A unit row whose projection off the detected lineality space is shorter than this lies in it.
 const PROJ_MIN: f64 = 1e-9;
 /// Relative width of a tie when maximising r·z_j.
@@ -268,13 +270,13 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
     let s_l2 = dot(&s, &s).sqrt();
     let s_l1: f64 = s.iter().map(|v| v.abs()).sum();
     let keys: Vec<f64> = (0..n).map(|i| dot(&s, row(i))).collect();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| keys[a].total_cmp(&keys[b]).then(a.cmp(&b)));
+    let mut sorted: Vec<(f64, usize)> = keys.iter().copied().zip(0..n).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let width = 2.0 * DUP_TOL * s_l2 + 8.0 * f64::EPSILON * s_l1;
 
     let mut group = vec![0usize; n];
     let mut window: VecDeque<usize> = VecDeque::new();
-    for &i in &order {
+    for &(_, i) in &sorted {
         while let Some(&f) = window.front() {
             if keys[i] - keys[f] > width {
                 window.pop_front();
@@ -315,6 +317,7 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
 // ---------------------------------------------------------------------------------------------
 // Lawson–Hanson NNLS on unit columns with reusable storage.
 
+thread_local! { static CSTATS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) }; }
 thread_local! { static GSTATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
 thread_local! { static STATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
 const FREE: u8 = 0;
@@ -807,6 +810,141 @@ impl GramNnls {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Cache of simplicial cones that recently certified redundancy.
+
+/// Number of simplicial cones remembered by [`SimplexCache`].
+const CACHE_SIZE: usize = 32;
+
+/// Recently certifying simplicial cones: h linearly independent kept rows M = [c_1 … c_h] with
+/// M⁻¹ stored, so t ∈ cone(M) iff λ = M⁻¹t ≥ 0. The rows of M⁻¹ are tried one at a time (most
+/// misses stop after one or two dot products) and a hit is certified by recomputing t − Mλ.
+struct SimplexCache {
+    h: usize,
+    len: usize,
+    /// Slots, most recently useful first.
+    order: Vec<usize>,
+    /// members[slot * h + i]: index (into the kept rows) of column i of the slot's M.
+    members: Vec<usize>,
+    /// inv[slot * h * h + i * h + j] = (M⁻¹)_{ij}.
+    inv: Vec<f64>,
+    lambda: Vec<f64>,
+    r: Vec<f64>,
+    /// Gauss–Jordan scratch, h × 2h.
+    aug: Vec<f64>,
+}
+
+impl SimplexCache {
+    fn new(h: usize) -> Self {
+        SimplexCache {
+            h,
+            len: 0,
+            order: Vec::with_capacity(CACHE_SIZE),
+            members: vec![0; CACHE_SIZE * h],
+            inv: vec![0.0; CACHE_SIZE * h * h],
+            lambda: vec![0.0; h],
+            r: vec![0.0; h],
+            aug: vec![0.0; 2 * h * h],
+        }
+    }
+
+    /// True when some cached cone contains t with a directly verified residual ≤ tol.
+    fn certifies(&mut self, cols: &[f64], t: &[f64], tol: f64) -> bool {
+        let h = self.h;
+        for pos in 0..self.len {
+            let slot = self.order[pos];
+            let inv = &self.inv[slot * h * h..(slot + 1) * h * h];
+            let mut inside = true;
+            for (i, row) in inv.chunks_exact(h).enumerate() {
+                let l = dot(row, t);
+                if !(l >= 0.0) {
+                    inside = false;
+                    break;
+                }
+                self.lambda[i] = l;
+            }
+            if !inside {
+                continue;
+            }
+            self.r.copy_from_slice(t);
+            for i in 0..h {
+                let c = self.members[slot * h + i];
+                axpy(-self.lambda[i], &cols[c * h..(c + 1) * h], &mut self.r);
+            }
+            if dot(&self.r, &self.r).sqrt() <= tol {
+                self.order[..=pos].rotate_right(1);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Remembers the cone of the h kept rows `members` (skipped if numerically singular).
+    fn insert(&mut self, cols: &[f64], members: &[usize]) {
+        let h = self.h;
+        if members.len() != h {
+            return;
+        }
+        // [M | I] with M[a][i] = c_i[a]; Gauss–Jordan with partial pivoting.
+        let w = 2 * h;
+        let aug = &mut self.aug;
+        aug.iter_mut().for_each(|v| *v = 0.0);
+        for (i, &c) in members.iter().enumerate() {
+            for a in 0..h {
+                aug[a * w + i] = cols[c * h + a];
+            }
+        }
+        for a in 0..h {
+            aug[a * w + h + a] = 1.0;
+        }
+        for col in 0..h {
+            let mut piv = col;
+            for a in col + 1..h {
+                if aug[a * w + col].abs() > aug[piv * w + col].abs() {
+                    piv = a;
+                }
+            }
+            if !(aug[piv * w + col].abs() > 1e-10) {
+                return;
+            }
+            if piv != col {
+                for b in 0..w {
+                    aug.swap(piv * w + b, col * w + b);
+                }
+            }
+            let d = aug[col * w + col];
+            for b in 0..w {
+                aug[col * w + b] /= d;
+            }
+            for a in 0..h {
+                if a != col {
+                    let f = aug[a * w + col];
+                    if f != 0.0 {
+                        for b in 0..w {
+                            aug[a * w + b] -= f * aug[col * w + b];
+                        }
+                    }
+                }
+            }
+        }
+        let slot = if self.len < CACHE_SIZE {
+            self.len += 1;
+            self.order.push(self.len - 1);
+            self.len - 1
+        } else {
+            self.order[self.len - 1]
+        };
+        for i in 0..h {
+            for j in 0..h {
+                self.inv[slot * h * h + i * h + j] = self.aug[i * w + h + j];
+            }
+        }
+        self.members[slot * h..(slot + 1) * h].copy_from_slice(members);
+        let pos = self.order.iter().position(|&s| s == slot).unwrap_or(0);
+        self.order[..=pos].rotate_right(1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Clarkson's output-sensitive extreme-ray search.
 
 struct Reducer<'a> {
@@ -825,6 +963,7 @@ struct Reducer<'a> {
     ecols: Vec<f64>,
     work: NnlsWork,
     gram: GramNnls,
+    cache: SimplexCache,
     vbuf: Vec<f64>,
     /// Secondary direction breaking ties of r·z_j.
     s2: Vec<f64>,
@@ -845,6 +984,7 @@ impl<'a> Reducer<'a> {
             ecols: Vec::new(),
             work: NnlsWork::new(h),
             gram: GramNnls::new(h),
+            cache: SimplexCache::new(h),
             vbuf: vec![0.0; n],
             s2: fixed_direction(h, 0x5eed_0002),
         }
@@ -869,6 +1009,18 @@ impl<'a> Reducer<'a> {
                 self.set_gate(&gh);
                 return;
             }
+        }
+        // Cheap candidate: the mean direction of the rows, if it has a clear margin.
+        let mut mean = vec![0.0; h];
+        for row in self.u.chunks_exact(h) {
+            axpy(1.0, row, &mut mean);
+        }
+        let mut gh = vec![0.0; h];
+        if unit_into(mean.iter().copied(), &mut gh).is_some()
+            && (0..self.n).all(|j| dot(self.row(j), &gh) > MEAN_GATE_MIN)
+        {
+            self.set_gate(&gh);
+            return;
         }
         if let Some(gh) = least_distance_gate(self.u, h) {
             self.set_gate(&gh);
@@ -895,7 +1047,14 @@ impl<'a> Reducer<'a> {
     /// whose KKT residual is what [`Self::pick`] needs.
     fn test(&mut self, k: usize) -> f64 {
         let uk = &self.u[k * self.h..(k + 1) * self.h];
+        if self.e.len() >= self.h && self.cache.certifies(&self.ecols, uk, self.tol) {
+            CSTATS.with(|c| c.set(c.get() + 1));
+            return 0.0;
+        }
         if !self.e.is_empty() && self.gram.solve(&self.ecols, uk) <= self.tol {
+            if self.gram.k == self.h {
+                self.cache.insert(&self.ecols, &self.gram.passive);
+            }
             return 0.0;
         }
         self.work.solve(&self.ecols, self.e.len(), uk, self.tol)
@@ -903,13 +1062,13 @@ impl<'a> Reducer<'a> {
 
     /// argmax over good rows of r·z_j (r = last residual), ties within rounding broken by the
     /// secondary direction and then by the smallest index, so the pick is a vertex of conv{z}.
-    fn pick(&mut self) -> Option<usize> {
+    fn pick(&mut self, from: usize) -> Option<usize> {
         let h = self.h;
         let r = &self.work.r;
         let rn = dot(r, r).sqrt();
         let mut best = None;
         let mut top = f64::NEG_INFINITY;
-        for j in 0..self.n {
+        for j in from..self.n {
             if !self.good[j] {
                 continue;
             }
@@ -924,7 +1083,7 @@ impl<'a> Reducer<'a> {
         let gb = self.gd[jb];
         let mut pick = jb;
         let mut sbest = f64::NEG_INFINITY;
-        for j in 0..self.n {
+        for j in from..self.n {
             if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
                 let s = dot(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
                 if s > sbest {
@@ -954,7 +1113,9 @@ impl<'a> Reducer<'a> {
                 if self.test(k) <= self.tol {
                     break;
                 }
-                match self.pick() {
+                // Good rows before k are kept or certified inside cone(E), where r·z ≤ 0 < r·z_k:
+                // they cannot attain the maximum, so only rows from k on are scanned.
+                match self.pick(k) {
                     Some(j) if j != k && !self.in_e[j] => self.add(j),
                     _ => {
                         self.add(k);
@@ -970,6 +1131,7 @@ impl<'a> Reducer<'a> {
                 STATS.with(|c| c.get()),
                 GSTATS.with(|c| c.get())
             );
+            eprintln!("cache hits {}", CSTATS.with(|c| c.get()));
         }
         self.final_pass()
     }

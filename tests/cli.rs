@@ -1,0 +1,424 @@
+//! The real binary on problem files: the contract of `cvxcnn solve` and every bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_cvxcnn"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn data(name: &str) -> String {
+    root()
+        .join("problems/data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("run cvxcnn")
+}
+
+fn json(text: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(text).expect("valid JSON")
+}
+
+/// Writes a problem file into `dir` and returns its path.
+fn write_problem(dir: &Path, value: serde_json::Value) -> PathBuf {
+    let p = dir.join("problem.json");
+    std::fs::write(&p, serde_json::to_string_pretty(&value).expect("json")).expect("write");
+    p
+}
+
+fn small_digits() -> serde_json::Value {
+    serde_json::json!({
+        "inputs": data("images.npy"),
+        "targets": data("labels.npy"),
+        "binary": {"positive": [3], "negative": [8]},
+        "max_samples": 20,
+        "architecture": {"kind": "two_layer", "kernel": [3, 3], "stride": [1, 1], "pooling": "sum"},
+        "beta": 0.1,
+        "arrangements": {"mode": "sample", "count": 20, "seed": 7}
+    })
+}
+
+#[test]
+fn solve_writes_the_contract_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&std::fs::read(&out).expect("result written"));
+    for key in [
+        "status",
+        "objective",
+        "dual_objective",
+        "network_objective",
+        "arrangements",
+        "neurons",
+        "filters",
+        "output_weights",
+        "max_constraint_violation",
+        "timings",
+    ] {
+        assert!(r.get(key).is_some(), "missing key {key}");
+    }
+    assert_eq!(r["status"], "optimal");
+    assert!(r["timings"]["solve_s"].is_number());
+    let filters = r["filters"].as_array().expect("filters");
+    assert_eq!(filters.len(), r["neurons"].as_u64().unwrap() as usize);
+    assert!(filters.iter().all(|f| f.as_array().unwrap().len() == 9));
+    let obj = r["objective"].as_f64().unwrap();
+    let net = r["network_objective"].as_f64().unwrap();
+    assert!(
+        (obj - net).abs() <= 1e-6 * obj.abs().max(1.0),
+        "{obj} vs {net}"
+    );
+}
+
+#[test]
+fn solve_prints_to_stdout_without_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(json(&o.stdout)["status"], "optimal");
+    assert!(o.stderr.is_empty(), "--quiet keeps stderr empty");
+}
+
+#[test]
+fn certify_exact_problem_is_global() {
+    let o = run(&[
+        "certify",
+        root().join("problems/signal_exact.json").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let c = json(&o.stdout);
+    assert_eq!(c["scope"], "global");
+    assert_eq!(c["certified"], true);
+}
+
+#[test]
+fn shipped_problems_solve() {
+    for name in [
+        "signal_exact.json",
+        "channels_stride.json",
+        "exact3_channels.json",
+    ] {
+        let o = run(&[
+            "solve",
+            root().join("problems").join(name).to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r = json(&o.stdout);
+        assert_eq!(r["status"], "optimal", "{name}");
+    }
+}
+
+/// Runs a bad problem and checks: non-zero exit, one line on stderr containing `needle`, no output.
+fn refuses(value: serde_json::Value, needle: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), value);
+    refuses_file(&p, &[], needle);
+}
+
+fn refuses_file(p: &Path, extra: &[&str], needle: &str) {
+    let dir = p.parent().unwrap();
+    let out = dir.join("result.json");
+    let mut args = vec![
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected failure for {needle}");
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} should mention {needle:?}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains("panicked"), "no panic: {err}");
+    assert!(!out.exists(), "no partial result file");
+}
+
+fn with(mut v: serde_json::Value, path: &[&str], new: serde_json::Value) -> serde_json::Value {
+    let mut cur = &mut v;
+    for p in &path[..path.len() - 1] {
+        cur = &mut cur[*p];
+    }
+    cur[path[path.len() - 1]] = new;
+    v
+}
+
+#[test]
+fn missing_inputs_file() {
+    refuses(
+        with(small_digits(), &["inputs"], "nope.npy".into()),
+        "nope.npy",
+    );
+}
+
+#[test]
+fn missing_problem_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    refuses_file(&dir.path().join("absent.json"), &[], "absent.json");
+}
+
+#[test]
+fn malformed_problem_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("problem.json");
+    std::fs::write(&p, "{\"inputs\": ").unwrap();
+    refuses_file(&p, &[], "problem.json");
+}
+
+#[test]
+fn wrong_npy_dtype() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let x = ndarray::Array3::<u8>::zeros((4, 1, 5));
+    ndarray_npy::write_npy(dir.path().join("x.npy"), &x).unwrap();
+    let v = with(
+        small_digits(),
+        &["inputs"],
+        dir.path().join("x.npy").to_str().unwrap().into(),
+    );
+    refuses(v, "float");
+}
+
+#[test]
+fn wrong_input_rank() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ndarray_npy::write_npy(
+        dir.path().join("x.npy"),
+        &ndarray::Array2::<f64>::ones((4, 5)),
+    )
+    .unwrap();
+    let v = with(
+        small_digits(),
+        &["inputs"],
+        dir.path().join("x.npy").to_str().unwrap().into(),
+    );
+    refuses(v, "rank 2");
+}
+
+#[test]
+fn sample_count_mismatch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ndarray_npy::write_npy(
+        dir.path().join("x.npy"),
+        &ndarray::Array3::<f64>::ones((4, 1, 5)),
+    )
+    .unwrap();
+    ndarray_npy::write_npy(dir.path().join("y.npy"), &ndarray::Array1::<f64>::ones(3)).unwrap();
+    let v = serde_json::json!({
+        "inputs": dir.path().join("x.npy"), "targets": dir.path().join("y.npy"),
+        "architecture": {"kind": "two_layer", "kernel": [2], "pooling": "sum"},
+        "beta": 0.1, "arrangements": {"mode": "exact"}
+    });
+    refuses(v, "3 targets for 4 inputs");
+}
+
+#[test]
+fn non_finite_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut x = ndarray::Array3::<f64>::ones((4, 1, 5));
+    x[[2, 0, 3]] = f64::NAN;
+    ndarray_npy::write_npy(dir.path().join("x.npy"), &x).unwrap();
+    ndarray_npy::write_npy(dir.path().join("y.npy"), &ndarray::Array1::<f64>::ones(4)).unwrap();
+    let v = serde_json::json!({
+        "inputs": dir.path().join("x.npy"), "targets": dir.path().join("y.npy"),
+        "architecture": {"kind": "two_layer", "kernel": [2], "pooling": "sum"},
+        "beta": 0.1, "arrangements": {"mode": "exact"}
+    });
+    refuses(v, "NaN");
+}
+
+#[test]
+fn infinite_targets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ndarray_npy::write_npy(
+        dir.path().join("x.npy"),
+        &ndarray::Array3::<f64>::ones((4, 1, 5)),
+    )
+    .unwrap();
+    let mut y = ndarray::Array1::<f64>::ones(4);
+    y[1] = f64::INFINITY;
+    ndarray_npy::write_npy(dir.path().join("y.npy"), &y).unwrap();
+    let v = serde_json::json!({
+        "inputs": dir.path().join("x.npy"), "targets": dir.path().join("y.npy"),
+        "architecture": {"kind": "two_layer", "kernel": [2], "pooling": "sum"},
+        "beta": 0.1, "arrangements": {"mode": "exact"}
+    });
+    refuses(v, "inf");
+}
+
+#[test]
+fn kernel_larger_than_input() {
+    refuses(
+        with(
+            small_digits(),
+            &["architecture", "kernel"],
+            serde_json::json!([9, 3]),
+        ),
+        "larger than the input",
+    );
+}
+
+#[test]
+fn zero_stride() {
+    refuses(
+        with(
+            small_digits(),
+            &["architecture", "stride"],
+            serde_json::json!([0, 1]),
+        ),
+        "stride",
+    );
+}
+
+#[test]
+fn negative_beta() {
+    refuses(
+        with(small_digits(), &["beta"], serde_json::json!(-1.0)),
+        "beta = -1",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    refuses(
+        with(small_digits(), &["learning_rate"], serde_json::json!(0.1)),
+        "learning_rate",
+    );
+}
+
+#[test]
+fn unknown_architecture_kind() {
+    refuses(
+        with(
+            small_digits(),
+            &["architecture", "kind"],
+            "transformer".into(),
+        ),
+        "transformer",
+    );
+}
+
+#[test]
+fn unknown_pooling() {
+    refuses(
+        with(
+            small_digits(),
+            &["architecture", "pooling"],
+            "median".into(),
+        ),
+        "median",
+    );
+}
+
+#[test]
+fn unknown_arrangement_mode() {
+    refuses(
+        with(
+            small_digits(),
+            &["arrangements"],
+            serde_json::json!({"mode": "guess"}),
+        ),
+        "guess",
+    );
+}
+
+#[test]
+fn exact_request_too_large() {
+    refuses(
+        with(
+            small_digits(),
+            &["arrangements"],
+            serde_json::json!({"mode": "exact"}),
+        ),
+        "sample",
+    );
+}
+
+#[test]
+fn kernel_with_wrong_dimension() {
+    refuses(
+        with(
+            small_digits(),
+            &["architecture", "kernel"],
+            serde_json::json!([3]),
+        ),
+        "kernel",
+    );
+}
+
+#[test]
+fn gates_with_wrong_width() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ndarray_npy::write_npy(
+        dir.path().join("g.npy"),
+        &ndarray::Array2::<f64>::ones((5, 4)),
+    )
+    .unwrap();
+    let v = with(
+        small_digits(),
+        &["arrangements"],
+        serde_json::json!({"mode": "gates", "path": dir.path().join("g.npy")}),
+    );
+    refuses(v, "h = 9");
+}
+
+#[test]
+fn solver_stopping_early_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    refuses_file(&p, &["--max-iter", "2"], "max_iterations");
+}
+
+#[test]
+fn unwritable_output_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        "/nonexistent-dir/r.json",
+        "--quiet",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent-dir"));
+}

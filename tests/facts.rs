@@ -1,0 +1,409 @@
+//! The checkable facts of formulations.md §1, each a test named after the fact.
+
+use approx::assert_relative_eq;
+use cvxcnn::geometry::{ConvGeometry, Pooling};
+use cvxcnn::network::TwoLayerCnn;
+use cvxcnn::pipeline::{self, Report, SolveOptions};
+use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
+use ndarray::{Array1, Array4, Axis, s};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use std::path::PathBuf;
+
+fn quiet(_: &str, _: usize, _: usize) {}
+
+fn solve(p: &Problem) -> Report {
+    solve_with(p, &SolveOptions::default())
+}
+
+fn solve_with(p: &Problem, o: &SolveOptions) -> Report {
+    let r = pipeline::solve(p, o, &quiet).expect("solve");
+    assert_eq!(r.status, cvxcnn::backend::Status::Optimal, "status");
+    r
+}
+
+fn geometry(kernel: [usize; 2], stride: [usize; 2]) -> ConvGeometry {
+    ConvGeometry {
+        kernel,
+        stride,
+        padding: [0, 0],
+    }
+}
+
+fn problem(
+    x: Array4<f64>,
+    y: Array1<f64>,
+    geometry: ConvGeometry,
+    pooling: Pooling,
+    beta: f64,
+    arrangements: ArrangementSpec,
+) -> Problem {
+    Problem {
+        source: PathBuf::from("test"),
+        one_d: x.dim().2 == 1,
+        x,
+        y,
+        architecture: Architecture::TwoLayer { geometry, pooling },
+        beta,
+        arrangements,
+    }
+}
+
+fn gaussian_data(
+    n: usize,
+    c: usize,
+    hh: usize,
+    ww: usize,
+    seed: u64,
+) -> (Array4<f64>, Array1<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
+    let x = Array4::from_shape_fn((n, c, hh, ww), |_| g());
+    let y = Array1::from_shape_fn(n, |_| g());
+    (x, y)
+}
+
+/// Digits 3 vs 8 from the shipped data, first `n` samples.
+fn digits(n: usize) -> (Array4<f64>, Array1<f64>) {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("problems/data");
+    let x = cvxcnn::data::load_inputs(&root.join("images.npy"))
+        .expect("images")
+        .x;
+    let labels = match cvxcnn::data::load_targets(&root.join("labels.npy")).expect("labels") {
+        cvxcnn::data::Targets::Labels(l) => l,
+        cvxcnn::data::Targets::Real(_) => panic!("labels are integers"),
+    };
+    let keep: Vec<usize> = (0..labels.len())
+        .filter(|&t| labels[t] == 3 || labels[t] == 8)
+        .take(n)
+        .collect();
+    let y = Array1::from_iter(
+        keep.iter()
+            .map(|&t| if labels[t] == 3 { 1.0 } else { -1.0 }),
+    );
+    (x.select(Axis(0), &keep), y)
+}
+
+fn sample(count: usize, seed: u64) -> ArrangementSpec {
+    ArrangementSpec::Sample { count, seed }
+}
+
+fn exact() -> ArrangementSpec {
+    ArrangementSpec::Exact {
+        max_patterns: 20_000,
+    }
+}
+
+#[test]
+fn decoded_objective_equals_convex_objective() {
+    let (x, y) = digits(30);
+    let p = problem(
+        x,
+        y,
+        geometry([3, 3], [1, 1]),
+        Pooling::Sum,
+        0.5,
+        sample(40, 1),
+    );
+    let r = solve(&p);
+    assert!(r.neurons > 0, "the network is not trivial");
+    assert_relative_eq!(r.network_objective, r.objective, max_relative = 1e-6);
+    // The loss and regularizer are computed by the forward pass; the regularizer of a balanced
+    // network equals β Σ ‖c‖, hence equals objective − loss.
+    for (u, w) in r.filters.iter().zip(&r.output_weights) {
+        let nu = u.iter().map(|v| v * v).sum::<f64>().sqrt();
+        assert_relative_eq!(nu, w.abs(), max_relative = 1e-9);
+    }
+    assert!(
+        r.max_constraint_violation < 1e-6,
+        "violation {}",
+        r.max_constraint_violation
+    );
+}
+
+#[test]
+fn reduced_program_equals_full_program() {
+    let (x, y) = digits(25);
+    let p = problem(
+        x,
+        y,
+        geometry([3, 3], [1, 1]),
+        Pooling::Sum,
+        0.3,
+        sample(30, 2),
+    );
+    let reduced = solve(&p);
+    let full = solve_with(
+        &p,
+        &SolveOptions {
+            reduce: false,
+            ..SolveOptions::default()
+        },
+    );
+    assert!(
+        reduced.program.cone_rows_written * 5 < full.program.cone_rows_written,
+        "reduction wrote {} of {} cone rows",
+        reduced.program.cone_rows_written,
+        full.program.cone_rows_written
+    );
+    assert_relative_eq!(reduced.objective, full.objective, max_relative = 1e-7);
+    assert!(reduced.max_constraint_violation < 1e-6);
+}
+
+#[test]
+fn patterns_match_2nk_for_generic_h2_data() {
+    let (x, y) = gaussian_data(7, 1, 1, 5, 3);
+    // kernel 2 on signals of length 5: K = 4, nK = 28 rows in general position in R^2.
+    let p = problem(x, y, geometry([1, 2], [1, 1]), Pooling::Sum, 0.1, exact());
+    let r = solve(&p);
+    assert_eq!(r.arrangements, 2 * 7 * 4, "P = 2nK");
+    assert_eq!(r.certificate.scope, cvxcnn::certify::Scope::Global);
+    assert!(r.certificate.certified, "gap {}", r.certificate.gap);
+}
+
+/// Objective of the convex optimum against random and trained networks (fact 2).
+#[test]
+fn exact_optimum_lower_bounds_random_and_trained_networks() {
+    let (x, y) = gaussian_data(6, 1, 1, 4, 4);
+    let g = geometry([1, 2], [1, 1]);
+    for pooling in [Pooling::Sum, Pooling::Average] {
+        let beta = 0.05;
+        let p = problem(x.clone(), y.clone(), g, pooling, beta, exact());
+        let r = solve(&p);
+        let opt = r.objective;
+        for width in [1, 2, 4, 8, 16] {
+            for seed in 0..8 {
+                let mut net =
+                    TwoLayerCnn::random(g, pooling, 1, width, 1.0, 100 * width as u64 + seed);
+                let start = net.objective(x.view(), y.view(), beta).total;
+                assert!(
+                    opt <= start + 1e-9,
+                    "random net width {width}: {start} < optimum {opt}"
+                );
+                let trained = net.train_gd(x.view(), y.view(), beta, 400, 0.1).total;
+                assert!(
+                    opt <= trained + 1e-7,
+                    "trained net width {width} seed {seed}: {trained} < optimum {opt}"
+                );
+            }
+        }
+        // The decoded width attains the optimum.
+        assert_relative_eq!(r.network_objective, opt, max_relative = 1e-6);
+    }
+}
+
+#[test]
+fn more_patterns_never_raise_the_optimum() {
+    let (x, y) = digits(20);
+    let g = geometry([3, 3], [1, 1]);
+    let mut last = f64::INFINITY;
+    // Gates are drawn in sequence from one seed, so 10 gates are a prefix of 20, of 40.
+    for count in [10, 20, 40] {
+        let r = solve(&problem(
+            x.clone(),
+            y.clone(),
+            g,
+            Pooling::Sum,
+            0.2,
+            sample(count, 5),
+        ));
+        assert!(
+            r.objective <= last + 1e-7 * last.abs().max(1.0),
+            "{count} gates: {} > {last}",
+            r.objective
+        );
+        last = r.objective;
+    }
+}
+
+#[test]
+fn average_pooling_equals_sum_pooling_on_scaled_patches() {
+    let (x, y) = digits(20);
+    let g = geometry([3, 3], [1, 1]);
+    let k = 36.0;
+    let avg = solve(&problem(
+        x.clone(),
+        y.clone(),
+        g,
+        Pooling::Average,
+        0.05,
+        sample(20, 6),
+    ));
+    let sum = solve(&problem(x / k, y, g, Pooling::Sum, 0.05, sample(20, 6)));
+    assert_relative_eq!(avg.objective, sum.objective, max_relative = 1e-7);
+}
+
+#[test]
+fn beta_max_gives_the_zero_network() {
+    let (x, y) = gaussian_data(6, 1, 1, 4, 7);
+    let g = geometry([1, 2], [1, 1]);
+    let r = solve(&problem(
+        x.clone(),
+        y.clone(),
+        g,
+        Pooling::Sum,
+        0.01,
+        exact(),
+    ));
+    let beta_max = r.certificate.beta_max;
+    assert!(beta_max > 0.0);
+    let above = solve(&problem(
+        x.clone(),
+        y.clone(),
+        g,
+        Pooling::Sum,
+        1.001 * beta_max,
+        exact(),
+    ));
+    assert_eq!(above.neurons, 0, "β ≥ β_max must give the zero network");
+    assert_relative_eq!(above.objective, 0.5 * y.dot(&y), max_relative = 1e-7);
+    let below = solve(&problem(
+        x,
+        y.clone(),
+        g,
+        Pooling::Sum,
+        0.95 * beta_max,
+        exact(),
+    ));
+    assert!(below.neurons > 0 && below.objective < 0.5 * y.dot(&y) - 1e-9);
+}
+
+#[test]
+fn linear_cone_rows_hold_on_the_full_set_after_reduction() {
+    let (x, y) = digits(40);
+    let p = problem(
+        x,
+        y,
+        geometry([3, 3], [1, 1]),
+        Pooling::Sum,
+        0.1,
+        sample(50, 8),
+    );
+    let r = solve(&p);
+    assert!(
+        r.max_constraint_violation < 1e-6,
+        "violation {}",
+        r.max_constraint_violation
+    );
+    assert!(
+        r.certificate.certified,
+        "relative gap {}",
+        r.certificate.relative_gap
+    );
+}
+
+/// Fact 5: with the kernel covering the whole input (K = 1) the program is the two-layer fully
+/// connected ReLU program of Pilanci & Ergen (2020), here written directly against Clarabel's API
+/// from the data, with no cvxcnn code in between.
+#[test]
+fn whole_input_kernel_reproduces_fully_connected_program() {
+    use clarabel::algebra::CscMatrix;
+    use clarabel::solver::{DefaultSettings, DefaultSolver, IPSolver, SupportedConeT};
+    let (x, y) = gaussian_data(8, 1, 2, 2, 9);
+    let n = 8;
+    let d = 4;
+    let gates =
+        ndarray::Array2::from_shape_fn((12, d), |(i, j)| ((i * 7 + j * 3) as f64 * 0.37).sin());
+    let p = problem(
+        x.clone(),
+        y.clone(),
+        geometry([2, 2], [1, 1]),
+        Pooling::Sum,
+        0.2,
+        ArrangementSpec::Gates {
+            gates: gates.clone(),
+            path: PathBuf::from("gates"),
+        },
+    );
+    let r = solve(&p);
+    // Independent FC program: variables [ρ (n) | v_i (d) | w_i (d) | s_i | t_i] per pattern.
+    let xf = x.into_shape_with_order((n, d)).expect("contiguous");
+    let mut pats: Vec<Vec<bool>> = Vec::new();
+    for g in gates.outer_iter() {
+        let pat: Vec<bool> = xf.outer_iter().map(|row| row.dot(&g) >= 0.0).collect();
+        if pat.iter().any(|&b| b) && !pats.contains(&pat) {
+            pats.push(pat);
+        }
+    }
+    let pc = pats.len();
+    let nv = n + pc * (2 * d + 2);
+    let vi = |i: usize| n + i * (2 * d + 2);
+    let mut trip: Vec<(usize, usize, f64)> = Vec::new();
+    let mut b = Vec::new();
+    let mut row = 0;
+    for t in 0..n {
+        trip.push((row, t, 1.0));
+        for (i, pat) in pats.iter().enumerate() {
+            if pat[t] {
+                for j in 0..d {
+                    trip.push((row, vi(i) + j, -xf[[t, j]]));
+                    trip.push((row, vi(i) + d + j, xf[[t, j]]));
+                }
+            }
+        }
+        b.push(-y[t]);
+        row += 1;
+    }
+    let mut cones = vec![SupportedConeT::ZeroConeT(n)];
+    let mut nonneg = 0;
+    for (i, pat) in pats.iter().enumerate() {
+        for off in [0, d] {
+            for t in 0..n {
+                let sg = if pat[t] { 1.0 } else { -1.0 };
+                for j in 0..d {
+                    trip.push((row, vi(i) + off + j, -sg * xf[[t, j]]));
+                }
+                b.push(0.0);
+                row += 1;
+                nonneg += 1;
+            }
+        }
+    }
+    cones.push(SupportedConeT::NonnegativeConeT(nonneg));
+    for i in 0..pc {
+        for (off, tix) in [(0, 2 * d), (d, 2 * d + 1)] {
+            trip.push((row, vi(i) + tix, -1.0));
+            for j in 0..d {
+                trip.push((row + 1 + j, vi(i) + off + j, -1.0));
+            }
+            b.extend(std::iter::repeat_n(0.0, d + 1));
+            row += d + 1;
+            cones.push(SupportedConeT::SecondOrderConeT(d + 1));
+        }
+    }
+    let (ii, jj, vv): (Vec<usize>, Vec<usize>, Vec<f64>) =
+        trip.into_iter()
+            .fold((vec![], vec![], vec![]), |mut acc, (i, j, v)| {
+                acc.0.push(i);
+                acc.1.push(j);
+                acc.2.push(v);
+                acc
+            });
+    let a = CscMatrix::new_from_triplets(row, nv, ii, jj, vv);
+    let pm = CscMatrix::new_from_triplets(n, nv, (0..n).collect(), (0..n).collect(), vec![1.0; n]);
+    let pm = CscMatrix::new(
+        nv,
+        nv,
+        {
+            let mut cp = pm.colptr.clone();
+            cp.resize(nv + 1, n);
+            cp
+        },
+        pm.rowval.clone(),
+        pm.nzval.clone(),
+    );
+    let mut q = vec![0.0; nv];
+    for i in 0..pc {
+        q[vi(i) + 2 * d] = 0.2;
+        q[vi(i) + 2 * d + 1] = 0.2;
+    }
+    let mut settings = DefaultSettings::<f64>::default();
+    settings.verbose = false;
+    let mut solver =
+        DefaultSolver::new(&pm, &q, &a, &b, &cones, settings).expect("valid FC program");
+    solver.solve();
+    assert_eq!(r.arrangements, pc, "same patterns");
+    assert_relative_eq!(r.objective, solver.solution.obj_val, max_relative = 1e-7);
+    let _ = s![..];
+}
