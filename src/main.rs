@@ -2,8 +2,9 @@
 //! on stderr and a non-zero exit, and writes results atomically (temporary file + rename).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cvxcnn::arch::two_layer::Coupling;
 use cvxcnn::backend::Status;
-use cvxcnn::backend::clarabel::ClarabelSettings;
+use cvxcnn::backend::clarabel::{ClarabelSettings, LinearSolver};
 use cvxcnn::pipeline::{self, SolveOptions};
 use cvxcnn::problem::Problem;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,9 +71,36 @@ struct SolveArgs {
     /// Feasibility tolerance.
     #[arg(long, default_value_t = 1e-8)]
     tol_feas: f64,
-    /// Print the solver's iteration log on stderr.
+    /// Print the solver's iteration log (needs --out: the log goes to stdout).
     #[arg(long)]
     verbose: bool,
+    /// How the loss couples the pattern blocks: `direct` (ρ = Σ A_i(c_i − c'_i) − y), `difference`
+    /// (through z_i = c_i − c'_i, half the dense block), or `auto` (by the problem's shape).
+    #[arg(long, value_enum, default_value = "auto")]
+    coupling: CouplingArg,
+    /// Sparse factorization used by Clarabel.
+    #[arg(long, value_enum, default_value = "faer")]
+    linear_solver: LinearSolverArg,
+}
+
+/// Coupling choices.
+#[derive(Clone, Copy, ValueEnum)]
+enum CouplingArg {
+    /// Pick by the problem's shape.
+    Auto,
+    /// ρ = Σ A_i (c_i − c'_i) − y.
+    Direct,
+    /// ρ = Σ A_i z_i − y, z_i = c_i − c'_i.
+    Difference,
+}
+
+/// Clarabel's KKT factorizations.
+#[derive(Clone, Copy, ValueEnum)]
+enum LinearSolverArg {
+    /// faer's supernodal LDLᵀ (fast on the dense coupling block).
+    Faer,
+    /// QDLDL, simplicial LDLᵀ.
+    Qdldl,
 }
 
 fn main() -> ExitCode {
@@ -117,6 +145,15 @@ fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
             max_iter: args.max_iter,
             time_limit,
             verbose: args.verbose,
+            linear_solver: match args.linear_solver {
+                LinearSolverArg::Faer => LinearSolver::Faer,
+                LinearSolverArg::Qdldl => LinearSolver::Qdldl,
+            },
+        },
+        coupling: match args.coupling {
+            CouplingArg::Auto => None,
+            CouplingArg::Direct => Some(Coupling::Direct),
+            CouplingArg::Difference => Some(Coupling::Difference),
         },
         ..SolveOptions::default()
     })

@@ -1,7 +1,7 @@
 //! One call from a validated problem to a certified, decoded network:
 //! patches → arrangements → reduction → build → solve → (full check, re-solve) → decode → certify.
 
-use crate::arch::two_layer::{self, ConeRows};
+use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement;
 use crate::backend::{self, Status, clarabel::ClarabelSettings};
 use crate::certify::{self, Certificate};
@@ -14,14 +14,9 @@ use crate::reduce;
 use serde::Serialize;
 use std::time::Instant;
 
-/// Blocks with `‖c‖ ≤ DECODE_REL_TOL · max ‖c‖` are interior-point noise: the decoder drops them.
-pub const DECODE_REL_TOL: f64 = 1e-7;
-
-/// Blocks whose regularization cost `β‖c‖` is below `NEGLIGIBLE_COST · ½‖y‖²` (the zero network's
-/// objective) are dropped too: when the optimum is the zero network, every block is noise. Dropping
-/// a small block changes the objective only to second order, since at the optimum
-/// `vᵀA_i c_i = β‖c_i‖` for every active block.
-pub const NEGLIGIBLE_COST: f64 = 1e-6;
+/// Blocks are dropped as interior-point noise when together they are worth at most
+/// `DECODE_REL_TOL · max(1, |objective|)` of the objective.
+pub const DECODE_REL_TOL: f64 = 1e-9;
 
 /// Violations of dropped rows below `VIOLATION_REL_TOL ·` (solution scale) are accepted.
 pub const VIOLATION_REL_TOL: f64 = 1e-7;
@@ -35,6 +30,8 @@ pub struct SolveOptions {
     pub max_rounds: usize,
     /// Clarabel settings.
     pub clarabel: ClarabelSettings,
+    /// How the loss couples the blocks; `None` picks by the problem's shape.
+    pub coupling: Option<Coupling>,
 }
 
 impl Default for SolveOptions {
@@ -43,6 +40,7 @@ impl Default for SolveOptions {
             reduce: true,
             max_rounds: 5,
             clarabel: ClarabelSettings::default(),
+            coupling: None,
         }
     }
 }
@@ -108,6 +106,8 @@ pub struct ProgramReport {
     pub cone_rows_written: usize,
     /// Whether the reduction was on.
     pub reduced: bool,
+    /// How the loss couples the pattern blocks.
+    pub coupling: Coupling,
 }
 
 /// Shapes of the data as used.
@@ -236,13 +236,16 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     };
     timings.reduction_s = secs(t);
 
+    let coupling = options
+        .coupling
+        .unwrap_or_else(|| Coupling::for_shape(n, arr.patterns.len(), h));
     let mut rounds = 0;
     let mut total_iterations = 0;
     let (sol, layout, prog, worst) = loop {
         rounds += 1;
         let t = Instant::now();
         let (prog, layout) =
-            two_layer::build(&patches, &arr, &a, problem.y.view(), problem.beta, &rows);
+            two_layer::build(&patches, &arr, &a, problem.y.view(), problem.beta, &rows, coupling);
         timings.build_s += secs(t);
         let t = Instant::now();
         let sol = backend::clarabel::solve(&prog, &options.clarabel)?;
@@ -270,12 +273,15 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     };
 
     let t = Instant::now();
-    let min_norm = if problem.beta > 0.0 {
-        NEGLIGIBLE_COST * 0.5 * problem.y.dot(&problem.y) / problem.beta
-    } else {
-        0.0
-    };
-    let decoded = two_layer::decode(&layout, &sol.x, DECODE_REL_TOL, min_norm);
+    let min_norm = two_layer::noise_threshold(
+        &a,
+        &layout,
+        &sol.x,
+        problem.y.view(),
+        problem.beta,
+        DECODE_REL_TOL * sol.primal_objective.abs().max(1.0),
+    );
+    let decoded = two_layer::decode(&layout, &sol.x, min_norm);
     let net = TwoLayerCnn {
         geometry,
         pooling,
@@ -302,7 +308,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         problem.y.view(),
         &[
             &problem.y - &yhat,
-            ndarray::Array1::from(sol.z[..n].to_vec()),
+            ndarray::Array1::from(sol.z[layout.residual_row..layout.residual_row + n].to_vec()),
         ],
         problem.beta,
         obj.total,
@@ -354,6 +360,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             cone_rows_full: 2 * arr.patterns.len() * k * n,
             cone_rows_written,
             reduced: options.reduce,
+            coupling,
         },
         certificate,
         network: NetworkReport {

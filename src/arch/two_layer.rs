@@ -38,6 +38,29 @@ pub fn pattern_matrices(patches: &Patches, arrangement: &Arrangement, scale: f64
     a
 }
 
+/// How the loss sees the pattern blocks (formulations.md §7, third lever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coupling {
+    /// `ρ = Σ_i A_i (c_i − c'_i) − y`: the dense block appears twice.
+    Direct,
+    /// `ρ = Σ_i A_i z_i − y` with sparse rows `z_i = c_i − c'_i`: the dense block appears once.
+    Difference,
+}
+
+impl Coupling {
+    /// The cheaper coupling for `n` samples and `p` patterns of length `h`: the difference form halves
+    /// the dense block but adds `p·h` variables and rows, which pays off only when the dense block
+    /// dominates (many samples).
+    pub fn for_shape(n: usize, p: usize, h: usize) -> Coupling {
+        if n > 4 * p * h / 10 && n >= 500 {
+            Coupling::Difference
+        } else {
+            Coupling::Direct
+        }
+    }
+}
+
 /// Where each variable of the two-layer program lives.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
@@ -49,6 +72,8 @@ pub struct Layout {
     pub p: usize,
     /// First residual variable `ρ`.
     pub rho: usize,
+    /// First row of the residual equations (their multipliers are the dual vector `v`).
+    pub residual_row: usize,
     /// First entry of `c` (pattern-major, `c_i` at `c + i·h`).
     pub c: usize,
     /// First entry of `c'`.
@@ -78,6 +103,7 @@ pub fn build(
     y: ArrayView1<f64>,
     beta: f64,
     rows: &ConeRows,
+    coupling: Coupling,
 ) -> (ConicProgram, Layout) {
     let (p, n, h) = a.dim();
     let m = patches.stacked();
@@ -86,6 +112,7 @@ pub fn build(
         n,
         h,
         p,
+        residual_row: 0,
         rho: prog.add_vars("rho", n),
         c: prog.add_vars("c", p * h),
         c_neg: prog.add_vars("c_neg", p * h),
@@ -99,19 +126,43 @@ pub fn build(
         prog.q[layout.t + i] = beta;
         prog.q[layout.t_neg + i] = beta;
     }
-    // ρ − Σ_i A_i c_i + Σ_i A_i c'_i = −y.
     let r0 = prog.add_rows("residual", ConeKind::Zero, n);
+    debug_assert_eq!(r0, layout.residual_row);
     let total_rows: usize = rows.iter().map(Vec::len).sum();
     prog.entries
         .reserve(2 * p * n * h + n + 2 * total_rows * h + 2 * p * (h + 1));
-    for t in 0..n {
-        prog.b[r0 + t] = -y[t];
-        prog.push(r0 + t, layout.rho + t, 1.0);
-        for i in 0..p {
-            for j in 0..h {
-                let v = a[[i, t, j]];
-                prog.push(r0 + t, layout.c + i * h + j, -v);
-                prog.push(r0 + t, layout.c_neg + i * h + j, v);
+    match coupling {
+        Coupling::Direct => {
+            // ρ − Σ_i A_i c_i + Σ_i A_i c'_i = −y.
+            for t in 0..n {
+                prog.b[r0 + t] = -y[t];
+                prog.push(r0 + t, layout.rho + t, 1.0);
+                for i in 0..p {
+                    for j in 0..h {
+                        let v = a[[i, t, j]];
+                        prog.push(r0 + t, layout.c + i * h + j, -v);
+                        prog.push(r0 + t, layout.c_neg + i * h + j, v);
+                    }
+                }
+            }
+        }
+        Coupling::Difference => {
+            // ρ − Σ_i A_i z_i = −y and z_i − c_i + c'_i = 0.
+            let z = prog.add_vars("z", p * h);
+            for t in 0..n {
+                prog.b[r0 + t] = -y[t];
+                prog.push(r0 + t, layout.rho + t, 1.0);
+                for i in 0..p {
+                    for j in 0..h {
+                        prog.push(r0 + t, z + i * h + j, -a[[i, t, j]]);
+                    }
+                }
+            }
+            let rz = prog.add_rows("difference", ConeKind::Zero, p * h);
+            for q in 0..p * h {
+                prog.push(rz + q, z + q, 1.0);
+                prog.push(rz + q, layout.c + q, -1.0);
+                prog.push(rz + q, layout.c_neg + q, 1.0);
             }
         }
     }
@@ -178,22 +229,65 @@ pub struct Decoded {
     pub dropped_norm: f64,
 }
 
-/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1).
-/// Blocks with `‖c‖ ≤ max(rel_tol · max ‖c‖, min_norm)` are interior-point noise and are dropped.
-pub fn decode(layout: &Layout, x: &[f64], rel_tol: f64, min_norm: f64) -> Decoded {
+/// The largest block-norm threshold `τ` such that dropping every block with `‖c‖ ≤ τ` raises the
+/// convex objective `½‖Σ A_i(c_i − c'_i) − y‖² + β Σ‖c‖` by at most `tol`. Interior-point solutions
+/// leave blocks that are zero at the optimum slightly nonzero; this finds them by what they are worth,
+/// and when the optimum is the zero network, it drops everything.
+pub fn noise_threshold(
+    a: &Array3<f64>,
+    layout: &Layout,
+    x: &[f64],
+    y: ArrayView1<f64>,
+    beta: f64,
+    tol: f64,
+) -> f64 {
     let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
-    let mut largest: f64 = 0.0;
-    for i in 0..layout.p {
-        for s in [true, false] {
-            largest = largest.max(norm(layout.block(x, i, s)));
+    let norms: Vec<[f64; 2]> = (0..layout.p)
+        .map(|i| [norm(layout.block(x, i, true)), norm(layout.block(x, i, false))])
+        .collect();
+    let largest = norms.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
+    let objective = |tau: f64| {
+        let mut yhat = ndarray::Array1::<f64>::zeros(layout.n);
+        let mut reg = 0.0;
+        for (i, nrm) in norms.iter().enumerate() {
+            let mut z = vec![0.0; layout.h];
+            for (s, &r) in [true, false].iter().zip(nrm) {
+                if r > tau {
+                    reg += beta * r;
+                    let sign = if *s { 1.0 } else { -1.0 };
+                    for (zj, cj) in z.iter_mut().zip(layout.block(x, i, *s)) {
+                        *zj += sign * cj;
+                    }
+                }
+            }
+            yhat += &a.index_axis(Axis(0), i).dot(&ndarray::ArrayView1::from(&z[..]));
+        }
+        let r = &yhat - &y;
+        0.5 * r.dot(&r) + reg
+    };
+    let base = objective(0.0);
+    let mut best = 0.0;
+    // From the most aggressive threshold down: everything, then 10⁻¹ … 10⁻¹² of the largest block.
+    for k in 0..=12 {
+        let tau = if k == 0 { largest } else { largest * 10f64.powi(-k) };
+        if objective(tau) <= base + tol {
+            best = tau;
+            break;
         }
     }
+    best
+}
+
+/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1).
+/// Blocks with `‖c‖ ≤ min_norm` are dropped (see [`noise_threshold`]).
+pub fn decode(layout: &Layout, x: &[f64], min_norm: f64) -> Decoded {
+    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
     let mut out = Decoded::default();
     for i in 0..layout.p {
         for s in [true, false] {
             let c = layout.block(x, i, s);
             let r = norm(c);
-            if r <= rel_tol * largest || r <= min_norm || r == 0.0 {
+            if r <= min_norm || r == 0.0 {
                 out.dropped_norm += r;
                 continue;
             }

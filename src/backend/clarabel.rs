@@ -25,6 +25,27 @@ pub struct ClarabelSettings {
     pub time_limit: f64,
     /// Print Clarabel's iteration log (to stdout).
     pub verbose: bool,
+    /// Sparse LDL factorization of the KKT system.
+    pub linear_solver: LinearSolver,
+}
+
+/// Clarabel's direct KKT solvers (both pure Rust).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinearSolver {
+    /// QDLDL, a simplicial LDLᵀ.
+    Qdldl,
+    /// faer's supernodal LDLᵀ: much faster when the coupling block is dense.
+    Faer,
+}
+
+impl LinearSolver {
+    fn clarabel_name(self) -> &'static str {
+        match self {
+            LinearSolver::Qdldl => "qdldl",
+            LinearSolver::Faer => "faer",
+        }
+    }
 }
 
 fn serialize_limit<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -44,6 +65,7 @@ impl Default for ClarabelSettings {
             max_iter: 200,
             time_limit: f64::INFINITY,
             verbose: false,
+            linear_solver: LinearSolver::Faer,
         }
     }
 }
@@ -106,6 +128,7 @@ pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solu
         max_iter: settings.max_iter,
         time_limit: settings.time_limit,
         verbose: settings.verbose,
+        direct_solve_method: settings.linear_solver.clarabel_name().to_string(),
         ..DefaultSettings::default()
     };
     let cones = cones(program);

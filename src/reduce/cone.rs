@@ -167,26 +167,15 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
         }
     }
 
-    let t0 = std::time::Instant::now();
     // 2. One row per direction (the first index).
     let (reps, u) = dedup(&idx, &units, h);
-    if std::env::var("CONE_TIME").is_ok() {
-        eprintln!("dedup {:?}", t0.elapsed());
-    }
 
     // 3. Reduce.
     let mut out = Vec::new();
     if !reps.is_empty() {
         let mut red = Reducer::new(&u, h, tol);
         red.choose_gate(interior);
-        if std::env::var("CONE_TIME").is_ok() {
-            eprintln!("gate {:?}", t0.elapsed());
-        }
-        let kept = red.run();
-        if std::env::var("CONE_TIME").is_ok() {
-            eprintln!("run {:?}", t0.elapsed());
-        }
-        for pos in kept {
+        for pos in red.run() {
             out.push(reps[pos]);
         }
     }
@@ -198,9 +187,25 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
 // ---------------------------------------------------------------------------------------------
 // Small vector helpers.
 
+/// a·b over the common length, with four partial sums (short vectors are latency-bound).
 #[inline]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut s = [0.0; 4];
+    let mut ca = a.chunks_exact(4);
+    let mut cb = b.chunks_exact(4);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        s[0] += x[0] * y[0];
+        s[1] += x[1] * y[1];
+        s[2] += x[2] * y[2];
+        s[3] += x[3] * y[3];
+    }
+    let mut tail = 0.0;
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        tail += x * y;
+    }
+    (s[0] + s[1]) + (s[2] + s[3]) + tail
 }
 
 #[inline]
@@ -299,8 +304,7 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
     }
     // First (smallest) position of each group; positions are in original-index order.
     let mut first = vec![usize::MAX; n];
-    for i in 0..n {
-        let g = group[i];
+    for (i, &g) in group.iter().enumerate() {
         first[g] = first[g].min(i);
     }
     let mut reps = Vec::new();
@@ -317,9 +321,6 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
 // ---------------------------------------------------------------------------------------------
 // Lawson–Hanson NNLS on unit columns with reusable storage.
 
-thread_local! { static CSTATS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) }; }
-thread_local! { static GSTATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
-thread_local! { static STATS: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) }; }
 const FREE: u8 = 0;
 const PASSIVE: u8 = 1;
 const REJECTED: u8 = 2;
@@ -350,6 +351,8 @@ struct NnlsWork {
     r: Vec<f64>,
     v: Vec<f64>,
     coef: Vec<f64>,
+    /// Cap on outer iterations (besides the usual 3n + 3h + 10).
+    max_outer: usize,
 }
 
 impl NnlsWork {
@@ -369,6 +372,7 @@ impl NnlsWork {
             r: vec![0.0; h],
             v: vec![0.0; h],
             coef: vec![0.0; h],
+            max_outer: usize::MAX,
         }
     }
 
@@ -399,7 +403,7 @@ impl NnlsWork {
             }
         }
         let nv = dot(v, v).sqrt();
-        if !(nv > DEP_TOL) {
+        if nv.is_nan() || nv <= DEP_TOL {
             return false;
         }
         let qk = &mut q[k * h..(k + 1) * h];
@@ -460,12 +464,11 @@ impl NnlsWork {
         self.r.copy_from_slice(t);
         let tnorm = dot(t, t).sqrt();
         let mut rnorm = tnorm;
-        if !(tnorm > 0.0) || n == 0 || h == 0 {
+        if tnorm.is_nan() || tnorm <= 0.0 || n == 0 || h == 0 {
             return rnorm;
         }
         let wtol = W_TOL * tnorm;
-        STATS.with(|c| c.set((c.get().0 + 1, c.get().1, c.get().2)));
-        let max_outer = 3 * n + 3 * h + 10;
+        let max_outer = (3 * n + 3 * h + 10).min(self.max_outer);
         'outer: for _ in 0..max_outer {
             if rnorm <= stop {
                 break;
@@ -476,7 +479,6 @@ impl NnlsWork {
                     self.w[j] = dot(&cols[j * h..(j + 1) * h], &self.r);
                 }
             }
-            STATS.with(|c| c.set((c.get().0, c.get().1 + 1, c.get().2)));
             // Entering column: largest gradient whose LS coefficient comes out positive.
             loop {
                 let mut best = None;
@@ -487,17 +489,8 @@ impl NnlsWork {
                         best = Some(j);
                     }
                 }
-                if std::env::var("CONE_TRACE").is_ok() {
-                    eprintln!(
-                        "pick {best:?} w {bw:e} passive {:?} rnorm {rnorm:e}",
-                        self.passive
-                    );
-                }
                 let Some(j) = best else { break 'outer };
                 if !self.push_qr(&cols[j * h..(j + 1) * h], t) {
-                    if std::env::var("CONE_TRACE").is_ok() {
-                        eprintln!("dependent {j}");
-                    }
                     self.state[j] = REJECTED;
                     continue;
                 }
@@ -506,9 +499,6 @@ impl NnlsWork {
                 self.solve_z();
                 if self.z[self.k - 1] > 0.0 {
                     break;
-                }
-                if std::env::var("CONE_TRACE").is_ok() {
-                    eprintln!("znew {:e} for {j}", self.z[self.k - 1]);
                 }
                 self.k -= 1;
                 self.passive.pop();
@@ -542,14 +532,6 @@ impl NnlsWork {
                 for (p, &j) in self.passive.iter().enumerate() {
                     self.x[j] += step * (self.z[p] - self.x[j]);
                 }
-                if std::env::var("CONE_TRACE").is_ok() {
-                    eprintln!(
-                        "inner: step {step:e} blocking {blocking} z {:?} x {:?}",
-                        &self.z[..k],
-                        self.passive.iter().map(|&j| self.x[j]).collect::<Vec<_>>()
-                    );
-                }
-                STATS.with(|c| c.set((c.get().0, c.get().1, c.get().2 + 1)));
                 let jb = self.passive[blocking];
                 self.x[jb] = 0.0;
                 self.rebuild(cols, t);
@@ -569,6 +551,9 @@ impl NnlsWork {
 // ---------------------------------------------------------------------------------------------
 // Lawson–Hanson on the normal equations of a growing set of unit columns.
 
+/// With more than SCREEN_FACTOR·h kept rows, a redundancy test first tries the 3h kept rows most
+/// similar to the tested row.
+const SCREEN_FACTOR: usize = 4;
 /// Gram pivots below this (squared length of a unit column's component orthogonal to the
 /// passive columns) count as dependent.
 const GRAM_DEP: f64 = 1e-12;
@@ -662,7 +647,7 @@ impl GramNnls {
             norm2 += v * v;
         }
         let d = self.g[j * s + j] - norm2;
-        if !(d > GRAM_DEP) {
+        if d.is_nan() || d <= GRAM_DEP {
             return false;
         }
         self.l[k * h + k] = d.sqrt();
@@ -725,9 +710,7 @@ impl GramNnls {
         self.k = 0;
         let tnorm = dot(t, t).sqrt();
         let wtol = 1e-12 * tnorm;
-        GSTATS.with(|c| c.set((c.get().0 + 1, c.get().1, c.get().2)));
         'outer: for _ in 0..3 * n + 3 * h + 10 {
-            GSTATS.with(|c| c.set((c.get().0, c.get().1 + 1, c.get().2)));
             for j in 0..n {
                 if self.state[j] != PASSIVE {
                     self.state[j] = FREE;
@@ -791,7 +774,6 @@ impl GramNnls {
                     self.x[j] += step * (self.z[p] - self.x[j]);
                 }
                 let jb = self.passive[blocking];
-                GSTATS.with(|c| c.set((c.get().0, c.get().1, c.get().2 + 1)));
                 self.x[jb] = 0.0;
                 self.rebuild();
                 self.solve_z();
@@ -856,7 +838,7 @@ impl SimplexCache {
             let mut inside = true;
             for (i, row) in inv.chunks_exact(h).enumerate() {
                 let l = dot(row, t);
-                if !(l >= 0.0) {
+                if l.is_nan() || l < 0.0 {
                     inside = false;
                     break;
                 }
@@ -903,7 +885,8 @@ impl SimplexCache {
                     piv = a;
                 }
             }
-            if !(aug[piv * w + col].abs() > 1e-10) {
+            let pivot = aug[piv * w + col].abs();
+            if pivot.is_nan() || pivot <= 1e-10 {
                 return;
             }
             if piv != col {
@@ -958,6 +941,15 @@ struct Reducer<'a> {
     /// 1/(ĝ·û_j) for good rows, so z_j = û_j · gd_j.
     gd: Vec<f64>,
     in_e: Vec<bool>,
+    /// Screening scratch: (similarity, kept-row index), selected columns and their indices.
+    sims: Vec<(f64, usize)>,
+    sub_cols: Vec<f64>,
+    sub_idx: Vec<usize>,
+    members: Vec<usize>,
+    /// Kept rows proven extreme when picked (no final check needed).
+    exposed: Vec<bool>,
+    /// Every row is good (the cone is pointed with the gate as interior point).
+    pointed: bool,
     /// Kept rows (positions) and their unit vectors, contiguous for the NNLS.
     e: Vec<usize>,
     ecols: Vec<f64>,
@@ -980,6 +972,12 @@ impl<'a> Reducer<'a> {
             good: vec![false; n],
             gd: vec![0.0; n],
             in_e: vec![false; n],
+            exposed: vec![false; n],
+            sims: Vec::new(),
+            sub_cols: Vec::new(),
+            sub_idx: Vec::new(),
+            members: Vec::new(),
+            pointed: false,
             e: Vec::new(),
             ecols: Vec::new(),
             work: NnlsWork::new(h),
@@ -1033,13 +1031,17 @@ impl<'a> Reducer<'a> {
             self.good[j] = d > GOOD_MIN;
             self.gd[j] = if self.good[j] { 1.0 / d } else { 0.0 };
         }
+        self.pointed = self.good.iter().all(|&g| g);
     }
 
     fn add(&mut self, j: usize) {
         self.in_e[j] = true;
         self.e.push(j);
         self.ecols.extend_from_slice(self.row(j));
-        self.gram.push_column(&self.ecols);
+        // Past SCREEN_FACTOR·h kept rows the tests sift instead, and the Gram matrix goes stale.
+        if self.e.len() <= SCREEN_FACTOR * self.h {
+            self.gram.push_column(&self.ecols);
+        }
     }
 
     /// Distance of û_k to cone(E) (early exit once ≤ tol); the residual is left in work.r.
@@ -1048,26 +1050,108 @@ impl<'a> Reducer<'a> {
     fn test(&mut self, k: usize) -> f64 {
         let uk = &self.u[k * self.h..(k + 1) * self.h];
         if self.e.len() >= self.h && self.cache.certifies(&self.ecols, uk, self.tol) {
-            CSTATS.with(|c| c.set(c.get() + 1));
             return 0.0;
         }
-        if !self.e.is_empty() && self.gram.solve(&self.ecols, uk) <= self.tol {
+        let h = self.h;
+        let n_e = self.e.len();
+        if n_e > SCREEN_FACTOR * h
+            && let Some(rn) = self.sift(k)
+        {
+            return rn;
+        }
+        if !self.e.is_empty()
+            && self.gram.n == self.e.len()
+            && self.gram.solve(&self.ecols, uk) <= self.tol
+        {
             if self.gram.k == self.h {
                 self.cache.insert(&self.ecols, &self.gram.passive);
             }
             return 0.0;
         }
-        self.work.solve(&self.ecols, self.e.len(), uk, self.tol)
+        let rn = self.work.solve(&self.ecols, self.e.len(), uk, self.tol);
+        if rn <= self.tol && self.work.passive.len() == self.h {
+            self.cache.insert(&self.ecols, &self.work.passive);
+        }
+        rn
     }
 
-    /// argmax over good rows of r·z_j (r = last residual), ties within rounding broken by the
-    /// secondary direction and then by the smallest index, so the pick is a vertex of conv{z}.
-    fn pick(&mut self, from: usize) -> Option<usize> {
+    /// NNLS of û_k on many kept rows by column generation: solve on a small working set (the 3h
+    /// most similar rows, then the passive columns plus the most violated ones), price all kept
+    /// rows with the residual, repeat until no kept row has e·r > 0. Each round is one pass of
+    /// |E|·h flops plus a small solve; the final residual satisfies the KKT conditions for all of
+    /// E, exactly as a full solve would (left in work.r). None if the round cap is hit.
+    fn sift(&mut self, k: usize) -> Option<f64> {
+        let h = self.h;
+        let n_e = self.e.len();
+        let uk = &self.u[k * h..(k + 1) * h];
+        let batch = 3 * h;
+        self.sims.clear();
+        self.sims
+            .extend(self.ecols.chunks_exact(h).map(|c| dot(c, uk)).zip(0..n_e));
+        let by_value = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        self.sims.select_nth_unstable_by(batch - 1, by_value);
+        self.sub_idx.clear();
+        self.sub_idx
+            .extend(self.sims[..batch].iter().map(|&(_, i)| i));
+        for _ in 0..n_e / h + 10 {
+            self.sub_cols.clear();
+            for &i in &self.sub_idx {
+                self.sub_cols
+                    .extend_from_slice(&self.ecols[i * h..(i + 1) * h]);
+            }
+            let rn = self
+                .work
+                .solve(&self.sub_cols, self.sub_idx.len(), uk, self.tol);
+            // Passive columns as kept-row indices.
+            self.members.clear();
+            self.members
+                .extend(self.work.passive.iter().map(|&p| self.sub_idx[p]));
+            if rn <= self.tol {
+                if self.members.len() == h {
+                    self.cache.insert(&self.ecols, &self.members);
+                }
+                return Some(rn);
+            }
+            // Price every kept row with the residual.
+            let r = &self.work.r;
+            let wtol = W_TOL * dot(uk, uk).sqrt();
+            self.sims.clear();
+            for (i, c) in self.ecols.chunks_exact(h).enumerate() {
+                let w = dot(c, r);
+                if w > wtol {
+                    self.sims.push((w, i));
+                }
+            }
+            // Columns already in the working set are optimal there (w ≤ 0 up to rounding).
+            let sub = &self.sub_idx;
+            self.sims.retain(|&(_, i)| !sub.contains(&i));
+            if self.sims.is_empty() {
+                return Some(rn);
+            }
+            if self.sims.len() > batch {
+                self.sims.select_nth_unstable_by(batch - 1, by_value);
+                self.sims.truncate(batch);
+            }
+            self.sub_idx.clear();
+            self.sub_idx.extend_from_slice(&self.members);
+            self.sub_idx.extend(self.sims.iter().map(|&(_, i)| i));
+        }
+        None
+    }
+
+    /// argmax over good rows j ≥ `from` of r·z_j (r = last QR residual), ties within rounding
+    /// broken by the secondary direction and then by the smallest index, so the pick is a vertex
+    /// of conv{z}. Also returns whether the pick is certified extreme: in a pointed cone, if
+    /// r·z_j ≤ T for every other row that can still be kept, and top = r·z_e, then
+    /// û_e ≈ Σ α_j û_j + ρ with ‖ρ‖ ≤ tol would give (top − T⁺)(ĝ·û_e) ≤ tol (T⁺ + ‖r‖);
+    /// a larger gap proves the NNLS residual of û_e on the other rows exceeds tol.
+    fn pick(&mut self, from: usize) -> Option<(usize, bool)> {
         let h = self.h;
         let r = &self.work.r;
         let rn = dot(r, r).sqrt();
         let mut best = None;
         let mut top = f64::NEG_INFINITY;
+        let mut second = f64::NEG_INFINITY;
         for j in from..self.n {
             if !self.good[j] {
                 continue;
@@ -1075,16 +1159,21 @@ impl<'a> Reducer<'a> {
             let v = dot(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
             self.vbuf[j] = v;
             if v > top {
+                second = top;
                 top = v;
                 best = Some(j);
+            } else if v > second {
+                second = v;
             }
         }
         let jb = best?;
         let gb = self.gd[jb];
         let mut pick = jb;
         let mut sbest = f64::NEG_INFINITY;
+        let mut ties = 0;
         for j in from..self.n {
             if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
+                ties += 1;
                 let s = dot(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
                 if s > sbest {
                     sbest = s;
@@ -1092,7 +1181,18 @@ impl<'a> Reducer<'a> {
                 }
             }
         }
-        Some(pick)
+        // Rows before `from` are kept (scanned here) or dropped; the final set is drawn from
+        // the kept rows and the rows from `from` on.
+        let mut certified = false;
+        if self.pointed && ties == 1 {
+            let mut t_max = second;
+            for &f in &self.e {
+                t_max = t_max.max(dot(r, &self.u[f * h..(f + 1) * h]) * self.gd[f]);
+            }
+            let tp = t_max.max(0.0);
+            certified = (top - tp) / self.gd[pick] > 2.0 * self.tol * (tp + rn);
+        }
+        Some((pick, certified))
     }
 
     /// Returns the positions of the kept rows.
@@ -1116,28 +1216,28 @@ impl<'a> Reducer<'a> {
                 // Good rows before k are kept or certified inside cone(E), where r·z ≤ 0 < r·z_k:
                 // they cannot attain the maximum, so only rows from k on are scanned.
                 match self.pick(k) {
-                    Some(j) if j != k && !self.in_e[j] => self.add(j),
-                    _ => {
+                    Some((j, certified)) if j != k && !self.in_e[j] => {
+                        self.add(j);
+                        self.exposed[j] = certified;
+                    }
+                    Some((j, certified)) => {
+                        // The maximiser is k itself (or, numerically, already kept).
+                        self.exposed[k] = certified && j == k;
+                        self.add(k);
+                        break;
+                    }
+                    None => {
                         self.add(k);
                         break;
                     }
                 }
             }
         }
-        if std::env::var("CONE_TIME").is_ok() {
-            eprintln!(
-                "before final: E = {} stats {:?} gram {:?}",
-                self.e.len(),
-                STATS.with(|c| c.get()),
-                GSTATS.with(|c| c.get())
-            );
-            eprintln!("cache hits {}", CSTATS.with(|c| c.get()));
-        }
         self.final_pass()
     }
 
     /// Removes kept rows generated by the other kept rows (largest index first), so S is
-    /// irredundant.
+    /// irredundant. Rows certified extreme by [`Self::pick`] need no check.
     fn final_pass(&mut self) -> Vec<usize> {
         let h = self.h;
         let mut alive = self.e.clone();
@@ -1146,6 +1246,9 @@ impl<'a> Reducer<'a> {
         order.reverse();
         let mut cols = Vec::with_capacity(alive.len() * h);
         for &e in &order {
+            if self.exposed[e] {
+                continue;
+            }
             cols.clear();
             let mut cnt = 0;
             for &f in &alive {
@@ -1155,22 +1258,7 @@ impl<'a> Reducer<'a> {
                 }
             }
             let ue = self.row(e);
-            let rr = self.work.solve(&cols, cnt, ue, self.tol);
-            if std::env::var("CONE_DEBUG").is_ok() && rr > 0.1 {
-                eprintln!("COLS {:?}\nTARGET {:?}", cols, ue);
-            }
-            if std::env::var("CONE_DEBUG").is_ok() {
-                eprintln!(
-                    "final pass e={e} cnt={cnt} residual {rr:e} passive {:?} x {:?}",
-                    self.work.passive,
-                    self.work
-                        .passive
-                        .iter()
-                        .map(|&j| self.work.x[j])
-                        .collect::<Vec<_>>()
-                );
-            }
-            if rr <= self.tol {
+            if self.work.solve(&cols, cnt, ue, self.tol) <= self.tol {
                 alive.retain(|&f| f != e);
             }
         }
@@ -1194,6 +1282,9 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
     let mut target = vec![0.0; h + 1];
     target[h] = 1.0;
     let mut work = NnlsWork::new(h + 1);
+    // Lawson–Hanson needs about as many iterations as the support has columns (≤ h + 1); the
+    // cap only bounds the cost of a pathological cycle (the margin is verified anyway).
+    work.max_outer = 40 * (h + 1);
     let c = std::f64::consts::FRAC_1_SQRT_2;
     for _ in 0..=h {
         cols.clear();
@@ -1227,9 +1318,8 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
         }
         // Infeasible: the support rows sum to (nearly) zero, so they span lineality directions.
         let before = basis.len();
-        for a in 0..active.len() {
-            let j = active[a];
-            if work.x[a] > 0.0 {
+        for (&j, &xa) in active.iter().zip(&work.x) {
+            if xa > 0.0 {
                 p.copy_from_slice(&u[j * h..(j + 1) * h]);
                 project_off(&basis, h, &mut p);
                 project_off(&basis, h, &mut p);
@@ -1980,6 +2070,152 @@ mod tests {
         assert!(got.len() < 100, "kept {} of 300", got.len());
     }
 
+    /// Small-integer rows (entries in −2..=2, optionally all in one half-space): many exact
+    /// degeneracies (rows on faces, coplanar generators, duplicates, lines).
+    fn small_integer_case(rng: &mut ChaCha8Rng, m: usize, h: usize, pointed: bool) -> Array2<f64> {
+        let g: Vec<f64> = (0..h).map(|i| 1.0 + 0.1 * i as f64).collect();
+        let mut b = Array2::zeros((m, h));
+        for k in 0..m {
+            let mut r: Vec<f64> = (0..h)
+                .map(|_| f64::from(rng.random_range(-2..=2i32)))
+                .collect();
+            if pointed {
+                let d = dot(&r, &g);
+                if d < 0.0 {
+                    r.iter_mut().for_each(|v| *v = -*v);
+                } else if d == 0.0 {
+                    r.iter_mut().for_each(|v| *v = 0.0);
+                }
+            }
+            for (j, v) in r.iter().enumerate() {
+                b[[k, j]] = *v;
+            }
+        }
+        b
+    }
+
+    fn check_small_integer_cases(seed: u64, cases: usize) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        for case in 0..cases {
+            let h = 2 + case % 4;
+            let m = 5 + rng.random_range(0..30);
+            let pointed = case % 3 != 0;
+            let b = small_integer_case(&mut rng, m, h, pointed);
+            for tol in [1e-9, 1e-10] {
+                let s = irredundant_rows(b.view(), None, tol);
+                check_same_cone_and_irredundant(&b, &s);
+                if pointed {
+                    let g: Vec<f64> = (0..h).map(|i| 1.0 + 0.1 * i as f64).collect();
+                    assert_eq!(
+                        irredundant_rows(b.view(), Some(&g), tol),
+                        s,
+                        "seed {seed} case {case}: with gate vs without"
+                    );
+                    assert_eq!(brute_force(&b), s, "seed {seed} case {case}: brute force");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_is_exact_on_degenerate_small_integer_rows() {
+        check_small_integer_cases(13, 24);
+    }
+
+    #[test]
+    #[ignore = "stress; run with --ignored"]
+    fn irredundant_rows_is_exact_on_many_degenerate_small_integer_rows() {
+        for seed in 100..140 {
+            check_small_integer_cases(seed, 30);
+        }
+    }
+
+    #[test]
+    #[ignore = "stress; run with --ignored"]
+    fn irredundant_rows_matches_brute_force_on_many_digits_like_instances() {
+        for seed in 200..215 {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let (b, g) = digits_like(&mut rng, 300);
+            let expected = brute_force(&b);
+            for tol in [1e-9, 1e-10] {
+                assert_eq!(
+                    irredundant_rows(b.view(), Some(&g), tol),
+                    expected,
+                    "seed {seed} tol {tol}"
+                );
+                assert_eq!(
+                    irredundant_rows(b.view(), None, tol),
+                    expected,
+                    "seed {seed} tol {tol}, no gate"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_is_exact_with_many_extreme_rays() {
+        // More than 4h kept rows switches the redundancy test to column generation.
+        let mut rng = ChaCha8Rng::seed_from_u64(15);
+        // 150 generators on a circle in the plane z₃ = 1, plus interior combinations.
+        let gens: Vec<Vec<f64>> = (0..150)
+            .map(|i| {
+                let a = 2.0 * std::f64::consts::PI * (i as f64 + 0.3 * rng.random::<f64>()) / 150.0;
+                vec![a.cos(), a.sin(), 1.0]
+            })
+            .collect();
+        let mut rows = gens.clone();
+        for _ in 0..300 {
+            let mut r = vec![0.0; 3];
+            for _ in 0..3 {
+                let i = rng.random_range(0..gens.len());
+                axpy(rng.random::<f64>() + 0.01, &gens[i], &mut r);
+            }
+            rows.push(r);
+        }
+        let b = rows_to_array(&rows, 3);
+        let expected: Vec<usize> = (0..gens.len()).collect();
+        assert_eq!(
+            irredundant_rows(b.view(), Some(&[0.0, 0.0, 1.0]), 1e-10),
+            expected,
+            "circle"
+        );
+        assert_eq!(
+            irredundant_rows(b.view(), None, 1e-10),
+            expected,
+            "circle, no gate"
+        );
+        // Wide random cones in ℝ⁵ with many extreme rays, against the LP.
+        for m in [120, 200] {
+            let (b, g) = random_pointed(&mut rng, m, 5);
+            let expected = brute_force(&b);
+            assert!(expected.len() > 20, "only {} extreme rays", expected.len());
+            assert_eq!(
+                irredundant_rows(b.view(), Some(&g), 1e-10),
+                expected,
+                "m={m}, h=5"
+            );
+        }
+    }
+
+    #[test]
+    fn irredundant_rows_handles_larger_dimensions() {
+        let mut rng = ChaCha8Rng::seed_from_u64(14);
+        for (m, h) in [(60, 16), (60, 25), (40, 27)] {
+            let (b, g) = random_pointed(&mut rng, m, h);
+            let expected = brute_force(&b);
+            assert_eq!(
+                irredundant_rows(b.view(), Some(&g), 1e-10),
+                expected,
+                "m={m} h={h}"
+            );
+            assert_eq!(
+                irredundant_rows(b.view(), None, 1e-10),
+                expected,
+                "m={m} h={h}, no gate"
+            );
+        }
+    }
+
     #[test]
     #[ignore = "timing; run with --ignored --nocapture"]
     fn irredundant_rows_timing_on_digits_like_data() {
@@ -2008,60 +2244,19 @@ mod tests {
     }
 
     #[test]
-    #[ignore]
-    fn debug_tmp_row() {
-        let mut rng = ChaCha8Rng::seed_from_u64(12);
-        let (b, g) = digits_like(&mut rng, 40_000);
-        let with = irredundant_rows(b.view(), Some(&g), 1e-9);
-        let without = irredundant_rows(b.view(), None, 1e-9);
-        let k = 27155;
-        println!("row {k}: {:?}", b.row(k));
-        for (name, s) in [("with", &with), ("without", &without)] {
-            let others: Vec<usize> = s.iter().copied().filter(|&j| j != k).collect();
-            let c = b.select(ndarray::Axis(0), &others);
-            let res = nnls(c.view(), &b.row(k).to_vec());
-            let rows: Vec<ArrayView1<f64>> = others.iter().map(|&j| b.row(j)).collect();
-            let lp = lp_min(&rows, &b.row(k).to_vec());
+    #[ignore = "timing; run with --ignored --nocapture"]
+    fn irredundant_rows_timing_with_many_extreme_rays() {
+        for (m, h) in [(3_600, 9), (40_000, 9), (3_600, 27)] {
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let (b, g) = random_pointed(&mut rng, m, h);
+            let t0 = std::time::Instant::now();
+            let kept = irredundant_rows(b.view(), Some(&g), 1e-10);
             println!(
-                "{name}: nnls residual {:e}, lp {:e}, alpha {:?}",
-                res.norm / b.row(k).dot(&b.row(k)).sqrt(),
-                lp,
-                res.alpha
-                    .iter()
-                    .zip(&others)
-                    .filter(|(a, _)| **a > 0.0)
-                    .collect::<Vec<_>>()
+                "Gaussian rows m = {m:>6}, h = {h:>2}: kept {:>5} rows in {:.1} ms",
+                kept.len(),
+                t0.elapsed().as_secs_f64() * 1e3
             );
         }
-        // gate quality
-        let gn = dot(&g, &g).sqrt();
-        let mut mn = f64::INFINITY;
-        for r in b.rows() {
-            let n = r.dot(&r).sqrt();
-            if n > 0.0 {
-                mn = mn.min(r.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>() / n / gn);
-            }
-        }
-        println!("min margin of g: {mn:e}");
-    }
-
-    #[test]
-    #[ignore]
-    fn debug_tmp_case() {
-        let t = std::fs::read_to_string("/tmp/case.txt").unwrap();
-        let mut lines = t.lines();
-        let parse = |l: &str| -> Vec<f64> {
-            let a = l.find('[').unwrap();
-            l[a + 1..l.len() - 1]
-                .split(',')
-                .map(|x| x.trim().parse::<f64>().unwrap())
-                .collect()
-        };
-        let cols = parse(lines.next().unwrap());
-        let tg = parse(lines.next().unwrap());
-        let mut w = NnlsWork::new(9);
-        let r = w.solve(&cols, cols.len() / 9, &tg, 1e-9);
-        println!("residual {r:e}");
     }
 
     fn first_directions_fast(b: &Array2<f64>) -> usize {
