@@ -244,8 +244,15 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     let (sol, layout, prog, worst) = loop {
         rounds += 1;
         let t = Instant::now();
-        let (prog, layout) =
-            two_layer::build(&patches, &arr, &a, problem.y.view(), problem.beta, &rows, coupling);
+        let (prog, layout) = two_layer::build(
+            &patches,
+            &arr,
+            &a,
+            problem.y.view(),
+            problem.beta,
+            &rows,
+            coupling,
+        );
         timings.build_s += secs(t);
         let t = Instant::now();
         let sol = backend::clarabel::solve(&prog, &options.clarabel)?;

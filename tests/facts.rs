@@ -5,7 +5,7 @@ use cvxcnn::geometry::{ConvGeometry, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::pipeline::{self, Report, SolveOptions};
 use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
-use ndarray::{Array1, Array4, Axis, s};
+use ndarray::{Array1, Array4, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -398,12 +398,13 @@ fn whole_input_kernel_reproduces_fully_connected_program() {
         q[vi(i) + 2 * d] = 0.2;
         q[vi(i) + 2 * d + 1] = 0.2;
     }
-    let mut settings = DefaultSettings::<f64>::default();
-    settings.verbose = false;
+    let settings = DefaultSettings::<f64> {
+        verbose: false,
+        ..DefaultSettings::default()
+    };
     let mut solver =
         DefaultSolver::new(&pm, &q, &a, &b, &cones, settings).expect("valid FC program");
     solver.solve();
     assert_eq!(r.arrangements, pc, "same patterns");
     assert_relative_eq!(r.objective, solver.solution.obj_val, max_relative = 1e-7);
-    let _ = s![..];
 }

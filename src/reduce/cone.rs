@@ -11,9 +11,17 @@
 //! z_k = b_k / (g·b_k) lie on the hyperplane {z : g·z = 1} and the extreme rays of K are exactly
 //! the vertices of conv{z_k}. They are found with Clarkson's output-sensitive method: a row is
 //! tested against the current set E of kept rows with one nonnegative least-squares solve
-//! min_{α ≥ 0} ‖E_ᵀα − b_k‖₂; a positive residual r separates b_k from cone(E)
+//! min_{α ≥ 0} ‖Eᵀα − b_k‖₂; a positive residual r separates b_k from cone(E)
 //! (r·b_e ≤ 0 for all e ∈ E, r·b_k = ‖r‖² > 0), and the row maximising r·z_j over all rows is a
-//! vertex not yet in E. Every row costs one small NNLS and every extreme ray one extra pass.
+//! vertex not yet in E. Every row costs one redundancy test and every extreme ray one extra pass.
+//!
+//! A redundancy test is only ever accepted through an explicit certificate α ≥ 0 with
+//! ‖b̂_k − Eᵀα‖ ≤ tol recomputed directly. To make the tests cheap it tries, in order: a cache of
+//! simplicial cones (h kept rows with a stored inverse) that recently certified other rows —
+//! on image data nearly every row falls in one of them; Lawson–Hanson on the normal equations
+//! with the Gram matrix of E maintained incrementally (while |E| ≤ 4h); column generation over E
+//! (when |E| > 4h); and the QR-based Lawson–Hanson solver, whose KKT residual feeds the vertex
+//! search.
 //!
 //! The same NNLS gives the support function used for certificates:
 //! max{v·u : ‖u‖₂ ≤ 1, B u ≥ 0} = min_{α ≥ 0} ‖v + Bᵀα‖₂, the distance from v to the polar cone
@@ -129,18 +137,23 @@ pub fn nnls(columns: ArrayView2<f64>, target: &[f64]) -> Nnls {
 ///
 /// `interior`, when given, should be a point g with b_k·g > 0 for all nonzero rows, so the cone is
 /// pointed and its extreme rays are the vertices of z_k = b_k/(g·b_k) on {z : g·z = 1}. If it is
-/// None, has the wrong length, or is not strictly interior, an interior point is computed from the
-/// least-distance problem min ‖x‖ s.t. b̂_k·x ≥ 1 (b̂_k = b_k/‖b_k‖, solved as an NNLS); its
-/// solution also maximises the smallest angle margin min_k b̂_k·x/‖x‖. If {c : Bc ≥ 0} has no
-/// interior (K contains a line, e.g. rows b and −b), the lineality space L of K is detected, rows
-/// in L are kept greedily until they positively span L (both b and −b stay when needed), and the
-/// remaining rows are reduced as above modulo L. Correctness never depends on this detection:
+/// None, has the wrong length, or is not strictly interior, the mean of the unit rows is tried,
+/// and failing that an interior point is computed from the least-distance problem
+/// min ‖x‖ s.t. b̂_k·x ≥ 1 (b̂_k = b_k/‖b_k‖, solved as an NNLS); its solution maximises the
+/// smallest angle margin min_k b̂_k·x/‖x‖. If {c : Bc ≥ 0} has no interior (K contains a line,
+/// e.g. rows b and −b), the lineality space L of K is detected, rows in L are kept greedily until
+/// they positively span L (both b and −b stay when needed), and the remaining rows are reduced as
+/// above modulo L. Correctness never depends on this detection:
 /// every dropped row is certified by its own NNLS solve.
 ///
-/// `tol` is clamped to [1e-12, 0.1] (NaN means 1e-9); 1e-9 is a good value. Rows with non-finite
-/// entries are always kept. The output is deterministic. If a final irredundancy pass removes a
-/// kept row (only near exact ties or when K contains a line), rows dropped earlier because of it
-/// satisfy the bound with (1 + its weight)·tol instead of tol.
+/// A kept row is proven extreme either when it is picked (it maximises a linear functional r·z
+/// with a gap that rules out any combination within tol) or by a final NNLS pass against the
+/// other kept rows, which removes it otherwise (only near exact ties or when K contains a line);
+/// rows dropped earlier because of such a removed row satisfy the bound with (1 + its weight)·tol.
+///
+/// `tol` is clamped to [1e-12, 0.1] (NaN means 1e-9); 1e-10 to 1e-9 are good values. Rows with
+/// non-finite entries are always kept. The output is deterministic. Cost: about one small NNLS
+/// (usually just a cached h × h solve) per distinct row plus O(m·h) per extreme ray.
 pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
     let (_, h) = b.dim();
     let tol = if tol.is_nan() {
@@ -1044,9 +1057,10 @@ impl<'a> Reducer<'a> {
         }
     }
 
-    /// Distance of û_k to cone(E) (early exit once ≤ tol); the residual is left in work.r.
-    /// Fast Gram solve first (trusted only through its recomputed residual), then the QR solver,
-    /// whose KKT residual is what [`Self::pick`] needs.
+    /// Distance of û_k to cone(E), or 0 once some certificate shows it is ≤ tol. Tries the
+    /// simplex cache, then column generation (large E) or the Gram solver (small E; trusted only
+    /// through its recomputed residual), then the QR solver. A returned value > tol is always an
+    /// exact KKT residual left in work.r, as [`Self::pick`] needs.
     fn test(&mut self, k: usize) -> f64 {
         let uk = &self.u[k * self.h..(k + 1) * self.h];
         if self.e.len() >= self.h && self.cache.certifies(&self.ecols, uk, self.tol) {
