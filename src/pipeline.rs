@@ -15,8 +15,9 @@ use serde::Serialize;
 use std::time::Instant;
 
 /// Blocks are dropped as interior-point noise when together they are worth at most
-/// `DECODE_REL_TOL · max(1, |objective|)` of the objective.
-pub const DECODE_REL_TOL: f64 = 1e-9;
+/// `DECODE_ACCURACY_FACTOR` times the solver's own accuracy
+/// (`|primal − dual| + tol_gap_abs + tol_gap_rel · |objective|`).
+pub const DECODE_ACCURACY_FACTOR: f64 = 10.0;
 
 /// Violations of dropped rows below `VIOLATION_REL_TOL ·` (solution scale) are accepted.
 pub const VIOLATION_REL_TOL: f64 = 1e-7;
@@ -286,7 +287,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         &sol.x,
         problem.y.view(),
         problem.beta,
-        DECODE_REL_TOL * sol.primal_objective.abs().max(1.0),
+        DECODE_ACCURACY_FACTOR
+            * ((sol.primal_objective - sol.dual_objective).abs()
+                + options.clarabel.tol_gap_abs
+                + options.clarabel.tol_gap_rel * sol.primal_objective.abs()),
     );
     let decoded = two_layer::decode(&layout, &sol.x, min_norm);
     let net = TwoLayerCnn {
