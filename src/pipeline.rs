@@ -216,7 +216,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
-    let arr = arrangement::build(&patches, &problem.arrangements)?;
+    let arr = arrangement::build(&patches, &problem.arrangements).map_err(|e| match e {
+        Error::Exact(e) => Error::input(&problem.source, e.to_string()),
+        other => other,
+    })?;
     if arr.patterns.is_empty() {
         return Err(Error::input(
             &problem.source,
