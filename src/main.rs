@@ -92,6 +92,8 @@ enum CouplingArg {
     Direct,
     /// ρ = Σ A_i z_i − y, z_i = c_i − c'_i.
     Difference,
+    /// As difference, the loss compressed by a thin QR of A when n > hP.
+    Compressed,
 }
 
 /// Clarabel's KKT factorizations.
@@ -154,6 +156,7 @@ fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
             CouplingArg::Auto => None,
             CouplingArg::Direct => Some(Coupling::Direct),
             CouplingArg::Difference => Some(Coupling::Difference),
+            CouplingArg::Compressed => Some(Coupling::Compressed),
         },
         ..SolveOptions::default()
     })

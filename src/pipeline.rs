@@ -245,10 +245,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         .unwrap_or_else(|| Coupling::for_shape(n, arr.patterns.len(), h));
     let mut rounds = 0;
     let mut total_iterations = 0;
-    let (sol, layout, prog, worst) = loop {
+    let (sol, layout, prog, q_factor, worst) = loop {
         rounds += 1;
         let t = Instant::now();
-        let (prog, layout) = two_layer::build(
+        let (prog, layout, q_factor) = two_layer::build(
             &patches,
             &arr,
             &a,
@@ -279,7 +279,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         let (added, worst) = reduce::add_violated(m, &arr, &blocks, tol, &mut rows);
         timings.decode_s += secs(t);
         if added == 0 || rounds >= options.max_rounds || sol.status != Status::Optimal {
-            break (sol, layout, prog, worst);
+            break (sol, layout, prog, q_factor, worst);
         }
     };
 
@@ -309,6 +309,13 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     timings.decode_s += secs(t);
 
     let t = Instant::now();
+    let mut candidates = vec![&problem.y - &yhat];
+    candidates.extend(two_layer::solver_duals(
+        &layout,
+        q_factor.as_ref(),
+        &sol.z,
+        problem.y.view(),
+    ));
     let cert_rows = if options.reduce {
         rows.clone()
     } else {
@@ -320,10 +327,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         &a,
         &cert_rows,
         problem.y.view(),
-        &[
-            &problem.y - &yhat,
-            ndarray::Array1::from(sol.z[layout.residual_row..layout.residual_row + n].to_vec()),
-        ],
+        &candidates,
         problem.beta,
         obj.total,
     );
@@ -374,7 +378,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             cone_rows_full: 2 * arr.patterns.len() * k * n,
             cone_rows_written,
             reduced: options.reduce,
-            coupling,
+            coupling: layout.coupling,
         },
         certificate,
         network: NetworkReport {

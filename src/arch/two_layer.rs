@@ -13,7 +13,7 @@
 use crate::arrangement::Arrangement;
 use crate::ir::{ConeKind, ConicProgram};
 use crate::patches::Patches;
-use ndarray::{Array3, ArrayView1, Axis};
+use ndarray::{Array2, Array3, ArrayView1, Axis};
 use rayon::prelude::*;
 
 /// `A_i = s Σ_k D_i^k X_k` for every pattern, as `[P, n, h]`.
@@ -46,14 +46,24 @@ pub enum Coupling {
     Direct,
     /// `ρ = Σ_i A_i z_i − y` with sparse rows `z_i = c_i − c'_i`: the dense block appears once.
     Difference,
+    /// As `Difference`, with the loss compressed by a thin QR `A = QR` when `n > hP`
+    /// (formulations.md §7, second lever): `½‖Az − y‖² = ½‖Rz − Qᵀy‖² + ½(‖y‖² − ‖Qᵀy‖²)`, so the
+    /// solver sees `hP` residual rows (a dense triangle) instead of `n`. Falls back to `Difference`
+    /// when `n ≤ hP`.
+    Compressed,
 }
 
 impl Coupling {
-    /// The coupling `solve` uses unless told otherwise. `Direct` converged on every problem we
-    /// measured; `Difference` was faster at n = 700 (14 s against 22 s) but stalled near 1e-7
-    /// feasibility on all 1,797 digits (README, "Benchmarks"), so it is opt-in.
-    pub fn for_shape(_n: usize, _p: usize, _h: usize) -> Coupling {
-        Coupling::Direct
+    /// The coupling `solve` uses unless told otherwise: `Compressed` when there are more samples
+    /// than columns (`n > hP`: all 1,797 digits with 198 patterns solve in 25 s instead of 95 s),
+    /// `Direct` otherwise. `Difference` was faster at n = 700, hP = 1,782 (14 s against 22 s) but
+    /// stalled near 1e-7 feasibility on all 1,797 digits uncompressed, so it stays opt-in.
+    pub fn for_shape(n: usize, p: usize, h: usize) -> Coupling {
+        if n > p * h {
+            Coupling::Compressed
+        } else {
+            Coupling::Direct
+        }
     }
 }
 
@@ -70,6 +80,10 @@ pub struct Layout {
     pub rho: usize,
     /// First row of the residual equations (their multipliers are the dual vector `v`).
     pub residual_row: usize,
+    /// Number of residual rows (`n`, or `hP` when compressed).
+    pub residual_len: usize,
+    /// The coupling actually written.
+    pub coupling: Coupling,
     /// First entry of `c` (pattern-major, `c_i` at `c + i·h`).
     pub c: usize,
     /// First entry of `c'`.
@@ -100,29 +114,41 @@ pub fn build(
     beta: f64,
     rows: &ConeRows,
     coupling: Coupling,
-) -> (ConicProgram, Layout) {
+) -> (ConicProgram, Layout, Option<Array2<f64>>) {
     let (p, n, h) = a.dim();
+    let coupling = match coupling {
+        Coupling::Compressed if n <= p * h => Coupling::Difference,
+        c => c,
+    };
+    let residual_len = if coupling == Coupling::Compressed {
+        p * h
+    } else {
+        n
+    };
     let m = patches.stacked();
     let mut prog = ConicProgram::new();
+    let mut q_factor = None;
     let layout = Layout {
         n,
         h,
         p,
         residual_row: 0,
-        rho: prog.add_vars("rho", n),
+        residual_len,
+        coupling,
+        rho: prog.add_vars("rho", residual_len),
         c: prog.add_vars("c", p * h),
         c_neg: prog.add_vars("c_neg", p * h),
         t: prog.add_vars("t", p),
         t_neg: prog.add_vars("t_neg", p),
     };
-    for j in 0..n {
+    for j in 0..residual_len {
         prog.p_diag[layout.rho + j] = 1.0;
     }
     for i in 0..p {
         prog.q[layout.t + i] = beta;
         prog.q[layout.t_neg + i] = beta;
     }
-    let r0 = prog.add_rows("residual", ConeKind::Zero, n);
+    let r0 = prog.add_rows("residual", ConeKind::Zero, residual_len);
     debug_assert_eq!(r0, layout.residual_row);
     let total_rows: usize = rows.iter().map(Vec::len).sum();
     prog.entries
@@ -154,12 +180,28 @@ pub fn build(
                     }
                 }
             }
-            let rz = prog.add_rows("difference", ConeKind::Zero, p * h);
-            for q in 0..p * h {
-                prog.push(rz + q, z + q, 1.0);
-                prog.push(rz + q, layout.c + q, -1.0);
-                prog.push(rz + q, layout.c_neg + q, 1.0);
+            add_difference_rows(&mut prog, &layout, z);
+        }
+        Coupling::Compressed => {
+            // ρ − R z = −Qᵀy and z_i − c_i + c'_i = 0; the constant keeps the optimal value.
+            let hp = p * h;
+            let dense = faer::Mat::<f64>::from_fn(n, hp, |t, col| a[[col / h, t, col % h]]);
+            let qr = dense.qr();
+            let r = qr.thin_R();
+            let qm = qr.compute_thin_Q();
+            let q = Array2::from_shape_fn((n, hp), |(t, k)| qm[(t, k)]);
+            let qty = q.t().dot(&y);
+            prog.constant = 0.5 * (y.dot(&y) - qty.dot(&qty));
+            let z = prog.add_vars("z", hp);
+            for k in 0..hp {
+                prog.b[r0 + k] = -qty[k];
+                prog.push(r0 + k, layout.rho + k, 1.0);
+                for col in k..hp {
+                    prog.push(r0 + k, z + col, -r[(k, col)]);
+                }
             }
+            add_difference_rows(&mut prog, &layout, z);
+            q_factor = Some(q);
         }
     }
     // B_i c ≥ 0 written as −B_i c + s = 0, s ≥ 0.
@@ -192,7 +234,40 @@ pub fn build(
             }
         }
     }
-    (prog, layout)
+    (prog, layout, q_factor)
+}
+
+/// Rows `z_i − c_i + c'_i = 0`.
+fn add_difference_rows(prog: &mut ConicProgram, layout: &Layout, z: usize) {
+    let hp = layout.p * layout.h;
+    let rz = prog.add_rows("difference", ConeKind::Zero, hp);
+    for q in 0..hp {
+        prog.push(rz + q, z + q, 1.0);
+        prog.push(rz + q, layout.c + q, -1.0);
+        prog.push(rz + q, layout.c_neg + q, 1.0);
+    }
+}
+
+/// Dual vectors `v ∈ Rⁿ` read from the solver's multipliers `w` of the residual rows.
+/// Compressed: `v = Q w + (I − QQᵀ) y`; the part orthogonal to the range of `A` is free in the
+/// dual (it leaves every `A_iᵀv` unchanged) and best set to the projection of `y`.
+pub fn solver_duals(
+    layout: &Layout,
+    q: Option<&Array2<f64>>,
+    multipliers: &[f64],
+    y: ArrayView1<f64>,
+) -> Vec<ndarray::Array1<f64>> {
+    let w = ndarray::ArrayView1::from(
+        &multipliers[layout.residual_row..layout.residual_row + layout.residual_len],
+    );
+    match q {
+        None => vec![w.to_owned()],
+        Some(q) => {
+            let qw = q.dot(&w);
+            let perp = &y - &q.dot(&q.t().dot(&y));
+            vec![&qw + &perp, &perp - &qw]
+        }
+    }
 }
 
 /// Predictions `ŷ = Σ_i A_i (c_i − c'_i)` of a convex solution.
