@@ -8,8 +8,9 @@
 //! ```
 //! which is Clarabel's standard form with a diagonal quadratic term. Variables live in named blocks,
 //! rows in named blocks, and each row block carries one cone: the zero cone (equalities `A x = b`),
-//! the nonnegative orthant (`A x ≤ b`), or one second-order cone `{(s₀, s̄) : ‖s̄‖₂ ≤ s₀}` of the
-//! block's length.
+//! the nonnegative orthant (`A x ≤ b`), one second-order cone `{(s₀, s̄) : ‖s̄‖₂ ≤ s₀}` of the
+//! block's length, or one rotated second-order cone `{(s₀, s₁, s̄) : 2 s₀ s₁ ≥ ‖s̄‖², s₀, s₁ ≥ 0}`
+//! (CBF's `QR`).
 
 use serde::Serialize;
 
@@ -23,6 +24,19 @@ pub enum ConeKind {
     Nonnegative,
     /// One second-order cone `‖s[1..]‖₂ ≤ s[0]` over the whole block.
     SecondOrder,
+    /// One rotated second-order cone `2 s[0] s[1] ≥ ‖s[2..]‖², s[0], s[1] ≥ 0` over the whole block.
+    RotatedSecondOrder,
+}
+
+impl ConeKind {
+    /// Smallest block length the cone makes sense for.
+    pub fn min_len(self) -> usize {
+        match self {
+            ConeKind::Zero | ConeKind::Nonnegative => 0,
+            ConeKind::SecondOrder => 1,
+            ConeKind::RotatedSecondOrder => 2,
+        }
+    }
 }
 
 /// A named, contiguous range of variables.
@@ -208,21 +222,110 @@ impl ConicProgram {
             let v = match blk.cone {
                 ConeKind::Zero => sl.iter().fold(0.0_f64, |a, v| a.max(v.abs())),
                 ConeKind::Nonnegative => sl.iter().fold(0.0_f64, |a, v| a.max(-v)),
-                ConeKind::SecondOrder => {
-                    let tail = sl[1..].iter().map(|v| v * v).sum::<f64>().sqrt();
-                    // Distance to the second-order cone.
-                    let t = sl[0];
-                    if tail <= t {
-                        0.0
-                    } else if tail <= -t {
-                        (t * t + tail * tail).sqrt()
-                    } else {
-                        (tail - t) / std::f64::consts::SQRT_2
-                    }
+                ConeKind::SecondOrder => soc_distance(sl[0], &sl[1..]),
+                ConeKind::RotatedSecondOrder => {
+                    // The rotation (s₀ + s₁, s₀ − s₁)/√2 maps the rotated cone onto the plain one
+                    // isometrically, so distances agree.
+                    let r = std::f64::consts::FRAC_1_SQRT_2;
+                    let mut tail = vec![r * (sl[0] - sl[1])];
+                    tail.extend_from_slice(&sl[2..]);
+                    soc_distance(r * (sl[0] + sl[1]), &tail)
                 }
             };
             worst = worst.max(v);
         }
         worst
+    }
+
+    /// Checks the program's internal consistency: lengths, indices, finite values, cone sizes.
+    /// Readers of external files call this before handing a program to a backend.
+    pub fn check(&self) -> Result<(), String> {
+        let (m, n) = (self.n_rows(), self.n_vars());
+        if self.p_diag.len() != n {
+            return Err(format!("{} quadratic entries for {n} variables", self.p_diag.len()));
+        }
+        if let Some(v) = self.p_diag.iter().find(|v| !v.is_finite() || **v < 0.0) {
+            return Err(format!("quadratic diagonal entry {v} (must be finite and ≥ 0)"));
+        }
+        if let Some(v) = self.q.iter().chain(&self.b).find(|v| !v.is_finite()) {
+            return Err(format!("non-finite coefficient {v}"));
+        }
+        if !self.constant.is_finite() {
+            return Err(format!("non-finite objective constant {}", self.constant));
+        }
+        for &(r, c, v) in &self.entries {
+            if r >= m || c >= n {
+                return Err(format!("entry ({r}, {c}) outside the {m} × {n} constraint matrix"));
+            }
+            if !v.is_finite() {
+                return Err(format!("non-finite entry {v} at ({r}, {c})"));
+            }
+        }
+        let mut next = 0;
+        for blk in &self.row_blocks {
+            if blk.start != next {
+                return Err(format!("row block {} starts at {} instead of {next}", blk.name, blk.start));
+            }
+            if blk.len < blk.cone.min_len() {
+                return Err(format!("cone {:?} of block {} has length {}", blk.cone, blk.name, blk.len));
+            }
+            next += blk.len;
+        }
+        if next != m {
+            return Err(format!("row blocks cover {next} of {m} rows"));
+        }
+        Ok(())
+    }
+
+    /// The same program with every rotated second-order cone written as a plain one: rows
+    /// `(s₀, s₁)` become `((s₀ + s₁)/√2, (s₀ − s₁)/√2)`, an isometry that maps one cone onto the other.
+    pub fn without_rotated_cones(&self) -> ConicProgram {
+        let mut out = self.clone();
+        let r = std::f64::consts::FRAC_1_SQRT_2;
+        let mut rotate = vec![usize::MAX; self.n_rows()];
+        for blk in out.row_blocks.iter_mut() {
+            if blk.cone == ConeKind::RotatedSecondOrder {
+                blk.cone = ConeKind::SecondOrder;
+                rotate[blk.start] = blk.start;
+                rotate[blk.start + 1] = blk.start;
+            }
+        }
+        if rotate.iter().all(|&v| v == usize::MAX) {
+            return out;
+        }
+        let mut entries = Vec::with_capacity(self.entries.len() * 2);
+        for &(row, col, v) in &self.entries {
+            let s0 = rotate[row];
+            if s0 == usize::MAX {
+                entries.push((row, col, v));
+            } else if row == s0 {
+                entries.push((s0, col, r * v));
+                entries.push((s0 + 1, col, r * v));
+            } else {
+                entries.push((s0, col, r * v));
+                entries.push((s0 + 1, col, -r * v));
+            }
+        }
+        out.entries = entries;
+        for blk in &self.row_blocks {
+            if blk.cone == ConeKind::RotatedSecondOrder {
+                let (b0, b1) = (self.b[blk.start], self.b[blk.start + 1]);
+                out.b[blk.start] = r * (b0 + b1);
+                out.b[blk.start + 1] = r * (b0 - b1);
+            }
+        }
+        out
+    }
+}
+
+/// Distance of `(t, tail)` to the second-order cone `‖tail‖ ≤ t`.
+fn soc_distance(t: f64, tail: &[f64]) -> f64 {
+    let norm = tail.iter().map(|v| v * v).sum::<f64>().sqrt();
+    if norm <= t {
+        0.0
+    } else if norm <= -t {
+        (t * t + norm * norm).sqrt()
+    } else {
+        (norm - t) / std::f64::consts::SQRT_2
     }
 }

@@ -38,3 +38,4 @@ pub mod patches;
 pub mod pipeline;
 pub mod problem;
 pub mod reduce;
+pub mod export;

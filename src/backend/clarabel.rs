@@ -100,6 +100,9 @@ fn cones(program: &ConicProgram) -> Vec<SupportedConeT<f64>> {
             (ConeKind::Zero, _) => out.push(SupportedConeT::ZeroConeT(blk.len)),
             (ConeKind::Nonnegative, _) => out.push(SupportedConeT::NonnegativeConeT(blk.len)),
             (ConeKind::SecondOrder, _) => out.push(SupportedConeT::SecondOrderConeT(blk.len)),
+            (ConeKind::RotatedSecondOrder, _) => {
+                unreachable!("rotated cones are rewritten before lowering")
+            }
         }
     }
     out
@@ -107,6 +110,19 @@ fn cones(program: &ConicProgram) -> Vec<SupportedConeT<f64>> {
 
 /// Solves `program` with Clarabel.
 pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solution> {
+    // Clarabel has no rotated cone; the rotation is an isometry, so z and s map back unchanged in
+    // norm and x is untouched.
+    let rewritten;
+    let program = if program
+        .row_blocks
+        .iter()
+        .any(|b| b.cone == ConeKind::RotatedSecondOrder)
+    {
+        rewritten = program.without_rotated_cones();
+        &rewritten
+    } else {
+        program
+    };
     let n = program.n_vars();
     let a = program.a_csc();
     let a = CscMatrix::new(a.m, a.n, a.colptr, a.rowval, a.nzval);

@@ -1,0 +1,1 @@
+//! Conic Benchmark Format (CBF v3) writer and reader. (Being written.)

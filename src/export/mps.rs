@@ -1,0 +1,1 @@
+//! Free MPS with QUADOBJ writer and reader. (Being written.)
