@@ -10,6 +10,9 @@
 
 use crate::arch::two_layer::ConeRows;
 use crate::arrangement::Arrangement;
+use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
+use crate::geometry::FilterNorm;
+use crate::ir::{ConeKind, ConicProgram};
 use crate::reduce::cone::nnls;
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -53,7 +56,7 @@ pub struct Certificate {
     pub dual_scaling: f64,
     /// Weight decay.
     pub beta: f64,
-    /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|`: for `β ≥ β_max` the zero network is optimal
+    /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|` (in the filter norm): for `β ≥ β_max` the zero network is optimal
     /// (over the patterns checked; exact in `exact` mode).
     pub beta_max: f64,
 }
@@ -63,6 +66,57 @@ pub fn dual_value(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
     let neg: Vec<f64> = g.iter().map(|v| -v).collect();
     let pos: Vec<f64> = g.to_vec();
     nnls(b, &neg).norm.max(nnls(b, &pos).norm)
+}
+
+/// `max {|gᵀu| : ‖u‖₁ ≤ 1, B u ≥ 0}` (formulations.md §2) as the ℓ∞ distance of `∓g` to the polar
+/// cone: `min_{α ≥ 0} ‖±g + Bᵀα‖_∞`, one small LP per sign. The LP's `α` is clipped to `α ≥ 0` and
+/// the norm recomputed exactly, so the value returned is a true upper bound (any `α ≥ 0` gives one);
+/// if the LP fails, `α = 0` gives the bound `‖g‖_∞`.
+pub fn dual_value_l1(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
+    let (k, h) = b.dim();
+    let one_sign = |sign: f64| -> f64 {
+        let gs: Vec<f64> = g.iter().map(|v| sign * v).collect();
+        let exact = |alpha: &[f64]| -> f64 {
+            let mut r = gs.clone();
+            for (q, &al) in alpha.iter().enumerate() {
+                let al = al.max(0.0);
+                for j in 0..h {
+                    r[j] += al * b[[q, j]];
+                }
+            }
+            r.iter().fold(0.0_f64, |m, v| m.max(v.abs()))
+        };
+        // Variables [α (k) | τ]; minimize τ s.t. τ ∓ (g + Bᵀα)_j ≥ 0, α ≥ 0.
+        let mut prog = ConicProgram::new();
+        let al = prog.add_vars("alpha", k);
+        let tau = prog.add_vars("tau", 1);
+        prog.q[tau] = 1.0;
+        let r = prog.add_rows("abs", ConeKind::Nonnegative, 2 * h);
+        for j in 0..h {
+            prog.b[r + j] = -gs[j];
+            prog.push(r + j, tau, -1.0);
+            prog.b[r + h + j] = gs[j];
+            prog.push(r + h + j, tau, -1.0);
+            for q in 0..k {
+                prog.push(r + j, al + q, b[[q, j]]);
+                prog.push(r + h + j, al + q, -b[[q, j]]);
+            }
+        }
+        let ra = prog.add_rows("alpha_nonneg", ConeKind::Nonnegative, k);
+        for q in 0..k {
+            prog.push(ra + q, al + q, -1.0);
+        }
+        let settings = ClarabelSettings {
+            linear_solver: LinearSolver::Qdldl,
+            ..ClarabelSettings::default()
+        };
+        let fallback = exact(&[]);
+        match crate::backend::clarabel::solve(&prog, &settings) {
+            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => exact(&sol.x[..k]).min(fallback),
+            _ => fallback,
+        }
+    };
+    one_sign(1.0).max(one_sign(-1.0))
 }
 
 /// The signed rows `(2D_i − I) M[r]` of pattern `i` listed in `rows`.
@@ -75,20 +129,24 @@ fn signed_rows(m: ArrayView2<f64>, on: &[bool], rows: &[usize]) -> Array2<f64> {
     b
 }
 
-/// Per-pattern dual values for residual `v`.
+/// Per-pattern dual values for residual `v`, in the dual norm of the regularizer's filter norm.
 pub fn dual_values(
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
     a: &Array3<f64>,
     rows: &ConeRows,
     v: ArrayView1<f64>,
+    norm: FilterNorm,
 ) -> Vec<f64> {
     (0..arrangement.patterns.len())
         .into_par_iter()
         .map(|i| {
             let b = signed_rows(m, &arrangement.patterns[i].on, &rows[i]);
             let g = a.index_axis(Axis(0), i).t().dot(&v);
-            dual_value(b.view(), g.view())
+            match norm {
+                FilterNorm::L2 => dual_value(b.view(), g.view()),
+                FilterNorm::L1 => dual_value_l1(b.view(), g.view()),
+            }
         })
         .collect()
 }
@@ -106,14 +164,15 @@ pub fn certify(
     candidates: &[Array1<f64>],
     beta: f64,
     primal_objective: f64,
+    norm: FilterNorm,
 ) -> Certificate {
-    let beta_max = dual_values(m, arrangement, a, rows, y)
+    let beta_max = dual_values(m, arrangement, a, rows, y, norm)
         .into_iter()
         .fold(0.0_f64, f64::max);
     // (lower bound, max dual value, θ) of the best candidate; the zero vector gives bound 0.
     let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
     for cand in candidates {
-        let max_dual_value = dual_values(m, arrangement, a, rows, cand.view())
+        let max_dual_value = dual_values(m, arrangement, a, rows, cand.view(), norm)
             .into_iter()
             .fold(0.0_f64, f64::max);
         // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best

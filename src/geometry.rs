@@ -60,3 +60,25 @@ impl ConvGeometry {
         channels * self.kernel[0] * self.kernel[1]
     }
 }
+
+/// The filter norm in the weight decay (formulations.md §2): `(β/2) Σ_j (‖u_j‖² + w_j²)` with the
+/// ℓ2 norm (the default) or the ℓ1 norm, which makes the convex program a QP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterNorm {
+    /// `‖u‖₂`: group-ℓ2 regularizer, second-order cones.
+    #[default]
+    L2,
+    /// `‖u‖₁`: ℓ1 regularizer, linear constraints only.
+    L1,
+}
+
+impl FilterNorm {
+    /// The norm of `v`.
+    pub fn of(self, v: &[f64]) -> f64 {
+        match self {
+            FilterNorm::L2 => v.iter().map(|a| a * a).sum::<f64>().sqrt(),
+            FilterNorm::L1 => v.iter().map(|a| a.abs()).sum(),
+        }
+    }
+}

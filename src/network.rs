@@ -19,7 +19,7 @@
 //! ½ Σ_t (f(x_t) − y_t)²  +  (β/2) Σ_j (‖u_j‖₂² + w_j²).
 //! ```
 
-use crate::geometry::{ConvGeometry, Pooling};
+use crate::geometry::{ConvGeometry, FilterNorm, Pooling};
 use ndarray::{Array1, ArrayView1, ArrayView4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -280,6 +280,31 @@ impl TwoLayerCnn {
             }
         }
         ut
+    }
+
+    /// `(β/2) Σ_j (‖u_j‖² + w_j²)` with the given filter norm.
+    pub fn regularizer_with_norm(&self, beta: f64, norm: FilterNorm) -> f64 {
+        let u: f64 = self.filters.iter().map(|f| norm.of(f).powi(2)).sum::<f64>();
+        let w: f64 = self.output_weights.iter().map(|v| v * v).sum();
+        0.5 * beta * (u + w)
+    }
+
+    /// Loss, regularizer and total with the given filter norm in the weight decay
+    /// (formulations.md §2: `(β/2) Σ_j (‖u_j‖₁² + w_j²)` for ℓ1).
+    pub fn objective_with_norm(
+        &self,
+        x: ArrayView4<f64>,
+        y: ArrayView1<f64>,
+        beta: f64,
+        norm: FilterNorm,
+    ) -> Objective {
+        let plain = self.objective(x, y, beta);
+        let regularizer = self.regularizer_with_norm(beta, norm);
+        Objective {
+            loss: plain.loss,
+            regularizer,
+            total: plain.loss + regularizer,
+        }
     }
 
     /// `(β/2) Σ_j (‖u_j‖₂² + w_j²)`.

@@ -3,7 +3,7 @@
 
 use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement;
-use crate::backend::{self, Status, clarabel::ClarabelSettings};
+use crate::backend::{Backend, Status};
 use crate::certify::{self, Certificate};
 use crate::error::{Error, Result};
 use crate::geometry::{ConvGeometry, Pooling};
@@ -29,8 +29,8 @@ pub struct SolveOptions {
     pub reduce: bool,
     /// Re-solves allowed when the full check finds violated rows.
     pub max_rounds: usize,
-    /// Clarabel settings.
-    pub clarabel: ClarabelSettings,
+    /// The solver and its settings.
+    pub backend: Backend,
     /// How the loss couples the blocks; `None` picks by the problem's shape.
     pub coupling: Option<Coupling>,
 }
@@ -40,7 +40,7 @@ impl Default for SolveOptions {
         Self {
             reduce: true,
             max_rounds: 5,
-            clarabel: ClarabelSettings::default(),
+            backend: Backend::default(),
             coupling: None,
         }
     }
@@ -88,8 +88,8 @@ pub struct SolverReport {
     pub primal_residual: f64,
     /// Dual residual.
     pub dual_residual: f64,
-    /// Settings used.
-    pub settings: ClarabelSettings,
+    /// Settings of the backend used.
+    pub settings: Backend,
 }
 
 /// Size of the program handed to the solver.
@@ -206,13 +206,50 @@ fn secs(t: Instant) -> f64 {
 /// Progress callback: `(phase, done, total)`.
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
-/// Solves a problem: builds the convex program, solves it, checks it against the full constraint
-/// set, decodes the network and certifies it.
-pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
-    let start = Instant::now();
+/// Everything `solve` computes before the first program is built: patches, patterns, the pattern
+/// matrices `A_i` and the cone rows to write (reduced or full).
+pub struct Prepared {
+    /// Patch matrices.
+    pub patches: Patches,
+    /// Sign patterns.
+    pub arrangement: crate::arrangement::Arrangement,
+    /// `A_i`, `[P, n, h]`.
+    pub a: ndarray::Array3<f64>,
+    /// Cone rows written per pattern.
+    pub rows: ConeRows,
+    /// Coupling of the loss.
+    pub coupling: Coupling,
+    /// Times of the phases so far.
+    pub timings: Timings,
+}
+
+impl Prepared {
+    /// The conic program `solve` hands to the backend (first round).
+    pub fn program(
+        &self,
+        problem: &Problem,
+    ) -> (
+        crate::ir::ConicProgram,
+        two_layer::Layout,
+        Option<ndarray::Array2<f64>>,
+    ) {
+        two_layer::build(
+            &self.patches,
+            &self.arrangement,
+            &self.a,
+            problem.y.view(),
+            problem.beta,
+            &self.rows,
+            self.coupling,
+            problem.filter_norm,
+        )
+    }
+}
+
+/// Patches, patterns, `A_i` and the (reduced) cone rows of a problem.
+pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {
     let mut timings = Timings::default();
     let Architecture::TwoLayer { geometry, pooling } = problem.architecture;
-
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
@@ -230,19 +267,45 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     let a = two_layer::pattern_matrices(&patches, &arr, pooling.scale(k));
     timings.arrangements_s = secs(t);
 
-    let m = patches.stacked();
     let t = Instant::now();
-    let irredundant = |prog: &str| reduce::irredundant(m, &arr, &|d, tot| progress(prog, d, tot));
-    let mut rows: ConeRows = if options.reduce {
-        irredundant("reduction")
-    } else {
-        reduce::all_rows(m, &arr)
+    let rows: ConeRows = {
+        let m = patches.stacked();
+        if options.reduce {
+            reduce::irredundant(m, &arr, &|d, tot| progress("reduction", d, tot))
+        } else {
+            reduce::all_rows(m, &arr)
+        }
     };
     timings.reduction_s = secs(t);
-
     let coupling = options
         .coupling
         .unwrap_or_else(|| Coupling::for_shape(n, arr.patterns.len(), h));
+    Ok(Prepared {
+        patches,
+        arrangement: arr,
+        a,
+        rows,
+        coupling,
+        timings,
+    })
+}
+
+/// Solves a problem: builds the convex program, solves it, checks it against the full constraint
+/// set, decodes the network and certifies it.
+pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
+    let start = Instant::now();
+    let Architecture::TwoLayer { geometry, pooling } = problem.architecture;
+    let Prepared {
+        patches,
+        arrangement: arr,
+        a,
+        mut rows,
+        coupling,
+        mut timings,
+    } = prepare(problem, options, progress)?;
+    let (k, n, h) = patches.data.dim();
+    let m = patches.stacked();
+    let irredundant = |prog: &str| reduce::irredundant(m, &arr, &|d, tot| progress(prog, d, tot));
     let mut rounds = 0;
     let mut total_iterations = 0;
     let (sol, layout, prog, q_factor, worst) = loop {
@@ -256,10 +319,11 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             problem.beta,
             &rows,
             coupling,
+            problem.filter_norm,
         );
         timings.build_s += secs(t);
         let t = Instant::now();
-        let sol = backend::clarabel::solve(&prog, &options.clarabel)?;
+        let sol = options.backend.solve(&prog)?;
         timings.solve_s += secs(t);
         total_iterations += sol.iterations;
         progress("solve", rounds, options.max_rounds);
@@ -292,8 +356,8 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         problem.beta,
         DECODE_ACCURACY_FACTOR
             * ((sol.primal_objective - sol.dual_objective).abs()
-                + options.clarabel.tol_gap_abs
-                + options.clarabel.tol_gap_rel * sol.primal_objective.abs()),
+                + options.backend.accuracy().0
+                + options.backend.accuracy().1 * sol.primal_objective.abs()),
     );
     let decoded = two_layer::decode(&layout, &sol.x, min_norm);
     let net = TwoLayerCnn {
@@ -303,7 +367,12 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         filters: decoded.filters.clone(),
         output_weights: decoded.output_weights.clone(),
     };
-    let obj: Objective = net.objective(problem.x.view(), problem.y.view(), problem.beta);
+    let obj: Objective = net.objective_with_norm(
+        problem.x.view(),
+        problem.y.view(),
+        problem.beta,
+        problem.filter_norm,
+    );
     let yhat = net.forward(problem.x.view());
     let max_constraint_violation = worst.max(prog.max_violation(&sol.x));
     timings.decode_s += secs(t);
@@ -330,6 +399,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         &candidates,
         problem.beta,
         obj.total,
+        problem.filter_norm,
     );
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
@@ -359,7 +429,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         max_constraint_violation,
         timings,
         solver: SolverReport {
-            name: "clarabel",
+            name: options.backend.name(),
             status: sol.status,
             iterations: sol.iterations,
             total_iterations,
@@ -369,7 +439,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             gap: sol.primal_objective - sol.dual_objective,
             primal_residual: sol.primal_residual,
             dual_residual: sol.dual_residual,
-            settings: options.clarabel.clone(),
+            settings: options.backend.clone(),
         },
         program: ProgramReport {
             variables: prog.n_vars(),

@@ -11,7 +11,7 @@
 
 use crate::data::{self, Targets};
 use crate::error::{Error, Result};
-use crate::geometry::{ConvGeometry, Pooling};
+use crate::geometry::{ConvGeometry, FilterNorm, Pooling};
 use ndarray::{Array1, Array2, Array4, Axis};
 use ndarray_npy::ReadNpyExt;
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,9 @@ pub struct ProblemFile {
     pub architecture: ArchitectureFile,
     /// Weight decay `β ≥ 0`.
     pub beta: f64,
+    /// Filter norm in the weight decay: `"l2"` (default) or `"l1"` (formulations.md §2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter_norm: Option<FilterNorm>,
     /// Which sign patterns to use.
     pub arrangements: ArrangementsFile,
 }
@@ -171,6 +174,8 @@ pub struct Problem {
     pub architecture: Architecture,
     /// Weight decay.
     pub beta: f64,
+    /// Filter norm of the weight decay.
+    pub filter_norm: FilterNorm,
     /// Pattern selection.
     pub arrangements: ArrangementSpec,
 }
@@ -331,6 +336,7 @@ impl Problem {
             y,
             architecture,
             beta: file.beta,
+            filter_norm: file.filter_norm.unwrap_or_default(),
             arrangements,
         })
     }

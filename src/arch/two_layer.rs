@@ -11,6 +11,7 @@
 //! (formulations.md §7) are written.
 
 use crate::arrangement::Arrangement;
+use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
 use crate::patches::Patches;
 use ndarray::{Array2, Array3, ArrayView1, Axis};
@@ -84,11 +85,13 @@ pub struct Layout {
     pub residual_len: usize,
     /// The coupling actually written.
     pub coupling: Coupling,
+    /// The filter norm of the regularizer.
+    pub norm: FilterNorm,
     /// First entry of `c` (pattern-major, `c_i` at `c + i·h`).
     pub c: usize,
     /// First entry of `c'`.
     pub c_neg: usize,
-    /// First `t_i ≥ ‖c_i‖`.
+    /// First `t_i ≥ ‖c_i‖` (ℓ2: one per pattern; ℓ1: `h` per pattern, `t_ij ≥ |c_ij|`).
     pub t: usize,
     /// First `t'_i ≥ ‖c'_i‖`.
     pub t_neg: usize,
@@ -106,6 +109,7 @@ impl Layout {
 pub type ConeRows = Vec<Vec<usize>>;
 
 /// Builds the SOCP of formulations.md §1 with the given cone rows.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     patches: &Patches,
     arrangement: &Arrangement,
@@ -114,8 +118,14 @@ pub fn build(
     beta: f64,
     rows: &ConeRows,
     coupling: Coupling,
+    norm: FilterNorm,
 ) -> (ConicProgram, Layout, Option<Array2<f64>>) {
     let (p, n, h) = a.dim();
+    // One epigraph variable per block (ℓ2) or per entry (ℓ1).
+    let norm_vars = match norm {
+        FilterNorm::L2 => 1,
+        FilterNorm::L1 => h,
+    };
     let coupling = match coupling {
         Coupling::Compressed if n <= p * h => Coupling::Difference,
         c => c,
@@ -138,15 +148,18 @@ pub fn build(
         rho: prog.add_vars("rho", residual_len),
         c: prog.add_vars("c", p * h),
         c_neg: prog.add_vars("c_neg", p * h),
-        t: prog.add_vars("t", p),
-        t_neg: prog.add_vars("t_neg", p),
+        norm,
+        t: prog.add_vars("t", p * norm_vars),
+        t_neg: prog.add_vars("t_neg", p * norm_vars),
     };
     for j in 0..residual_len {
         prog.p_diag[layout.rho + j] = 1.0;
     }
     for i in 0..p {
-        prog.q[layout.t + i] = beta;
-        prog.q[layout.t_neg + i] = beta;
+        for j in 0..norm_vars {
+            prog.q[layout.t + i * norm_vars + j] = beta;
+            prog.q[layout.t_neg + i * norm_vars + j] = beta;
+        }
     }
     let r0 = prog.add_rows("residual", ConeKind::Zero, residual_len);
     debug_assert_eq!(r0, layout.residual_row);
@@ -221,16 +234,30 @@ pub fn build(
             }
         }
     }
-    // (t_i, c_i) ∈ SOC.
     for (name, cb, tb) in [
         ("norm_c", layout.c, layout.t),
         ("norm_c_neg", layout.c_neg, layout.t_neg),
     ] {
         for i in 0..p {
-            let r = prog.add_rows(&format!("{name}[{i}]"), ConeKind::SecondOrder, h + 1);
-            prog.push(r, tb + i, -1.0);
-            for j in 0..h {
-                prog.push(r + 1 + j, cb + i * h + j, -1.0);
+            match norm {
+                // (t_i, c_i) ∈ SOC: t_i ≥ ‖c_i‖₂.
+                FilterNorm::L2 => {
+                    let r = prog.add_rows(&format!("{name}[{i}]"), ConeKind::SecondOrder, h + 1);
+                    prog.push(r, tb + i, -1.0);
+                    for j in 0..h {
+                        prog.push(r + 1 + j, cb + i * h + j, -1.0);
+                    }
+                }
+                // t_ij ≥ |c_ij| as t − c ≥ 0 and t + c ≥ 0, so Σ_j t_ij ≥ ‖c_i‖₁: linear rows only.
+                FilterNorm::L1 => {
+                    let r = prog.add_rows(&format!("{name}[{i}]"), ConeKind::Nonnegative, 2 * h);
+                    for j in 0..h {
+                        prog.push(r + j, tb + i * h + j, -1.0);
+                        prog.push(r + j, cb + i * h + j, 1.0);
+                        prog.push(r + h + j, tb + i * h + j, -1.0);
+                        prog.push(r + h + j, cb + i * h + j, -1.0);
+                    }
+                }
             }
         }
     }
@@ -312,7 +339,7 @@ pub fn noise_threshold(
     beta: f64,
     tol: f64,
 ) -> f64 {
-    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let norm = |v: &[f64]| layout.norm.of(v);
     let norms: Vec<[f64; 2]> = (0..layout.p)
         .map(|i| {
             [
@@ -360,10 +387,11 @@ pub fn noise_threshold(
     best
 }
 
-/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1).
+/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1;
+/// §2 with the ℓ1 norm), so every neuron is balanced: `‖u‖ = |w|` in the program's norm.
 /// Blocks with `‖c‖ ≤ min_norm` are dropped (see [`noise_threshold`]).
 pub fn decode(layout: &Layout, x: &[f64], min_norm: f64) -> Decoded {
-    let norm = |v: &[f64]| v.iter().map(|a| a * a).sum::<f64>().sqrt();
+    let norm = |v: &[f64]| layout.norm.of(v);
     let mut out = Decoded::default();
     for i in 0..layout.p {
         for s in [true, false] {
