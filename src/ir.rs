@@ -242,10 +242,15 @@ impl ConicProgram {
     pub fn check(&self) -> Result<(), String> {
         let (m, n) = (self.n_rows(), self.n_vars());
         if self.p_diag.len() != n {
-            return Err(format!("{} quadratic entries for {n} variables", self.p_diag.len()));
+            return Err(format!(
+                "{} quadratic entries for {n} variables",
+                self.p_diag.len()
+            ));
         }
         if let Some(v) = self.p_diag.iter().find(|v| !v.is_finite() || **v < 0.0) {
-            return Err(format!("quadratic diagonal entry {v} (must be finite and ≥ 0)"));
+            return Err(format!(
+                "quadratic diagonal entry {v} (must be finite and ≥ 0)"
+            ));
         }
         if let Some(v) = self.q.iter().chain(&self.b).find(|v| !v.is_finite()) {
             return Err(format!("non-finite coefficient {v}"));
@@ -255,7 +260,9 @@ impl ConicProgram {
         }
         for &(r, c, v) in &self.entries {
             if r >= m || c >= n {
-                return Err(format!("entry ({r}, {c}) outside the {m} × {n} constraint matrix"));
+                return Err(format!(
+                    "entry ({r}, {c}) outside the {m} × {n} constraint matrix"
+                ));
             }
             if !v.is_finite() {
                 return Err(format!("non-finite entry {v} at ({r}, {c})"));
@@ -264,10 +271,16 @@ impl ConicProgram {
         let mut next = 0;
         for blk in &self.row_blocks {
             if blk.start != next {
-                return Err(format!("row block {} starts at {} instead of {next}", blk.name, blk.start));
+                return Err(format!(
+                    "row block {} starts at {} instead of {next}",
+                    blk.name, blk.start
+                ));
             }
             if blk.len < blk.cone.min_len() {
-                return Err(format!("cone {:?} of block {} has length {}", blk.cone, blk.name, blk.len));
+                return Err(format!(
+                    "cone {:?} of block {} has length {}",
+                    blk.cone, blk.name, blk.len
+                ));
             }
             next += blk.len;
         }

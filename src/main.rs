@@ -1,10 +1,11 @@
 //! The `cvxcnn` command line. Typed errors come from the library; this file turns them into one line
-//! on stderr and a non-zero exit, and writes results atomically (temporary file + rename).
+//! on stderr and a non-zero exit, and writes outputs atomically (temporary file + rename).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cvxcnn::arch::two_layer::Coupling;
-use cvxcnn::backend::Status;
 use cvxcnn::backend::clarabel::{ClarabelSettings, LinearSolver};
+use cvxcnn::backend::{Backend, Status};
+use cvxcnn::ir::ConicProgram;
 use cvxcnn::pipeline::{self, SolveOptions};
 use cvxcnn::problem::Problem;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -28,13 +29,68 @@ enum Command {
     Solve(SolveArgs),
     /// Solve a problem file and print (or write) its dual certificate; exits 0 only when certified.
     Certify(SolveArgs),
+    /// Write the program `solve` would hand to the solver as CBF, MPS or Clarabel JSON.
+    Export(ExportArgs),
+    /// Read a CBF or MPS file and solve it.
+    SolveFile(SolveFileArgs),
 }
 
 /// Solver backends.
 #[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    /// Clarabel, interior point (pure Rust).
+enum SolverArg {
+    /// Clarabel, interior point (pure Rust, default).
     Clarabel,
+    /// OSQP, operator splitting; linear constraints only (build with `--features osqp`).
+    Osqp,
+}
+
+/// Export formats.
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Conic Benchmark Format v3 (MOSEK, JuMP, CBLIB); the quadratic objective lifted by a rotated cone.
+    Cbf,
+    /// Free MPS with QUADOBJ (HiGHS, Gurobi, …); programs without cones only (`"filter_norm": "l1"`).
+    Mps,
+    /// Clarabel's own JSON (`clarabel.load_from_file` in Python).
+    ClarabelJson,
+}
+
+/// Solver options shared by every command that solves.
+#[derive(Args)]
+struct SolverArgs {
+    /// Solver backend.
+    #[arg(long, value_enum, default_value = "clarabel")]
+    solver: SolverArg,
+    /// Iteration limit (default: 200 for Clarabel, 100000 for OSQP).
+    #[arg(long)]
+    max_iter: Option<u32>,
+    /// Time limit in seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Clarabel: absolute duality-gap tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    tol_gap_abs: f64,
+    /// Clarabel: relative duality-gap tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    tol_gap_rel: f64,
+    /// Clarabel: feasibility tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    tol_feas: f64,
+    /// Clarabel: sparse factorization of the KKT system.
+    #[arg(long, value_enum, default_value = "faer")]
+    linear_solver: LinearSolverArg,
+    /// OSQP: absolute tolerance (default: OSQP backend's default).
+    #[arg(long)]
+    eps_abs: Option<f64>,
+    /// OSQP: relative tolerance (default: OSQP backend's default).
+    #[arg(long)]
+    eps_rel: Option<f64>,
+    /// OSQP: skip solution polishing (on by default).
+    #[arg(long)]
+    no_polish: bool,
+    /// Print the solver's iteration log (needs --out: the log goes to stdout).
+    #[arg(long)]
+    verbose: bool,
 }
 
 #[derive(Args)]
@@ -44,9 +100,6 @@ struct SolveArgs {
     /// Write the result here instead of stdout (atomically: nothing is written on failure).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Solver backend.
-    #[arg(long, value_enum, default_value = "clarabel")]
-    solver: Backend,
     /// Write every cone row (no exact constraint reduction).
     #[arg(long)]
     no_reduce: bool,
@@ -56,37 +109,52 @@ struct SolveArgs {
     /// Keep a result whose solver status is not `optimal` (the status is reported as it is).
     #[arg(long)]
     allow_inexact: bool,
-    /// Solver iteration limit.
-    #[arg(long, default_value_t = 200)]
-    max_iter: u32,
-    /// Solver time limit in seconds.
-    #[arg(long)]
-    time_limit: Option<f64>,
-    /// Absolute duality-gap tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    tol_gap_abs: f64,
-    /// Relative duality-gap tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    tol_gap_rel: f64,
-    /// Feasibility tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    tol_feas: f64,
-    /// Print the solver's iteration log (needs --out: the log goes to stdout).
-    #[arg(long)]
-    verbose: bool,
-    /// How the loss couples the pattern blocks: `direct` (ρ = Σ A_i(c_i − c'_i) − y), `difference`
-    /// (through z_i = c_i − c'_i, half the dense block), or `auto` (by the problem's shape).
+    /// How the loss couples the pattern blocks: `direct`, `difference`, `compressed`, or `auto`.
     #[arg(long, value_enum, default_value = "auto")]
     coupling: CouplingArg,
-    /// Sparse factorization used by Clarabel.
-    #[arg(long, value_enum, default_value = "faer")]
-    linear_solver: LinearSolverArg,
+    #[command(flatten)]
+    solver: SolverArgs,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Problem file.
+    problem: PathBuf,
+    /// File format.
+    #[arg(long, value_enum)]
+    format: Format,
+    /// Output file (written atomically).
+    #[arg(long)]
+    out: PathBuf,
+    /// Export the full program (every cone row).
+    #[arg(long)]
+    no_reduce: bool,
+    /// Coupling of the loss, as for `solve`.
+    #[arg(long, value_enum, default_value = "auto")]
+    coupling: CouplingArg,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct SolveFileArgs {
+    /// A `.cbf` or `.mps` file.
+    file: PathBuf,
+    /// Write the result here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Keep a result whose solver status is not `optimal`.
+    #[arg(long)]
+    allow_inexact: bool,
+    #[command(flatten)]
+    solver: SolverArgs,
 }
 
 /// Coupling choices.
 #[derive(Clone, Copy, ValueEnum)]
 enum CouplingArg {
-    /// Pick by the problem's shape.
+    /// Compressed when n > hP, direct otherwise.
     Auto,
     /// ρ = Σ A_i (c_i − c'_i) − y.
     Direct,
@@ -94,6 +162,17 @@ enum CouplingArg {
     Difference,
     /// As difference, the loss compressed by a thin QR of A when n > hP.
     Compressed,
+}
+
+impl CouplingArg {
+    fn choice(self) -> Option<Coupling> {
+        match self {
+            CouplingArg::Auto => None,
+            CouplingArg::Direct => Some(Coupling::Direct),
+            CouplingArg::Difference => Some(Coupling::Difference),
+            CouplingArg::Compressed => Some(Coupling::Compressed),
+        }
+    }
 }
 
 /// Clarabel's KKT factorizations.
@@ -120,66 +199,88 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::Solve(args) => solve(&args, false),
         Command::Certify(args) => solve(&args, true),
+        Command::Export(args) => export(&args),
+        Command::SolveFile(args) => solve_file(&args),
     }
 }
 
-fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
-    let positive = |name: &str, v: f64| {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            Err(format!("--{name} = {v}: give a positive number"))
-        }
-    };
+fn positive(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("--{name} = {v}: give a positive number"))
+    }
+}
+
+fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, String> {
+    if args.verbose && !has_out {
+        // Solvers print their log on stdout; keep stdout for the result.
+        return Err("--verbose prints the solver log on stdout; use it with --out FILE".into());
+    }
+    if args.max_iter == Some(0) {
+        return Err("--max-iter = 0: give at least 1".into());
+    }
     let time_limit = match args.time_limit {
         Some(t) => positive("time-limit", t)?,
         None => f64::INFINITY,
     };
-    if args.max_iter == 0 {
-        return Err("--max-iter = 0: give at least 1".into());
-    }
-    Ok(SolveOptions {
-        reduce: !args.no_reduce,
-        clarabel: ClarabelSettings {
+    match args.solver {
+        SolverArg::Clarabel => Ok(Backend::Clarabel(ClarabelSettings {
             tol_gap_abs: positive("tol-gap-abs", args.tol_gap_abs)?,
             tol_gap_rel: positive("tol-gap-rel", args.tol_gap_rel)?,
             tol_feas: positive("tol-feas", args.tol_feas)?,
-            max_iter: args.max_iter,
+            max_iter: args.max_iter.unwrap_or(200),
             time_limit,
             verbose: args.verbose,
             linear_solver: match args.linear_solver {
                 LinearSolverArg::Faer => LinearSolver::Faer,
                 LinearSolverArg::Qdldl => LinearSolver::Qdldl,
             },
+        })),
+        SolverArg::Osqp => osqp_backend(args, time_limit),
+    }
+}
+
+#[cfg(feature = "osqp")]
+fn osqp_backend(args: &SolverArgs, time_limit: f64) -> Result<Backend, String> {
+    let d = cvxcnn::backend::osqp::OsqpSettings::default();
+    Ok(Backend::Osqp(cvxcnn::backend::osqp::OsqpSettings {
+        eps_abs: match args.eps_abs {
+            Some(v) => positive("eps-abs", v)?,
+            None => d.eps_abs,
         },
-        coupling: match args.coupling {
-            CouplingArg::Auto => None,
-            CouplingArg::Direct => Some(Coupling::Direct),
-            CouplingArg::Difference => Some(Coupling::Difference),
-            CouplingArg::Compressed => Some(Coupling::Compressed),
+        eps_rel: match args.eps_rel {
+            Some(v) => positive("eps-rel", v)?,
+            None => d.eps_rel,
         },
+        max_iter: args.max_iter.unwrap_or(d.max_iter),
+        polish: !args.no_polish,
+        time_limit,
+        verbose: args.verbose,
+    }))
+}
+
+#[cfg(not(feature = "osqp"))]
+fn osqp_backend(_: &SolverArgs, _: f64) -> Result<Backend, String> {
+    Err(
+        "this cvxcnn was built without OSQP; rebuild with `cargo build --release --features osqp` \
+         (needs cmake), or use --solver clarabel"
+            .into(),
+    )
+}
+
+fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
+    Ok(SolveOptions {
+        reduce: !args.no_reduce,
+        backend: backend(&args.solver, args.out.is_some())?,
+        coupling: args.coupling.choice(),
         ..SolveOptions::default()
     })
 }
 
-fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
-    let opts = options(args)?;
-    match args.solver {
-        Backend::Clarabel => {}
-    }
-    if args.verbose {
-        // Clarabel prints its log on stdout; keep stdout for the result.
-        if args.out.is_none() {
-            return Err("--verbose prints the solver log on stdout; use it with --out FILE".into());
-        }
-    }
-    if let Some(out) = &args.out {
-        check_writable(out)?;
-    }
-    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+fn progress_bar(quiet: bool) -> impl Fn(&str, usize, usize) + Sync {
     let bar = Mutex::new(None::<(String, ProgressBar)>);
-    let quiet = args.quiet;
-    let progress = move |phase: &str, done: usize, total: usize| {
+    move |phase: &str, done: usize, total: usize| {
         if quiet || phase == "solve" {
             return;
         }
@@ -201,7 +302,16 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
                 pb.finish_and_clear();
             }
         }
-    };
+    }
+}
+
+fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
+    let opts = options(args)?;
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    let progress = progress_bar(args.quiet);
     let report = pipeline::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
     if report.status != Status::Optimal && !args.allow_inexact {
         return Err(format!(
@@ -252,6 +362,110 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn export(args: &ExportArgs) -> Result<ExitCode, String> {
+    check_writable(&args.out)?;
+    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    let opts = SolveOptions {
+        reduce: !args.no_reduce,
+        coupling: args.coupling.choice(),
+        ..SolveOptions::default()
+    };
+    let progress = progress_bar(args.quiet);
+    let prepared = pipeline::prepare(&problem, &opts, &progress).map_err(|e| e.to_string())?;
+    let (program, _, _) = prepared.program(&problem);
+    let text = match args.format {
+        Format::Cbf => cvxcnn::export::cbf::write(&program),
+        Format::Mps => cvxcnn::export::mps::write(&program)
+            .map_err(|e| format!("{}: cannot export as MPS: {e}", args.problem.display()))?,
+        Format::ClarabelJson => {
+            cvxcnn::export::clarabel_json::write(&program, &ClarabelSettings::default())
+        }
+    };
+    write_text(&text, Some(&args.out))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `solve-file` reports.
+#[derive(Serialize)]
+struct FileResult {
+    file: String,
+    format: &'static str,
+    status: Status,
+    objective: f64,
+    dual_objective: f64,
+    iterations: u32,
+    solve_s: f64,
+    variables: usize,
+    rows: usize,
+    max_constraint_violation: f64,
+    solver: &'static str,
+}
+
+fn read_program(path: &Path) -> Result<(ConicProgram, &'static str), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e} (check the path)", path.display()))?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    let (program, format) = match ext.as_deref() {
+        Some("cbf") => (
+            cvxcnn::export::cbf::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            "cbf",
+        ),
+        Some("mps") => (
+            cvxcnn::export::mps::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?,
+            "mps",
+        ),
+        _ => {
+            return Err(format!(
+                "{}: unknown file type; solve-file reads .cbf and .mps files (rename the file to \
+                 match its format)",
+                path.display()
+            ));
+        }
+    };
+    program
+        .check()
+        .map_err(|e| format!("{}: inconsistent program: {e}", path.display()))?;
+    Ok((program, format))
+}
+
+fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
+    let backend = backend(&args.solver, args.out.is_some())?;
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let (program, format) = read_program(&args.file)?;
+    let sol = backend
+        .solve(&program)
+        .map_err(|e| format!("{}: {e}", args.file.display()))?;
+    if sol.status != Status::Optimal && !args.allow_inexact {
+        return Err(format!(
+            "{}: the solver stopped with status {} after {} iterations; {}; no result written",
+            args.file.display(),
+            sol.status.name(),
+            sol.iterations,
+            sol.status.advice()
+        ));
+    }
+    let result = FileResult {
+        file: args.file.display().to_string(),
+        format,
+        status: sol.status,
+        objective: sol.primal_objective,
+        dual_objective: sol.dual_objective,
+        iterations: sol.iterations,
+        solve_s: sol.solve_time_s,
+        variables: program.n_vars(),
+        rows: program.n_rows(),
+        max_constraint_violation: program.max_violation(&sol.x),
+        solver: backend.name(),
+    };
+    write_json(&result, args.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check_writable(out: &Path) -> Result<(), String> {
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -271,6 +485,10 @@ fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> Result<(), String>
     let mut text = serde_json::to_string_pretty(value)
         .map_err(|e| format!("cannot serialize the result: {e}"))?;
     text.push('\n');
+    write_text(&text, out)
+}
+
+fn write_text(text: &str, out: Option<&Path>) -> Result<(), String> {
     match out {
         None => {
             let mut stdout = std::io::stdout().lock();

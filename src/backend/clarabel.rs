@@ -108,10 +108,24 @@ fn cones(program: &ConicProgram) -> Vec<SupportedConeT<f64>> {
     out
 }
 
-/// Solves `program` with Clarabel.
-pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solution> {
-    // Clarabel has no rotated cone; the rotation is an isometry, so z and s map back unchanged in
-    // norm and x is untouched.
+/// A program in Clarabel's data: `P` (upper triangle), `q`, `A`, `b`, cones. The objective
+/// constant is not part of it.
+pub struct Lowered {
+    /// Quadratic term, upper triangle (here diagonal).
+    pub p: CscMatrix<f64>,
+    /// Linear term.
+    pub q: Vec<f64>,
+    /// Constraint matrix.
+    pub a: CscMatrix<f64>,
+    /// Right-hand side.
+    pub b: Vec<f64>,
+    /// Cones, in row order.
+    pub cones: Vec<SupportedConeT<f64>>,
+}
+
+/// Lowers the IR to Clarabel's data. Clarabel has no rotated cone; rotated blocks are rewritten as
+/// plain ones by an isometry, so `x` is untouched.
+pub fn lower(program: &ConicProgram) -> Lowered {
     let rewritten;
     let program = if program
         .row_blocks
@@ -136,8 +150,18 @@ pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solu
         }
         colptr.push(rowval.len());
     }
-    let p = CscMatrix::new(n, n, colptr, rowval, nzval);
-    let s = DefaultSettings::<f64> {
+    Lowered {
+        p: CscMatrix::new(n, n, colptr, rowval, nzval),
+        q: program.q.clone(),
+        a,
+        b: program.b.clone(),
+        cones: cones(program),
+    }
+}
+
+/// Clarabel's settings for ours.
+pub fn clarabel_settings(settings: &ClarabelSettings) -> DefaultSettings<f64> {
+    DefaultSettings::<f64> {
         tol_gap_abs: settings.tol_gap_abs,
         tol_gap_rel: settings.tol_gap_rel,
         tol_feas: settings.tol_feas,
@@ -146,10 +170,21 @@ pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solu
         verbose: settings.verbose,
         direct_solve_method: settings.linear_solver.clarabel_name().to_string(),
         ..DefaultSettings::default()
-    };
-    let cones = cones(program);
-    let mut solver = DefaultSolver::new(&p, &program.q, &a, &program.b, &cones, s)
-        .map_err(|e| Error::Solver(format!("Clarabel refused the program: {e}")))?;
+    }
+}
+
+/// Solves `program` with Clarabel.
+pub fn solve(program: &ConicProgram, settings: &ClarabelSettings) -> Result<Solution> {
+    let l = lower(program);
+    let mut solver = DefaultSolver::new(
+        &l.p,
+        &l.q,
+        &l.a,
+        &l.b,
+        &l.cones,
+        clarabel_settings(settings),
+    )
+    .map_err(|e| Error::Solver(format!("Clarabel refused the program: {e}")))?;
     solver.solve();
     let sol = &solver.solution;
     Ok(Solution {

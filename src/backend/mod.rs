@@ -2,6 +2,8 @@
 //! [`Solution`] whose status says honestly how the solver stopped.
 
 pub mod clarabel;
+#[cfg(feature = "osqp")]
+pub mod osqp;
 
 use serde::Serialize;
 
@@ -98,4 +100,50 @@ pub struct Solution {
     pub dual_residual: f64,
     /// Solver time in seconds (as the solver measured it).
     pub solve_time_s: f64,
+}
+
+/// A backend with its settings: the one place a solver is chosen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Backend {
+    /// Clarabel, interior point (pure Rust).
+    Clarabel(clarabel::ClarabelSettings),
+    /// OSQP, operator splitting (first order; linear constraints only). Needs the `osqp` feature.
+    #[cfg(feature = "osqp")]
+    Osqp(osqp::OsqpSettings),
+}
+
+impl Default for Backend {
+    fn default() -> Self {
+        Backend::Clarabel(clarabel::ClarabelSettings::default())
+    }
+}
+
+impl Backend {
+    /// The backend's name in result files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Clarabel(_) => "clarabel",
+            #[cfg(feature = "osqp")]
+            Backend::Osqp(_) => "osqp",
+        }
+    }
+
+    /// Solves `program`.
+    pub fn solve(&self, program: &crate::ir::ConicProgram) -> crate::error::Result<Solution> {
+        match self {
+            Backend::Clarabel(s) => clarabel::solve(program, s),
+            #[cfg(feature = "osqp")]
+            Backend::Osqp(s) => osqp::solve(program, s),
+        }
+    }
+
+    /// `(absolute, relative)` accuracy the backend is asked for: what "solved" means for it.
+    pub fn accuracy(&self) -> (f64, f64) {
+        match self {
+            Backend::Clarabel(s) => (s.tol_gap_abs, s.tol_gap_rel),
+            #[cfg(feature = "osqp")]
+            Backend::Osqp(s) => (s.eps_abs, s.eps_rel),
+        }
+    }
 }

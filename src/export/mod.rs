@@ -3,4 +3,5 @@
 //! program.
 
 pub mod cbf;
+pub mod clarabel_json;
 pub mod mps;
