@@ -422,3 +422,200 @@ fn unwritable_output_folder() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent-dir"));
 }
+
+fn l1_digits() -> serde_json::Value {
+    with(small_digits(), &["filter_norm"], "l1".into())
+}
+
+#[test]
+fn export_then_solve_file_reproduces_the_optimum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), l1_digits());
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
+    for (fmt, ext) in [("cbf", "cbf"), ("mps", "mps")] {
+        let f = dir.path().join(format!("p.{ext}"));
+        let e = run(&[
+            "export",
+            p.to_str().unwrap(),
+            "--format",
+            fmt,
+            "--out",
+            f.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(
+            e.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&e.stderr)
+        );
+        let s = run(&["solve-file", f.to_str().unwrap()]);
+        assert!(
+            s.status.success(),
+            "{fmt}: {}",
+            String::from_utf8_lossy(&s.stderr)
+        );
+        let got = json(&s.stdout)["objective"].as_f64().unwrap();
+        assert!(
+            (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+            "{fmt}: {got} vs {expected}"
+        );
+    }
+}
+
+/// Runs a command expected to fail: non-zero exit, one line naming `needle`, no output file.
+fn refuses_cmd(args: &[&str], out: &Path, needle: &str) {
+    let o = run(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected failure for {needle}");
+    assert!(
+        err.contains(needle),
+        "stderr {err:?} should mention {needle:?}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains("panicked"), "no panic: {err}");
+    assert!(!out.exists(), "no partial output");
+}
+
+#[test]
+fn mps_export_of_a_cone_program_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("p.mps");
+    refuses_cmd(
+        &[
+            "export",
+            p.to_str().unwrap(),
+            "--format",
+            "mps",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &out,
+        "--format cbf",
+    );
+}
+
+#[test]
+fn unknown_export_format_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("p.lp");
+    let o = run(&[
+        "export",
+        p.to_str().unwrap(),
+        "--format",
+        "lp",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("lp"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn export_to_unwritable_folder_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = Path::new("/nonexistent-dir/p.cbf");
+    refuses_cmd(
+        &[
+            "export",
+            p.to_str().unwrap(),
+            "--format",
+            "cbf",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        out,
+        "/nonexistent-dir",
+    );
+}
+
+#[test]
+fn malformed_cbf_names_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("bad.cbf");
+    std::fs::write(
+        &f,
+        "VER\n3\n\nOBJSENSE\nMIN\n\nVAR\n2 1\nF 2\n\nOBJACOORD\n1\n5 1.0\n",
+    )
+    .unwrap();
+    let out = dir.path().join("r.json");
+    refuses_cmd(
+        &[
+            "solve-file",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        "line 13",
+    );
+}
+
+#[test]
+fn malformed_mps_names_the_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("bad.mps");
+    std::fs::write(&f, "NAME x\nROWS\n N obj\nCOLUMNS\n x0 obj abc\nENDATA\n").unwrap();
+    let out = dir.path().join("r.json");
+    refuses_cmd(
+        &[
+            "solve-file",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        "line 5",
+    );
+}
+
+#[test]
+fn solve_file_refuses_unknown_extensions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("p.txt");
+    std::fs::write(&f, "hello").unwrap();
+    let out = dir.path().join("r.json");
+    refuses_cmd(
+        &[
+            "solve-file",
+            f.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &out,
+        ".cbf and .mps",
+    );
+}
+
+#[test]
+fn osqp_on_a_cone_program_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("r.json");
+    // Without the feature the refusal says how to build it; with it, that OSQP cannot take cones.
+    let needle = if cfg!(feature = "osqp") {
+        "clarabel"
+    } else {
+        "--features osqp"
+    };
+    refuses_cmd(
+        &[
+            "solve",
+            p.to_str().unwrap(),
+            "--solver",
+            "osqp",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &out,
+        needle,
+    );
+}
