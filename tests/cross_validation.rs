@@ -25,7 +25,8 @@ fn solve(p: &Problem, backend: Backend) -> pipeline::Report {
 fn osqp_and_clarabel_agree_on_l1_digits_programs() {
     // OSQP converges here in ~50,000 iterations; on larger ℓ1 digits programs it ends inaccurate
     // (README, "OSQP against Clarabel"), which is what this comparison exists to show.
-    for name in ["bench/interop_l1.json"] {
+    {
+        let name = "bench/interop_l1.json";
         let p = problem(name);
         let ipm = solve(&p, Backend::default());
         let osqp = solve(&p, Backend::Osqp(OsqpSettings::default()));
