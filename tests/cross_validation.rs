@@ -60,8 +60,6 @@ fn osqp_refuses_the_l2_program() {
         backend: Backend::Osqp(OsqpSettings::default()),
         ..SolveOptions::default()
     };
-    let err = pipeline::solve(&p, &opts, &|_, _, _| {})
-        .err()
-        .expect("refused");
+    let err = pipeline::solve(&p, &opts, &|_, _, _| {}).expect_err("refused");
     assert!(err.to_string().contains("clarabel"), "{err}");
 }
