@@ -297,23 +297,6 @@ pub fn solver_duals(
     }
 }
 
-/// Predictions `ŷ = Σ_i A_i (c_i − c'_i)` of a convex solution.
-pub fn predictions(a: &Array3<f64>, layout: &Layout, x: &[f64]) -> ndarray::Array1<f64> {
-    let mut yhat = ndarray::Array1::<f64>::zeros(layout.n);
-    for i in 0..layout.p {
-        let z: Vec<f64> = layout
-            .block(x, i, true)
-            .iter()
-            .zip(layout.block(x, i, false))
-            .map(|(a, b)| a - b)
-            .collect();
-        yhat += &a
-            .index_axis(Axis(0), i)
-            .dot(&ndarray::ArrayView1::from(&z[..]));
-    }
-    yhat
-}
-
 /// Neurons decoded from a convex solution.
 #[derive(Debug, Clone, Default)]
 pub struct Decoded {
@@ -321,8 +304,6 @@ pub struct Decoded {
     pub filters: Vec<Vec<f64>>,
     /// One output weight per neuron.
     pub output_weights: Vec<f64>,
-    /// `(pattern, +1/−1)` each neuron came from.
-    pub sources: Vec<(usize, i8)>,
     /// Sum of the norms of the blocks treated as zero.
     pub dropped_norm: f64,
 }
@@ -404,7 +385,6 @@ pub fn decode(layout: &Layout, x: &[f64], min_norm: f64) -> Decoded {
             let sq = r.sqrt();
             out.filters.push(c.iter().map(|v| v / sq).collect());
             out.output_weights.push(if s { sq } else { -sq });
-            out.sources.push((i, if s { 1 } else { -1 }));
         }
     }
     out
