@@ -112,6 +112,10 @@ struct SolveArgs {
     /// How the loss couples the pattern blocks: `direct`, `difference`, `compressed`, or `auto`.
     #[arg(long, value_enum, default_value = "auto")]
     coupling: CouplingArg,
+    /// Also certify this network (JSON with `filters` and `output_weights`, the result-file layout):
+    /// its objective, the lower bound, and its gap to the optimum.
+    #[arg(long)]
+    network: Option<PathBuf>,
     #[command(flatten)]
     solver: SolverArgs,
 }
@@ -270,7 +274,24 @@ fn osqp_backend(_: &SolverArgs, _: f64) -> Result<Backend, String> {
 }
 
 fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
+    let network = match &args.network {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: {e} (check the --network path)", path.display()))?;
+            Some(
+                serde_json::from_str::<pipeline::Weights>(&text).map_err(|e| {
+                    format!(
+                        "{}: {e}; a network file needs \"filters\" (one list per neuron) and \
+                         \"output_weights\"",
+                        path.display()
+                    )
+                })?,
+            )
+        }
+    };
     Ok(SolveOptions {
+        network,
         reduce: !args.no_reduce,
         backend: backend(&args.solver, args.out.is_some())?,
         coupling: args.coupling.choice(),
@@ -345,7 +366,6 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         );
     }
     if certify_only {
-        write_json(&report.certificate, args.out.as_deref())?;
         if !report.certificate.certified {
             return Err(format!(
                 "{}: not certified: relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); \
@@ -355,6 +375,37 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
                 cvxcnn::certify::CERTIFIED_REL_GAP,
                 report.certificate.max_dual_violation
             ));
+        }
+        match &report.network_certificate {
+            None => write_json(&report.certificate, args.out.as_deref())?,
+            Some(net) => {
+                if !args.quiet {
+                    eprintln!(
+                        "cvxcnn: the given network: objective {:.10e}, lower bound {:.10e}, \
+                         gap {:.3e} ({:.3e} relative, {})",
+                        net.primal_objective,
+                        net.lower_bound,
+                        net.gap,
+                        net.relative_gap,
+                        match net.scope {
+                            cvxcnn::certify::Scope::Global => "to the global optimum",
+                            cvxcnn::certify::Scope::SampledPatterns => "to the sampled sub-model",
+                        }
+                    );
+                }
+                #[derive(Serialize)]
+                struct Both<'a> {
+                    network: &'a cvxcnn::certify::Certificate,
+                    optimum: &'a cvxcnn::certify::Certificate,
+                }
+                write_json(
+                    &Both {
+                        network: net,
+                        optimum: &report.certificate,
+                    },
+                    args.out.as_deref(),
+                )?
+            }
         }
     } else {
         write_json(&report, args.out.as_deref())?;

@@ -33,6 +33,48 @@ pub struct SolveOptions {
     pub backend: Backend,
     /// How the loss couples the blocks; `None` picks by the problem's shape.
     pub coupling: Option<Coupling>,
+    /// Also certify this network (any weights of the problem's architecture, e.g. from SGD).
+    pub network: Option<Weights>,
+}
+
+/// Weights of a two-layer CNN in the result-file layout: one flattened filter per neuron in
+/// (channel, row, col) order and one output weight per neuron.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Weights {
+    /// Filters, each of length `h`.
+    pub filters: Vec<Vec<f64>>,
+    /// Output weights, one per filter.
+    pub output_weights: Vec<f64>,
+}
+
+impl Weights {
+    /// Checks the shapes against filter length `h`; the message says what does not fit.
+    pub fn check(&self, h: usize) -> std::result::Result<(), String> {
+        if self.filters.len() != self.output_weights.len() {
+            return Err(format!(
+                "{} filters but {} output weights; give one output weight per filter",
+                self.filters.len(),
+                self.output_weights.len()
+            ));
+        }
+        if let Some((j, f)) = self.filters.iter().enumerate().find(|(_, f)| f.len() != h) {
+            return Err(format!(
+                "filter {j} has {} entries but the problem's filters have h = {h} \
+                 (channels × kernel, in (channel, row, col) order)",
+                f.len()
+            ));
+        }
+        if let Some(v) = self
+            .filters
+            .iter()
+            .flatten()
+            .chain(&self.output_weights)
+            .find(|v| !v.is_finite())
+        {
+            return Err(format!("the network holds the non-finite weight {v}"));
+        }
+        Ok(())
+    }
 }
 
 impl Default for SolveOptions {
@@ -42,6 +84,7 @@ impl Default for SolveOptions {
             max_rounds: 5,
             backend: Backend::default(),
             coupling: None,
+            network: None,
         }
     }
 }
@@ -180,6 +223,10 @@ pub struct Report {
     pub program: ProgramReport,
     /// Dual certificate.
     pub certificate: Certificate,
+    /// Certificate of the network given with `certify --network`: its objective as
+    /// `primal_objective`, the same lower bound, and the gap (its distance to the optimum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_certificate: Option<Certificate>,
     /// Network layout.
     pub network: NetworkReport,
     /// Data shapes.
@@ -304,6 +351,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         mut timings,
     } = prepare(problem, options, progress)?;
     let (k, n, h) = patches.data.dim();
+    if let Some(w) = &options.network {
+        w.check(h)
+            .map_err(|e| Error::Invalid(format!("the network to certify: {e}")))?;
+    }
     let m = patches.stacked();
     let irredundant = |prog: &str| reduce::irredundant(m, &arr, &|d, tot| progress(prog, d, tot));
     let mut rounds = 0;
@@ -401,6 +452,38 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         obj.total,
         problem.filter_norm,
     );
+    // A given network: its own objective against the same dual bounds (plus its own residual).
+    let network_certificate = match &options.network {
+        None => None,
+        Some(w) => {
+            let given = TwoLayerCnn {
+                geometry,
+                pooling,
+                channels: problem.x.dim().1,
+                filters: w.filters.clone(),
+                output_weights: w.output_weights.clone(),
+            };
+            let gobj = given.objective_with_norm(
+                problem.x.view(),
+                problem.y.view(),
+                problem.beta,
+                problem.filter_norm,
+            );
+            let mut cands = candidates.clone();
+            cands.push(&problem.y - &given.forward(problem.x.view()));
+            Some(certify::certify(
+                m,
+                &arr,
+                &a,
+                &cert_rows,
+                problem.y.view(),
+                &cands,
+                problem.beta,
+                gobj.total,
+                problem.filter_norm,
+            ))
+        }
+    };
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
 
@@ -451,6 +534,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             coupling: layout.coupling,
         },
         certificate,
+        network_certificate,
         network: NetworkReport {
             kind: "two_layer",
             kernel: dims(geometry.kernel),

@@ -619,3 +619,47 @@ fn osqp_on_a_cone_program_is_refused() {
         needle,
     );
 }
+
+#[test]
+fn certify_network_reports_its_gap_and_refuses_bad_shapes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let problem = root().join("problems/signal_exact.json");
+    let good = dir.path().join("net.json");
+    std::fs::write(
+        &good,
+        r#"{"filters": [[0.5, -0.5], [1.0, 0.2]], "output_weights": [0.3, -0.7]}"#,
+    )
+    .unwrap();
+    let o = run(&[
+        "certify",
+        problem.to_str().unwrap(),
+        "--network",
+        good.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = json(&o.stdout);
+    assert_eq!(c["network"]["scope"], "global");
+    assert!(c["network"]["gap"].as_f64().unwrap() > 0.0);
+    assert_eq!(c["optimum"]["certified"], true);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"filters": [[0.5, -0.5, 1.0]], "output_weights": [0.3]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("c.json");
+    refuses_cmd(
+        &[
+            "certify",
+            problem.to_str().unwrap(),
+            "--network",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ],
+        &out,
+        "h = 2",
+    );
+}

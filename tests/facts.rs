@@ -500,3 +500,72 @@ fn l1_decoded_objective_equals_convex_objective_and_lower_bounds_networks() {
     p2.filter_norm = FilterNorm::L2;
     assert!((solve(&p2).objective - r.objective).abs() > 1e-6);
 }
+
+/// `certify --network`: for a network built by hand, the reported objective is its own forward
+/// objective and the gap is its distance to the certified optimum (exact mode: to the global one).
+#[test]
+fn certify_reproduces_the_gap_of_a_hand_built_network() {
+    let (x, y) = gaussian_data(6, 1, 1, 4, 31);
+    let g = geometry([1, 2], [1, 1]);
+    let beta = 0.05;
+    let p = problem(x.clone(), y.clone(), g, Pooling::Sum, beta, exact());
+    let net = TwoLayerCnn {
+        geometry: g,
+        pooling: Pooling::Sum,
+        channels: 1,
+        filters: vec![vec![0.7, -0.2], vec![-0.3, 0.9], vec![0.5, 0.5]],
+        output_weights: vec![0.8, -0.6, 0.4],
+    };
+    let by_hand = net.objective(x.view(), y.view(), beta).total;
+    let opts = SolveOptions {
+        network: Some(cvxcnn::pipeline::Weights {
+            filters: net.filters.clone(),
+            output_weights: net.output_weights.clone(),
+        }),
+        ..SolveOptions::default()
+    };
+    let r = solve_with(&p, &opts);
+    let c = r.network_certificate.expect("network certificate");
+    assert_relative_eq!(c.primal_objective, by_hand, max_relative = 1e-12);
+    assert_relative_eq!(c.gap, by_hand - c.lower_bound, max_relative = 1e-12);
+    assert_eq!(c.scope, cvxcnn::certify::Scope::Global);
+    // The bound is the certified optimum, so the gap is the network's distance to it.
+    assert!(c.lower_bound <= r.objective + 1e-7);
+    assert!(
+        (c.gap - (by_hand - r.objective)).abs() <= 1e-6,
+        "gap {} vs {}",
+        c.gap,
+        by_hand - r.objective
+    );
+    assert!(
+        c.gap > 1e-3 && !c.certified,
+        "a hand-built network is far from optimal"
+    );
+    // The decoded optimal network itself has no gap.
+    let own = SolveOptions {
+        network: Some(cvxcnn::pipeline::Weights {
+            filters: r.filters.clone(),
+            output_weights: r.output_weights.clone(),
+        }),
+        ..SolveOptions::default()
+    };
+    let c2 = solve_with(&p, &own)
+        .network_certificate
+        .expect("certificate");
+    assert!(c2.certified, "relative gap {}", c2.relative_gap);
+}
+
+#[test]
+fn a_network_of_the_wrong_shape_is_refused() {
+    let (x, y) = gaussian_data(6, 1, 1, 4, 32);
+    let p = problem(x, y, geometry([1, 2], [1, 1]), Pooling::Sum, 0.05, exact());
+    let opts = SolveOptions {
+        network: Some(cvxcnn::pipeline::Weights {
+            filters: vec![vec![1.0, 2.0, 3.0]],
+            output_weights: vec![1.0],
+        }),
+        ..SolveOptions::default()
+    };
+    let err = pipeline::solve(&p, &opts, &quiet).expect_err("wrong shape");
+    assert!(err.to_string().contains("h = 2"), "{err}");
+}
