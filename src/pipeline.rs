@@ -411,19 +411,23 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
                 + options.backend.accuracy().1 * sol.primal_objective.abs()),
     );
     let decoded = two_layer::decode(&layout, &sol.x, min_norm);
-    let net = TwoLayerCnn {
+    let network_of = |filters: &[Vec<f64>], output_weights: &[f64]| TwoLayerCnn {
         geometry,
         pooling,
         channels: problem.x.dim().1,
-        filters: decoded.filters.clone(),
-        output_weights: decoded.output_weights.clone(),
+        filters: filters.to_vec(),
+        output_weights: output_weights.to_vec(),
     };
-    let obj: Objective = net.objective_with_norm(
-        problem.x.view(),
-        problem.y.view(),
-        problem.beta,
-        problem.filter_norm,
-    );
+    let objective_of = |net: &TwoLayerCnn| -> Objective {
+        net.objective_with_norm(
+            problem.x.view(),
+            problem.y.view(),
+            problem.beta,
+            problem.filter_norm,
+        )
+    };
+    let net = network_of(&decoded.filters, &decoded.output_weights);
+    let obj = objective_of(&net);
     let yhat = net.forward(problem.x.view());
     let max_constraint_violation = worst.max(prog.max_violation(&sol.x));
     timings.decode_s += secs(t);
@@ -441,49 +445,27 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     } else {
         irredundant("certificate")
     };
-    let certificate = certify::certify(
-        m,
-        &arr,
-        &a,
-        &cert_rows,
-        problem.y.view(),
-        &candidates,
-        problem.beta,
-        obj.total,
-        problem.filter_norm,
-    );
-    // A given network: its own objective against the same dual bounds (plus its own residual).
-    let network_certificate = match &options.network {
-        None => None,
-        Some(w) => {
-            let given = TwoLayerCnn {
-                geometry,
-                pooling,
-                channels: problem.x.dim().1,
-                filters: w.filters.clone(),
-                output_weights: w.output_weights.clone(),
-            };
-            let gobj = given.objective_with_norm(
-                problem.x.view(),
-                problem.y.view(),
-                problem.beta,
-                problem.filter_norm,
-            );
-            let mut cands = candidates.clone();
-            cands.push(&problem.y - &given.forward(problem.x.view()));
-            Some(certify::certify(
-                m,
-                &arr,
-                &a,
-                &cert_rows,
-                problem.y.view(),
-                &cands,
-                problem.beta,
-                gobj.total,
-                problem.filter_norm,
-            ))
-        }
+    let certify_with = |candidates: &[ndarray::Array1<f64>], objective: f64| {
+        certify::certify(
+            m,
+            &arr,
+            &a,
+            &cert_rows,
+            problem.y.view(),
+            candidates,
+            problem.beta,
+            objective,
+            problem.filter_norm,
+        )
     };
+    let certificate = certify_with(&candidates, obj.total);
+    // A given network: its own objective against the same dual bounds (plus its own residual).
+    let network_certificate = options.network.as_ref().map(|w| {
+        let given = network_of(&w.filters, &w.output_weights);
+        let mut cands = candidates.clone();
+        cands.push(&problem.y - &given.forward(problem.x.view()));
+        certify_with(&cands, objective_of(&given).total)
+    });
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
 
