@@ -32,6 +32,7 @@ pub mod certify;
 pub mod data;
 pub mod error;
 pub mod export;
+pub mod first_order;
 pub mod geometry;
 pub mod ir;
 pub mod network;

@@ -1,0 +1,453 @@
+//! Augmented Lagrangian for the cone-constrained ReLU program (formulations.md §1):
+//!
+//! ```text
+//! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
+//! s.t.             B_i c_i ≥ 0,  B_i c'_i ≥ 0
+//! ```
+//!
+//! The cone rows enter through the standard augmented Lagrangian for inequalities `g ≥ 0`,
+//! `ψ(g, λ) = (1/2μ)(‖max(0, λ − μg)‖² − ‖λ‖²)` (smooth in `g`, gradient `−max(0, λ − μg)`), and each
+//! subproblem `min f + Σ ψ + β Σ‖·‖` is solved by the restarted FISTA core with the group
+//! soft-threshold on every block. Multipliers are updated as `λ ← max(0, λ − μg)`; `μ` grows when the
+//! violation does not fall fast enough.
+
+use super::{Operator, group_norm_sum, minimize, secs};
+use crate::arrangement::Arrangement;
+use ndarray::linalg::general_mat_vec_mul;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis, s};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// Options of [`solve`].
+#[derive(Debug, Clone)]
+pub struct AlOptions {
+    /// Converged only when the relative violation is at most this …
+    pub tol_violation: f64,
+    /// … and the objective moved by at most `tol_objective · |objective|` since the last outer step …
+    pub tol_objective: f64,
+    /// … and the last subproblem was solved to `inner_tol_final`.
+    pub inner_tol_final: f64,
+    /// Gradient-mapping tolerance of the first subproblem (relative to `max(max_i ‖A_i^T y‖, β)`);
+    /// divided by 10 at every outer step down to `inner_tol_final`.
+    pub inner_tol0: f64,
+    /// A subproblem also counts as solved when its objective fell by at most
+    /// `tol_change · |value|` over the last `window` FISTA steps.
+    pub tol_change: f64,
+    /// Window of that test.
+    pub window: usize,
+    /// Outer steps.
+    pub max_outer: usize,
+    /// FISTA iterations per subproblem.
+    pub max_inner: usize,
+    /// Initial penalty; `None`: `‖A‖² / max_i ‖B_i‖_F²`.
+    pub mu0: Option<f64>,
+    /// Penalty growth when the violation stalls.
+    pub mu_factor: f64,
+    /// Wall-clock cap in seconds.
+    pub time_limit: f64,
+}
+
+impl Default for AlOptions {
+    fn default() -> Self {
+        Self {
+            tol_violation: 1e-7,
+            tol_objective: 1e-7,
+            inner_tol_final: 1e-8,
+            inner_tol0: 1e-3,
+            tol_change: 1e-12,
+            window: 200,
+            max_outer: 60,
+            max_inner: 50_000,
+            mu0: None,
+            mu_factor: 10.0,
+            time_limit: f64::INFINITY,
+        }
+    }
+}
+
+/// One outer check.
+#[derive(Debug, Clone, Copy)]
+pub struct AlCheck {
+    /// Seconds since the start.
+    pub seconds: f64,
+    /// True §1 objective at the iterate.
+    pub objective: f64,
+    /// Worst cone-row violation relative to `max_i ‖c_i‖ · max_r ‖b_r‖`.
+    pub violation: f64,
+    /// Penalty used for this subproblem.
+    pub mu: f64,
+    /// FISTA iterations of this subproblem.
+    pub inner_iterations: usize,
+}
+
+/// Result of [`solve`].
+#[derive(Debug, Clone)]
+pub struct AlResult {
+    /// `c_i`, `[P, h]`.
+    pub c: Array2<f64>,
+    /// `c'_i`, `[P, h]`.
+    pub c_prime: Array2<f64>,
+    /// True §1 objective at `(c, c')`.
+    pub objective: f64,
+    /// Worst relative violation of the given cone rows.
+    pub violation: f64,
+    /// Multipliers of the cone rows: blocks `0..P` for `c`, `P..2P` for `c'`.
+    pub multipliers: Vec<Array1<f64>>,
+    /// Final penalty.
+    pub mu: f64,
+    /// Outer steps.
+    pub outer_iterations: usize,
+    /// FISTA iterations over all subproblems.
+    pub inner_iterations: usize,
+    /// Objective change and violation both below tolerance (and the last subproblem solved).
+    pub converged: bool,
+    /// One entry per outer step.
+    pub history: Vec<AlCheck>,
+}
+
+/// The signed cone rows `B_i` of every pattern: row `σ_r M[r]` for each `r` in `rows[i]`
+/// (`σ_r = +1` when the pattern has `r` on, else `−1`).
+pub fn cone_matrices(
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    rows: &[Vec<usize>],
+) -> Vec<Array2<f64>> {
+    arrangement
+        .patterns
+        .iter()
+        .zip(rows)
+        .map(|(pat, rs)| {
+            let mut b = Array2::zeros((rs.len(), m.ncols()));
+            for (mut row, &r) in b.outer_iter_mut().zip(rs) {
+                let sign = if pat.on[r] { 1.0 } else { -1.0 };
+                row.assign(&(&m.row(r) * sign));
+            }
+            b
+        })
+        .collect()
+}
+
+/// Worst violation of the **full** cone constraints (every row of `m`) by the blocks `c` and `c'`
+/// (`[P, h]` each), relative to the scale of the whole solution, `max_i max(‖c_i‖, ‖c'_i‖) · max_r ‖M_r‖`
+/// (blocks that are zero in the exact optimum leave noise that only this scale judges fairly).
+pub fn full_violation(
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    c: ArrayView2<f64>,
+    c_prime: ArrayView2<f64>,
+) -> f64 {
+    let scale = max_row_norm(c).max(max_row_norm(c_prime)) * max_row_norm(m);
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let worst_of = |x: ArrayView2<f64>| {
+        arrangement
+            .patterns
+            .par_iter()
+            .zip(x.outer_iter().into_par_iter())
+            .map(|(pat, ci)| {
+                let g = m.dot(&ci);
+                g.iter()
+                    .zip(&pat.on)
+                    .map(|(v, &on)| if on { -v } else { *v })
+                    .fold(0.0_f64, f64::max)
+            })
+            .reduce(|| 0.0, f64::max)
+    };
+    worst_of(c).max(worst_of(c_prime)) / scale
+}
+
+/// True §1 objective.
+pub fn objective(
+    a: ArrayView3<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    c: ArrayView2<f64>,
+    c_prime: ArrayView2<f64>,
+) -> f64 {
+    let z = &c - &c_prime;
+    let r = Operator::new(a).apply(z.view()) - y;
+    0.5 * r.dot(&r) + beta * (group_norm_sum(c) + group_norm_sum(c_prime))
+}
+
+fn max_row_norm(x: ArrayView2<f64>) -> f64 {
+    x.outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max)
+}
+
+/// `g_j = B_{j mod P} x_j` for every block of `x` (`[2P, h]`).
+fn cone_values(cones: &[Array2<f64>], x: &Array2<f64>, parallel: bool) -> Vec<Array1<f64>> {
+    let p = cones.len();
+    let one = |j: usize| cones[j % p].dot(&x.row(j));
+    if parallel {
+        (0..2 * p).into_par_iter().map(one).collect()
+    } else {
+        (0..2 * p).map(one).collect()
+    }
+}
+
+/// Solves the constrained program. `cones[i]` holds the signed rows `B_i` (`[m_i, h]`, e.g. from
+/// [`cone_matrices`]); `warm` continues from an earlier result (iterate, multipliers and penalty).
+pub fn solve(
+    a: ArrayView3<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    cones: &[Array2<f64>],
+    warm: Option<&AlResult>,
+    options: &AlOptions,
+) -> AlResult {
+    let start = Instant::now();
+    let (p, n, h) = a.dim();
+    assert_eq!(y.len(), n, "y has {} entries for n = {n}", y.len());
+    assert_eq!(cones.len(), p, "one cone matrix per pattern");
+    let op = Operator::new(a);
+    let parallel = rayon::current_num_threads() > 1
+        && a.len() + cones.iter().map(|b| 2 * b.len()).sum::<usize>() >= super::PARALLEL_WORK;
+    let row_scale = cones
+        .iter()
+        .map(|b| max_row_norm(b.view()))
+        .fold(0.0_f64, f64::max);
+    let lip_a = op.norm_sq_estimate(20);
+    let gscale = op
+        .adjoint(y)
+        .outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(beta, f64::max);
+
+    let mut x = Array2::<f64>::zeros((2 * p, h));
+    let mut lam: Vec<Array1<f64>> = (0..2 * p)
+        .map(|j| Array1::zeros(cones[j % p].nrows()))
+        .collect();
+    let mut mu = options.mu0.unwrap_or_else(|| {
+        let bmax = cones
+            .iter()
+            .map(|b| b.iter().map(|v| v * v).sum::<f64>())
+            .fold(0.0_f64, f64::max);
+        if bmax > 0.0 {
+            (lip_a / bmax).max(1e-12)
+        } else {
+            1.0
+        }
+    });
+    if let Some(w) = warm {
+        x.slice_mut(s![..p, ..]).assign(&w.c);
+        x.slice_mut(s![p.., ..]).assign(&w.c_prime);
+        lam = w.multipliers.clone();
+        mu = w.mu;
+    }
+
+    let violation_of = |x: &Array2<f64>, g: &[Array1<f64>]| {
+        let scale = max_row_norm(x.view()) * row_scale;
+        if scale == 0.0 {
+            return 0.0;
+        }
+        g.iter()
+            .flat_map(|gj| gj.iter())
+            .fold(0.0_f64, |acc, v| acc.max(-v))
+            / scale
+    };
+
+    let mut history = Vec::new();
+    let mut inner_total = 0;
+    let mut eps = if warm.is_some() {
+        options.inner_tol_final
+    } else {
+        options.inner_tol0.max(options.inner_tol_final)
+    };
+    let mut prev_obj = f64::NAN;
+    let mut prev_viol = f64::INFINITY;
+    let mut lip = lip_a;
+    let mut converged = false;
+    let mut outer = 0;
+    let mut violation = f64::INFINITY;
+    let mut obj = f64::NAN;
+    while outer < options.max_outer && secs(start) <= options.time_limit {
+        outer += 1;
+        let value_grad_impl = |x: &Array2<f64>, want_grad: bool| {
+            let z = &x.slice(s![..p, ..]) - &x.slice(s![p.., ..]);
+            let r = op.apply(z.view()) - y;
+            let mut f = 0.5 * r.dot(&r);
+            let g = cone_values(cones, x, parallel);
+            let shifted: Vec<Array1<f64>> = g
+                .iter()
+                .zip(&lam)
+                .map(|(gj, lj)| (lj - &(gj * mu)).mapv(|v| v.max(0.0)))
+                .collect();
+            for (sj, lj) in shifted.iter().zip(&lam) {
+                f += (sj.dot(sj) - lj.dot(lj)) / (2.0 * mu);
+            }
+            if !want_grad {
+                return (f, None);
+            }
+            let ga = op.adjoint(r.view());
+            let mut grad = Array2::zeros((2 * p, h));
+            grad.slice_mut(s![..p, ..]).assign(&ga);
+            grad.slice_mut(s![p.., ..]).assign(&(-&ga));
+            let apply_cone = |(j, mut gj): (usize, ndarray::ArrayViewMut1<f64>)| {
+                general_mat_vec_mul(-1.0, &cones[j % p].t(), &shifted[j], 1.0, &mut gj);
+            };
+            if parallel {
+                grad.axis_iter_mut(Axis(0))
+                    .into_par_iter()
+                    .enumerate()
+                    .for_each(apply_cone);
+            } else {
+                grad.axis_iter_mut(Axis(0)).enumerate().for_each(apply_cone);
+            }
+            (f, Some(grad))
+        };
+        let value = |x: &Array2<f64>| value_grad_impl(x, false).0;
+        let value_grad = |x: &Array2<f64>| {
+            let (f, g) = value_grad_impl(x, true);
+            (f, g.expect("gradient requested"))
+        };
+        let tol = eps * gscale;
+        let mut inner_met = false;
+        let mut recent: Vec<f64> = Vec::new();
+        let window = options.window;
+        let mut check = |_k: usize, _x: &Array2<f64>, f: f64, gm: f64| {
+            recent.push(f);
+            let len = recent.len();
+            if gm <= tol
+                || len > window
+                    && recent[len - 1 - window] - f <= options.tol_change * f.abs().max(1e-300)
+            {
+                inner_met = true;
+                return true;
+            }
+            secs(start) > options.time_limit
+        };
+        let out = minimize(
+            x.clone(),
+            &value,
+            &value_grad,
+            beta,
+            lip,
+            options.max_inner,
+            &mut check,
+        );
+        lip = out.lipschitz;
+        inner_total += out.iterations;
+        x = out.x;
+
+        let g = cone_values(cones, &x, parallel);
+        violation = violation_of(&x, &g);
+        obj = objective(a, y, beta, x.slice(s![..p, ..]), x.slice(s![p.., ..]));
+        history.push(AlCheck {
+            seconds: secs(start),
+            objective: obj,
+            violation,
+            mu,
+            inner_iterations: out.iterations,
+        });
+        for (lj, gj) in lam.iter_mut().zip(&g) {
+            *lj = (&*lj - &(gj * mu)).mapv(|v| v.max(0.0));
+        }
+        let settled = (obj - prev_obj).abs() <= options.tol_objective * obj.abs().max(1e-300);
+        if inner_met
+            && eps <= options.inner_tol_final
+            && violation <= options.tol_violation
+            && settled
+        {
+            converged = true;
+            break;
+        }
+        if violation > options.tol_violation && violation > 0.25 * prev_viol {
+            mu *= options.mu_factor;
+        }
+        prev_viol = violation;
+        prev_obj = obj;
+        eps = (eps * 0.1).max(options.inner_tol_final);
+    }
+    AlResult {
+        c: x.slice(s![..p, ..]).to_owned(),
+        c_prime: x.slice(s![p.., ..]).to_owned(),
+        objective: obj,
+        violation,
+        multipliers: lam,
+        mu,
+        outer_iterations: outer,
+        inner_iterations: inner_total,
+        converged,
+        history,
+    }
+}
+
+/// Result of [`solve_prepared`]: the AL result plus the constraint-generation rounds.
+#[derive(Debug, Clone)]
+pub struct PreparedResult {
+    /// The last AL run (its `inner_iterations`, `outer_iterations` and `history` cover all rounds).
+    pub result: AlResult,
+    /// Worst violation of the **full** cone constraints, relative (see [`full_violation`]).
+    pub full_violation: f64,
+    /// AL runs (1 + re-runs after dropped rows were found violated).
+    pub rounds: usize,
+    /// Cone rows used per pattern at the end.
+    pub rows: Vec<Vec<usize>>,
+}
+
+/// Solves the §1 program of a prepared problem from its (reduced) cone rows, then checks every
+/// dropped row and re-solves, warm, with the violated ones added (at most `max_rounds` runs).
+pub fn solve_prepared(
+    prep: &crate::pipeline::Prepared,
+    y: ArrayView1<f64>,
+    beta: f64,
+    options: &AlOptions,
+    max_rounds: usize,
+) -> PreparedResult {
+    let m = prep.patches.stacked();
+    let arr = &prep.arrangement;
+    let p = arr.patterns.len();
+    let mut rows = prep.rows.clone();
+    let mut warm: Option<AlResult> = None;
+    let mut rounds = 0;
+    let mut history = Vec::new();
+    let (mut inner, mut outer) = (0, 0);
+    loop {
+        rounds += 1;
+        let cones = cone_matrices(m, arr, &rows);
+        let mut res = solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options);
+        history.extend(res.history.iter().copied());
+        inner += res.inner_iterations;
+        outer += res.outer_iterations;
+        let scale =
+            max_row_norm(res.c.view()).max(max_row_norm(res.c_prime.view())) * max_row_norm(m);
+        let tol = options.tol_violation * scale;
+        let mut added = 0;
+        for (i, (pattern, rows_i)) in arr.patterns.iter().zip(rows.iter_mut()).enumerate() {
+            let on = &pattern.on;
+            let gc = m.dot(&res.c.row(i));
+            let gp = m.dot(&res.c_prime.row(i));
+            let present: std::collections::HashSet<usize> = rows_i.iter().copied().collect();
+            let mut new_rows = Vec::new();
+            for r in 0..m.nrows() {
+                let sign = if on[r] { 1.0 } else { -1.0 };
+                if !present.contains(&r) && (sign * gc[r] < -tol || sign * gp[r] < -tol) {
+                    new_rows.push(r);
+                }
+            }
+            added += new_rows.len();
+            for j in [i, p + i] {
+                let mut l = res.multipliers[j].to_vec();
+                l.resize(l.len() + new_rows.len(), 0.0);
+                res.multipliers[j] = Array1::from(l);
+            }
+            rows_i.extend(new_rows);
+        }
+        let full = full_violation(m, arr, res.c.view(), res.c_prime.view());
+        if added == 0 || rounds >= max_rounds {
+            res.history = history;
+            res.inner_iterations = inner;
+            res.outer_iterations = outer;
+            res.converged &= full <= options.tol_violation;
+            return PreparedResult {
+                result: res,
+                full_violation: full,
+                rounds,
+                rows,
+            };
+        }
+        warm = Some(res);
+    }
+}

@@ -1,0 +1,178 @@
+//! Restarted FISTA for the gated-ReLU relaxation (formulations.md §3):
+//!
+//! ```text
+//! min_z  ½‖Σ_i A_i z_i − y‖² + β Σ_i ‖z_i‖₂
+//! ```
+//!
+//! Stopping uses a duality gap: with the residual `v = y − Az`, the point `θv`,
+//! `θ = min(1, β / max_i ‖A_i^T v‖)`, is dual feasible, and `½‖y‖² − ½‖θv − y‖²` is a lower bound.
+
+use super::{Operator, group_norm_sum, minimize, secs};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3};
+use std::time::Instant;
+
+/// Options of [`solve`].
+#[derive(Debug, Clone)]
+pub struct FistaOptions {
+    /// Stop when the duality gap is at most `tol · max(objective, 1e-300)`.
+    pub tol: f64,
+    /// Or when the gradient-mapping norm is at most `tol_grad_map · max(max_i ‖A_i^T y‖, β)`.
+    pub tol_grad_map: f64,
+    /// Iteration cap.
+    pub max_iter: usize,
+    /// Iterations between duality-gap checks (each costs one operator and one adjoint).
+    pub check_every: usize,
+    /// Or when the objective fell by at most `tol_change · objective` over the last `window`
+    /// accepted steps (flat tails of degenerate problems, where the gap closes slowly).
+    pub tol_change: f64,
+    /// Window of the objective-change test.
+    pub window: usize,
+    /// Wall-clock cap in seconds.
+    pub time_limit: f64,
+}
+
+impl Default for FistaOptions {
+    fn default() -> Self {
+        Self {
+            tol: 1e-6,
+            tol_grad_map: 1e-9,
+            max_iter: 100_000,
+            check_every: 10,
+            tol_change: 1e-11,
+            window: 200,
+            time_limit: f64::INFINITY,
+        }
+    }
+}
+
+/// Result of [`solve`].
+#[derive(Debug, Clone)]
+pub struct FistaResult {
+    /// `[P, h]`.
+    pub z: Array2<f64>,
+    /// `½‖Az − y‖² + β Σ‖z_i‖` at `z`.
+    pub objective: f64,
+    /// Best dual lower bound seen.
+    pub lower_bound: f64,
+    /// Iterations (restarted steps included).
+    pub iterations: usize,
+    /// True when a stopping test passed (not the iteration or time cap).
+    pub converged: bool,
+    /// `(seconds, objective)` after every accepted step.
+    pub history: Vec<(f64, f64)>,
+    /// Last gradient-mapping norm relative to `max(max_i ‖A_i^T y‖, β)`.
+    pub grad_map: f64,
+    /// Which test stopped the run.
+    pub stop: &'static str,
+    /// Final backtracking Lipschitz constant.
+    pub lipschitz: f64,
+}
+
+/// Objective of the gated program at `z`.
+pub fn objective(a: ArrayView3<f64>, y: ArrayView1<f64>, beta: f64, z: ArrayView2<f64>) -> f64 {
+    let r = Operator::new(a).apply(z) - y;
+    0.5 * r.dot(&r) + beta * group_norm_sum(z)
+}
+
+/// Dual lower bound from the residual at `z`.
+pub fn lower_bound(a: ArrayView3<f64>, y: ArrayView1<f64>, beta: f64, z: ArrayView2<f64>) -> f64 {
+    let op = Operator::new(a);
+    let v = &y - &op.apply(z);
+    let g = op.adjoint(v.view());
+    let worst = g
+        .outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max);
+    let theta = if worst > beta { beta / worst } else { 1.0 };
+    let d = &v * theta - y;
+    0.5 * y.dot(&y) - 0.5 * d.dot(&d)
+}
+
+/// Solves the gated program from `warm` (or zero).
+pub fn solve(
+    a: ArrayView3<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    warm: Option<ArrayView2<f64>>,
+    options: &FistaOptions,
+) -> FistaResult {
+    let start = Instant::now();
+    let (p, n, h) = a.dim();
+    assert_eq!(y.len(), n, "y has {} entries for n = {n}", y.len());
+    let op = Operator::new(a);
+    let x0 = match warm {
+        Some(z) => {
+            assert_eq!(z.dim(), (p, h), "warm start must be [P, h]");
+            z.to_owned()
+        }
+        None => Array2::zeros((p, h)),
+    };
+    let gscale = op
+        .adjoint(y)
+        .outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(beta, f64::max);
+    let lip0 = op.norm_sq_estimate(20);
+    let value = |x: &Array2<f64>| {
+        let r = op.apply(x.view()) - y;
+        0.5 * r.dot(&r)
+    };
+    let value_grad = |x: &Array2<f64>| {
+        let r = op.apply(x.view()) - y;
+        (0.5 * r.dot(&r), op.adjoint(r.view()))
+    };
+    let mut history = vec![(secs(start), value(&x0) + beta * group_norm_sum(x0.view()))];
+    let mut best_lb = f64::NEG_INFINITY;
+    let every = options.check_every.max(1);
+    let mut met = "";
+    let mut last_gm = f64::INFINITY;
+    let mut check = |k: usize, x: &Array2<f64>, f: f64, gm: f64| {
+        history.push((secs(start), f));
+        last_gm = gm / gscale;
+        if gm <= options.tol_grad_map * gscale {
+            met = "gradient mapping";
+            return true;
+        }
+        // The objective-change test looks back `window` steps (fewer at the start, but at least 10).
+        let len = history.len();
+        let back = options.window.min(len - 1);
+        if back >= 10 && history[len - 1 - back].1 - f <= options.tol_change * f.abs() {
+            met = "objective change";
+            return true;
+        }
+        if k.is_multiple_of(every) {
+            best_lb = best_lb.max(lower_bound(a, y, beta, x.view()));
+            if f - best_lb <= options.tol * f.abs().max(1e-300) {
+                met = "duality gap";
+                return true;
+            }
+        }
+        secs(start) > options.time_limit
+    };
+    let out = minimize(
+        x0,
+        &value,
+        &value_grad,
+        beta,
+        lip0,
+        options.max_iter,
+        &mut check,
+    );
+    let lb = best_lb.max(lower_bound(a, y, beta, out.x.view()));
+    let converged = out.converged && !met.is_empty();
+    FistaResult {
+        objective: out.value,
+        z: out.x,
+        lower_bound: lb,
+        iterations: out.iterations,
+        converged,
+        history,
+        lipschitz: out.lipschitz,
+        grad_map: last_gm,
+        stop: if met.is_empty() {
+            "iteration or time limit"
+        } else {
+            met
+        },
+    }
+}
