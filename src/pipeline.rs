@@ -6,7 +6,7 @@ use crate::arrangement;
 use crate::backend::{Backend, Status};
 use crate::certify::{self, Certificate};
 use crate::error::{Error, Result};
-use crate::geometry::{ConvGeometry, Pooling};
+use crate::geometry::Pooling;
 use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
 use crate::problem::{Architecture, Problem};
@@ -231,19 +231,6 @@ pub struct Report {
     pub network: NetworkReport,
     /// Data shapes.
     pub data: DataReport,
-}
-
-impl Report {
-    /// The decoded network.
-    pub fn network(&self, geometry: ConvGeometry, channels: usize) -> TwoLayerCnn {
-        TwoLayerCnn {
-            geometry,
-            pooling: self.network.pooling,
-            channels,
-            filters: self.filters.clone(),
-            output_weights: self.output_weights.clone(),
-        }
-    }
 }
 
 fn secs(t: Instant) -> f64 {
