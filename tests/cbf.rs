@@ -1,6 +1,8 @@
 //! CBF export and import through the public API: known optima survive write → parse, the writer's
 //! output is pinned by a golden file, and the reader never panics on garbage.
 
+mod common;
+
 use cvxcnn::backend::Status;
 use cvxcnn::backend::clarabel::{ClarabelSettings, solve};
 use cvxcnn::export::cbf;
@@ -33,129 +35,29 @@ fn check_known_optimum(name: &str, p: &ConicProgram, known: f64) {
     );
 }
 
-/// min −x₀ − x₁  s.t.  x₀ + 2x₁ ≤ 4, 3x₀ + x₁ ≤ 6, x ≥ 0.
-/// The optimal vertex solves x₀ + 2x₁ = 4, 3x₀ + x₁ = 6: x = (8/5, 6/5), value −14/5 (the other
-/// vertices (2, 0) and (0, 2) give −2).
-fn lp() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.q = vec![-1.0, -1.0];
-    let r = p.add_rows("ub", ConeKind::Nonnegative, 2);
-    p.push(r, 0, 1.0);
-    p.push(r, 1, 2.0);
-    p.b[r] = 4.0;
-    p.push(r + 1, 0, 3.0);
-    p.push(r + 1, 1, 1.0);
-    p.b[r + 1] = 6.0;
-    let r = p.add_rows("lb", ConeKind::Nonnegative, 2);
-    p.push(r, 0, -1.0);
-    p.push(r + 1, 1, -1.0);
-    p
-}
-
-/// min x₀² + 2x₁² − 2x₀ − 8x₁ (p = (2, 4))  s.t.  x₀ + x₁ ≤ 1.
-/// Unconstrained minimum (1, 2) is infeasible; on x₀ + x₁ = 1 with multiplier λ:
-/// 2x₀ − 2 + λ = 0, 4x₁ − 8 + λ = 0 ⇒ λ = 8/3 ≥ 0, x = (−1/3, 4/3), value 1/9 + 32/9 + 2/3 − 32/3
-/// = −19/3.
-fn qp() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.p_diag = vec![2.0, 4.0];
-    p.q = vec![-2.0, -8.0];
-    let r = p.add_rows("sum", ConeKind::Nonnegative, 1);
-    p.push(r, 0, 1.0);
-    p.push(r, 1, 1.0);
-    p.b[r] = 1.0;
-    p
-}
-
-/// min x₀ + x₁  s.t.  ‖(x₀, x₁)‖ ≤ 1, i.e. s = (1, x₀, x₁) in the second-order cone.
-/// The minimum is at x = −(1, 1)/√2: value −√2.
-fn socp() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.q = vec![1.0, 1.0];
-    let r = p.add_rows("ball", ConeKind::SecondOrder, 3);
-    p.b[r] = 1.0;
-    p.push(r + 1, 0, -1.0);
-    p.push(r + 2, 1, -1.0);
-    p
-}
-
-/// min t − x  s.t.  (t, ½, x) in the rotated cone: 2·t·½ ≥ x², i.e. t ≥ x².
-/// So min x² − x = −¼ at x = ½.
-fn rotated() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("tx", 2);
-    p.q = vec![1.0, -1.0];
-    let r = p.add_rows("rq", ConeKind::RotatedSecondOrder, 3);
-    p.push(r, 0, -1.0);
-    p.b[r + 1] = 0.5;
-    p.push(r + 2, 1, -1.0);
-    p
-}
-
-/// min ½x₀² + x₀ + x₁ + 3.25  s.t.  x₁ = 2, x₀ ≥ 1.
-/// The objective grows in x₀ ≥ 1, so x = (1, 2): ½ + 1 + 2 + 3.25 = 6.75.
-fn with_constant() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.p_diag = vec![1.0, 0.0];
-    p.q = vec![1.0, 1.0];
-    p.constant = 3.25;
-    let r = p.add_rows("eq", ConeKind::Zero, 1);
-    p.push(r, 1, 1.0);
-    p.b[r] = 2.0;
-    let r = p.add_rows("lb", ConeKind::Nonnegative, 1);
-    p.push(r, 0, -1.0);
-    p.b[r] = -1.0;
-    p
-}
-
-/// The golden program: min ½(x₀² + 2x₁²) − x₀ + 0.5  s.t.  x₀ + x₁ = 1 (zero), x₀ ≤ 0.75
-/// (nonnegative), ‖(x₀, x₁)‖ ≤ 2 (second-order, s = (2, x₀, x₁)).
-/// On x₁ = 1 − x₀ the objective is 1.5x₀² − 3x₀ + 1.5, decreasing up to x₀ = 1, so x₀ = 0.75,
-/// x₁ = 0.25 (norm² 0.625 ≤ 4): value 0.84375 − 2.25 + 1.5 = 0.09375.
-fn tiny() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.p_diag = vec![1.0, 2.0];
-    p.q = vec![-1.0, 0.0];
-    p.constant = 0.5;
-    let r = p.add_rows("sum", ConeKind::Zero, 1);
-    p.push(r, 0, 1.0);
-    p.push(r, 1, 1.0);
-    p.b[r] = 1.0;
-    let r = p.add_rows("cap", ConeKind::Nonnegative, 1);
-    p.push(r, 0, 1.0);
-    p.b[r] = 0.75;
-    let r = p.add_rows("ball", ConeKind::SecondOrder, 3);
-    p.b[r] = 2.0;
-    p.push(r + 1, 0, -1.0);
-    p.push(r + 2, 1, -1.0);
-    p
-}
-
+/// Every problem of the shared standard library (`tests/common`).
 #[test]
 fn known_optima_survive_write_and_parse() {
-    check_known_optimum("lp", &lp(), -14.0 / 5.0);
-    check_known_optimum("qp", &qp(), -19.0 / 3.0);
-    check_known_optimum("socp", &socp(), -(2f64.sqrt()));
-    check_known_optimum("rotated", &rotated(), -0.25);
-    check_known_optimum("constant", &with_constant(), 6.75);
-    check_known_optimum("tiny", &tiny(), 0.09375);
+    for s in common::problems() {
+        check_known_optimum(s.name, &s.program, s.optimum);
+    }
 }
 
 #[test]
 fn quadratic_lift_adds_one_variable_and_one_rotated_cone() {
-    let back = cbf::parse(&cbf::write(&qp())).unwrap();
+    let back = cbf::parse(&cbf::write(&common::qp_inequality_program())).unwrap();
     assert_eq!(back.n_vars(), 3);
     assert!(back.p_diag.iter().all(|&p| p == 0.0));
     assert_eq!(back.q, [-2.0, -8.0, 1.0]);
     let last = back.row_blocks.last().unwrap();
     assert_eq!((last.cone, last.len), (ConeKind::RotatedSecondOrder, 4));
     // No lift without a quadratic term.
-    assert_eq!(cbf::parse(&cbf::write(&lp())).unwrap().n_vars(), 2);
+    assert_eq!(
+        cbf::parse(&cbf::write(&common::lp().program))
+            .unwrap()
+            .n_vars(),
+        2
+    );
 }
 
 fn golden_path() -> PathBuf {
@@ -165,9 +67,9 @@ fn golden_path() -> PathBuf {
 /// Set `CVXCNN_BLESS_CBF=1` to rewrite the golden file from the writer (then check it by eye).
 #[test]
 fn golden_tiny_file() {
-    let text = cbf::write(&tiny());
+    let text = cbf::write(&common::golden_cbf_program());
     assert_eq!(
-        cbf::write(&tiny()),
+        cbf::write(&common::golden_cbf_program()),
         text,
         "writing twice gives the same bytes"
     );

@@ -2,6 +2,8 @@
 //! write → parse, and — when `highspy` is installed — HiGHS on the written file), the refusal of
 //! cones, a golden file, and fuzzing of the reader.
 
+mod common;
+
 use cvxcnn::backend::Status;
 use cvxcnn::backend::clarabel::{ClarabelSettings, solve};
 use cvxcnn::export::mps::{self, WriteError};
@@ -9,69 +11,6 @@ use cvxcnn::ir::{ConeKind, ConicProgram};
 use proptest::prelude::*;
 use std::path::PathBuf;
 use std::process::Command;
-
-/// `min x0 + 2x1  s.t.  x0 + x1 = 1, x0 ≤ 0.75, x ≥ 0`: optimum `0.75 + 2·0.25 = 1.25`.
-fn lp() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.q = vec![1.0, 2.0];
-    let sum = p.add_rows("sum", ConeKind::Zero, 1);
-    p.push(sum, 0, 1.0);
-    p.push(sum, 1, 1.0);
-    p.b[sum] = 1.0;
-    let cap = p.add_rows("cap", ConeKind::Nonnegative, 1);
-    p.push(cap, 0, 1.0);
-    p.b[cap] = 0.75;
-    let nn = p.add_rows("nonneg", ConeKind::Nonnegative, 2);
-    p.push(nn, 0, -1.0);
-    p.push(nn + 1, 1, -1.0);
-    p
-}
-
-/// `min x0² + 2x1²  s.t.  x0 + x1 = 3`: `2x0 = 4x1` gives `x = (2, 1)`, optimum 6.
-fn qp() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.p_diag = vec![2.0, 4.0];
-    let r = p.add_rows("sum", ConeKind::Zero, 1);
-    p.push(r, 0, 1.0);
-    p.push(r, 1, 1.0);
-    p.b[r] = 3.0;
-    p
-}
-
-/// `min x² − 2x + 5  s.t.  x ≤ 0.5`: the bound is active, optimum `0.25 − 1 + 5 = 4.25`.
-fn with_constant() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 1);
-    p.p_diag = vec![2.0];
-    p.q = vec![-2.0];
-    p.constant = 5.0;
-    let r = p.add_rows("cap", ConeKind::Nonnegative, 1);
-    p.push(r, 0, 1.0);
-    p.b[r] = 0.5;
-    p
-}
-
-/// The golden program: `min x0² + x1² + x0 − x1 + 0.5  s.t.  x0 + x1 = 1, x0 − x1 ≤ −1.5`.
-/// On the line `x1 = 1 − x0` the objective is `2x0² + 0.5` and the L row says `x0 ≤ −0.25`:
-/// optimum `2/16 + 0.5 = 0.625`.
-fn tiny() -> ConicProgram {
-    let mut p = ConicProgram::new();
-    p.add_vars("x", 2);
-    p.p_diag = vec![2.0, 2.0];
-    p.q = vec![1.0, -1.0];
-    p.constant = 0.5;
-    let e = p.add_rows("sum", ConeKind::Zero, 1);
-    p.push(e, 0, 1.0);
-    p.push(e, 1, 1.0);
-    p.b[e] = 1.0;
-    let l = p.add_rows("gap", ConeKind::Nonnegative, 1);
-    p.push(l, 0, 1.0);
-    p.push(l, 1, -1.0);
-    p.b[l] = -1.5;
-    p
-}
 
 /// Bounds in the file: `min −2x − y + z + 2w + w² − 1` with `x + y ≤ 3`, `x ≤ 2` (and the default
 /// `x ≥ 0`), `y ≥ 0.5`, `z = 1.5`, `w ≥ 0` by default. `x = 2, y = 1, z = 1.5, w = 0`, and the
@@ -99,17 +38,17 @@ ENDATA
 ";
 
 fn standard_set() -> Vec<(&'static str, ConicProgram, f64)> {
-    vec![
-        ("lp", lp(), 1.25),
-        ("qp", qp(), 6.0),
-        ("constant", with_constant(), 4.25),
-        ("tiny", tiny(), 0.625),
-        (
-            "bounds",
-            mps::parse(BOUNDS_FILE).expect("bounds file"),
-            -4.5,
-        ),
-    ]
+    let mut set: Vec<(&'static str, ConicProgram, f64)> = common::problems()
+        .into_iter()
+        .filter(|s| !s.conic)
+        .map(|s| (s.name, s.program, s.optimum))
+        .collect();
+    set.push((
+        "bounds",
+        mps::parse(BOUNDS_FILE).expect("bounds file"),
+        -4.5,
+    ));
+    set
 }
 
 fn optimum(p: &ConicProgram) -> f64 {
@@ -148,7 +87,7 @@ fn standard_set_known_optima_directly_and_after_round_trip() {
 
 #[test]
 fn cone_block_is_refused_by_name() {
-    let mut p = qp();
+    let mut p = common::qp_equality_sum_program();
     p.add_rows("norm_c[0]", ConeKind::SecondOrder, 3);
     let e = mps::write(&p).unwrap_err();
     assert!(matches!(&e, WriteError::Cone { block, .. } if block == "norm_c[0]"));
@@ -162,7 +101,7 @@ fn cone_block_is_refused_by_name() {
 
 #[test]
 fn golden_tiny_is_byte_identical_and_deterministic() {
-    let text = mps::write(&tiny()).unwrap();
+    let text = mps::write(&common::golden_mps_program()).unwrap();
     if std::env::var_os("CVXCNN_BLESS").is_some() {
         std::fs::write(golden_path(), &text).unwrap();
     }
@@ -171,7 +110,7 @@ fn golden_tiny_is_byte_identical_and_deterministic() {
         golden(),
         "rerun with CVXCNN_BLESS=1 to regenerate (then check by eye)"
     );
-    assert_eq!(mps::write(&tiny()).unwrap(), text);
+    assert_eq!(mps::write(&common::golden_mps_program()).unwrap(), text);
     let back = mps::parse(&text).unwrap();
     assert!((optimum(&back) - 0.625).abs() < 1e-7);
 }
