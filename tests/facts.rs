@@ -271,7 +271,7 @@ fn beta_max_gives_the_zero_network() {
 }
 
 #[test]
-fn linear_cone_rows_hold_on_the_full_set_after_reduction() {
+fn reduced_solution_meets_the_full_constraint_set_and_is_certified() {
     let (x, y) = digits(40);
     let p = problem(
         x,
