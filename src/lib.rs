@@ -38,5 +38,7 @@ pub mod ir;
 pub mod network;
 pub mod patches;
 pub mod pipeline;
+pub mod predict;
 pub mod problem;
 pub mod reduce;
+pub mod task;

@@ -7,7 +7,9 @@ use cvxcnn::backend::clarabel::{ClarabelSettings, LinearSolver};
 use cvxcnn::backend::{Backend, Status};
 use cvxcnn::ir::ConicProgram;
 use cvxcnn::pipeline::{self, SolveOptions};
-use cvxcnn::problem::Problem;
+use cvxcnn::predict::{Predictions, Saved};
+use cvxcnn::problem::{Problem, Task};
+use cvxcnn::task::{self, Outcome};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::Write;
@@ -33,6 +35,21 @@ enum Command {
     Export(ExportArgs),
     /// Read a CBF or MPS file and solve it.
     SolveFile(SolveFileArgs),
+    /// Rebuild the network(s) of a result file and print predictions, one line per sample: the
+    /// output f(x) for a scalar task, the predicted class label for one-vs-rest.
+    Predict(PredictArgs),
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A result file written by `cvxcnn solve`.
+    result: PathBuf,
+    /// Inputs `.npy`, `[n, C, L]` or `[n, C, H, W]` with the training inputs' per-sample shape.
+    #[arg(long)]
+    inputs: PathBuf,
+    /// Write the predictions here instead of stdout (atomically).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 /// Solver backends.
@@ -205,6 +222,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Certify(args) => solve(&args, true),
         Command::Export(args) => export(&args),
         Command::SolveFile(args) => solve_file(&args),
+        Command::Predict(args) => predict(&args),
     }
 }
 
@@ -332,50 +350,117 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         check_writable(out)?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
-    let progress = progress_bar(args.quiet);
-    let report = pipeline::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
-    if report.status != Status::Optimal && !args.allow_inexact {
+    if opts.network.is_some() && problem.task != Task::Scalar {
         return Err(format!(
-            "{}: the solver stopped with status {} after {} iterations (primal {:.6e}, dual {:.6e}); \
-             {}; no result written",
-            args.problem.display(),
-            report.status.name(),
-            report.solver.iterations,
-            report.solver.primal_objective,
-            report.solver.dual_objective,
-            report.status.advice()
+            "{}: --network certifies one scalar network, but the problem is one-vs-rest; certify \
+             it against one class with \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}}",
+            args.problem.display()
         ));
     }
-    if !args.quiet {
-        let c = &report.certificate;
-        eprintln!(
-            "cvxcnn: {} objective {:.10e} (network {:.10e}), {} neurons from {} patterns, \
-             certificate {} gap {:.2e} ({}), {:.2} s",
-            report.status.name(),
-            report.objective,
-            report.network_objective,
-            report.neurons,
-            report.arrangements,
-            if c.certified { "ok" } else { "NOT certified" },
-            c.gap,
-            match c.scope {
-                cvxcnn::certify::Scope::Global => "global",
-                cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
-            },
-            report.timings.total_s
-        );
-    }
-    if certify_only {
-        if !report.certificate.certified {
+    let progress = progress_bar(args.quiet);
+    let outcome = task::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
+    let reports: Vec<(String, &pipeline::Report)> = match &outcome {
+        Outcome::Scalar(s) => vec![(String::new(), &s.report)],
+        Outcome::OneVsRest(r) => r
+            .models
+            .iter()
+            .map(|m| (format!("class {}: ", m.class), &m.outcome.report))
+            .collect(),
+    };
+    for (who, report) in &reports {
+        if report.status != Status::Optimal && !args.allow_inexact {
             return Err(format!(
-                "{}: not certified: relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); \
-                 tighten the solver tolerances (--tol-gap-rel) or check the status",
+                "{}: {who}the solver stopped with status {} after {} iterations (primal {:.6e}, \
+                 dual {:.6e}); {}; no result written",
                 args.problem.display(),
-                report.certificate.relative_gap,
-                cvxcnn::certify::CERTIFIED_REL_GAP,
-                report.certificate.max_dual_violation
+                report.status.name(),
+                report.solver.iterations,
+                report.solver.primal_objective,
+                report.solver.dual_objective,
+                report.status.advice()
             ));
         }
+    }
+    if !args.quiet {
+        for (who, report) in &reports {
+            let c = &report.certificate;
+            eprintln!(
+                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {} neurons from {} patterns, \
+                 certificate {} gap {:.2e} ({}), {:.2} s",
+                report.status.name(),
+                report.objective,
+                report.network_objective,
+                report.neurons,
+                report.arrangements,
+                if c.certified { "ok" } else { "NOT certified" },
+                c.gap,
+                match c.scope {
+                    cvxcnn::certify::Scope::Global => "global",
+                    cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
+                },
+                report.timings.total_s
+            );
+        }
+        let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.4}", a));
+        match &outcome {
+            Outcome::Scalar(s) if s.train_accuracy.is_some() || s.test_loss.is_some() => eprintln!(
+                "cvxcnn: training accuracy {}, test accuracy {}",
+                acc(s.train_accuracy),
+                acc(s.test_accuracy)
+            ),
+            Outcome::OneVsRest(r) => eprintln!(
+                "cvxcnn: {} classes, training accuracy {:.4}, test accuracy {}",
+                r.classes.len(),
+                r.train_accuracy,
+                acc(r.test_accuracy)
+            ),
+            _ => {}
+        }
+    }
+    if certify_only {
+        for (who, report) in &reports {
+            if !report.certificate.certified {
+                return Err(format!(
+                    "{}: {who}not certified: relative gap {:.3e} > {:.0e} (max dual violation \
+                     {:.3e}); tighten the solver tolerances (--tol-gap-rel) or check the status",
+                    args.problem.display(),
+                    report.certificate.relative_gap,
+                    cvxcnn::certify::CERTIFIED_REL_GAP,
+                    report.certificate.max_dual_violation
+                ));
+            }
+        }
+        let report = match &outcome {
+            Outcome::Scalar(s) => &s.report,
+            Outcome::OneVsRest(r) => {
+                #[derive(Serialize)]
+                struct ClassCertificate<'a> {
+                    class: i64,
+                    certificate: &'a cvxcnn::certify::Certificate,
+                }
+                #[derive(Serialize)]
+                struct PerClass<'a> {
+                    task: &'static str,
+                    classes: Vec<ClassCertificate<'a>>,
+                }
+                let classes = r
+                    .models
+                    .iter()
+                    .map(|m| ClassCertificate {
+                        class: m.class,
+                        certificate: &m.outcome.report.certificate,
+                    })
+                    .collect();
+                write_json(
+                    &PerClass {
+                        task: "one_vs_rest",
+                        classes,
+                    },
+                    args.out.as_deref(),
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
         match &report.network_certificate {
             None => write_json(&report.certificate, args.out.as_deref())?,
             Some(net) => {
@@ -408,14 +493,51 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
             }
         }
     } else {
-        write_json(&report, args.out.as_deref())?;
+        write_json(&outcome, args.out.as_deref())?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn predict(args: &PredictArgs) -> Result<ExitCode, String> {
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let text = std::fs::read_to_string(&args.result).map_err(|e| {
+        format!(
+            "{}: {e} (check the result file path)",
+            args.result.display()
+        )
+    })?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not JSON ({e}); give a result file written by `cvxcnn solve`",
+            args.result.display()
+        )
+    })?;
+    let saved = Saved::from_json(&json).map_err(|e| format!("{}: {e}", args.result.display()))?;
+    let inputs = cvxcnn::data::load_inputs(&args.inputs).map_err(|e| e.to_string())?;
+    saved
+        .check_inputs(inputs.x.view(), inputs.one_d)
+        .map_err(|e| format!("{}: {e}", args.inputs.display()))?;
+    let mut lines = String::new();
+    match saved.predict(inputs.x.view()) {
+        Predictions::Outputs(f) => f.iter().for_each(|v| lines.push_str(&format!("{v:?}\n"))),
+        Predictions::Labels(l) => l.iter().for_each(|v| lines.push_str(&format!("{v}\n"))),
+    }
+    write_text(&lines, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn export(args: &ExportArgs) -> Result<ExitCode, String> {
     check_writable(&args.out)?;
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    if problem.task != Task::Scalar {
+        return Err(format!(
+            "{}: a one-vs-rest problem is one program per class; export one class with \
+             \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}} instead of \"task\"",
+            args.problem.display()
+        ));
+    }
     let opts = SolveOptions {
         reduce: !args.no_reduce,
         coupling: args.coupling.choice(),

@@ -43,6 +43,26 @@ pub struct ProblemFile {
     pub filter_norm: Option<FilterNorm>,
     /// Which sign patterns to use.
     pub arrangements: ArrangementsFile,
+    /// `"scalar"` (default: the targets, or `binary`'s ±1, are the outputs) or `"one_vs_rest"`
+    /// (integer labels; one scalar network per class, prediction by the largest output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskKind>,
+    /// Held-out inputs `.npy` (same per-sample shape as `inputs`); needs `test_targets`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_inputs: Option<String>,
+    /// Held-out targets `.npy` (same kind as `targets`); needs `test_inputs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_targets: Option<String>,
+}
+
+/// The `task` entry of a problem file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    /// One scalar network on the targets (or `binary`'s ±1).
+    Scalar,
+    /// One scalar network per class on ±1 targets (+1 for the class), argmax prediction.
+    OneVsRest,
 }
 
 /// `"binary": {"positive": [3], "negative": [8]}`: keep samples whose label is listed, targets ±1.
@@ -159,6 +179,30 @@ pub enum Architecture {
     },
 }
 
+/// What is trained (validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// One scalar network on `y`.
+    Scalar,
+    /// One network per class; `y` holds the labels as numbers.
+    OneVsRest {
+        /// The distinct labels, ascending (at least two).
+        classes: Vec<i64>,
+        /// The training labels, one per sample.
+        labels: Vec<i64>,
+    },
+}
+
+/// Held-out data (validated, mapped like the training data).
+#[derive(Debug, Clone)]
+pub struct TestSet {
+    /// Inputs `[n_test, C, H, W]`.
+    pub x: Array4<f64>,
+    /// Targets: the values for a scalar task (±1 under `binary`), the labels as numbers for
+    /// one-vs-rest.
+    pub y: Array1<f64>,
+}
+
 /// A validated problem: data loaded, parameters checked.
 #[derive(Debug, Clone)]
 pub struct Problem {
@@ -178,6 +222,10 @@ pub struct Problem {
     pub filter_norm: FilterNorm,
     /// Pattern selection.
     pub arrangements: ArrangementSpec,
+    /// Scalar or one-vs-rest.
+    pub task: Task,
+    /// Held-out data, when the problem file names it.
+    pub test: Option<TestSet>,
 }
 
 fn resolve(base: &Path, p: &str) -> PathBuf {
@@ -226,41 +274,25 @@ impl Problem {
                 ),
             ));
         }
+        let task_kind = file.task.unwrap_or(TaskKind::Scalar);
+        if task_kind == TaskKind::OneVsRest && file.binary.is_some() {
+            return Err(bad(
+                "\"task\": \"one_vs_rest\" and \"binary\" exclude each other; drop \"binary\" to \
+                 train one network per class, or drop \"task\" for a two-class problem"
+                    .into(),
+            ));
+        }
+        let labels_of = |targets: &Targets, path: &Path, why: &str| match targets {
+            Targets::Labels(l) => Ok(l.to_vec()),
+            Targets::Real(_) => Err(bad(format!(
+                "{why} needs integer class labels but {} holds floats; save the labels as int64",
+                path.display()
+            ))),
+        };
         let (mut x, mut y) = (inputs.x, targets.as_real());
         if let Some(bin) = &file.binary {
-            let labels = match &targets {
-                Targets::Labels(l) => l.clone(),
-                Targets::Real(_) => {
-                    return Err(bad(format!(
-                        "\"binary\" needs integer class labels but {} holds floats; save the labels \
-                         as int64 or drop \"binary\"",
-                        targets_path.display()
-                    )));
-                }
-            };
-            if bin.positive.is_empty() {
-                return Err(bad(
-                    "\"binary.positive\" is empty; list at least one label".into()
-                ));
-            }
-            let mut keep = Vec::new();
-            let mut yy = Vec::new();
-            for (t, &l) in labels.iter().enumerate() {
-                let pos = bin.positive.contains(&l);
-                let neg = match &bin.negative {
-                    NegativeClasses::Labels(v) => v.contains(&l),
-                    NegativeClasses::Rest(_) => !pos,
-                };
-                if pos && neg {
-                    return Err(bad(format!(
-                        "label {l} is both positive and negative in \"binary\"; list it once"
-                    )));
-                }
-                if pos || neg {
-                    keep.push(t);
-                    yy.push(if pos { 1.0 } else { -1.0 });
-                }
-            }
+            let labels = labels_of(&targets, &targets_path, "\"binary\"")?;
+            let (keep, yy) = binary_targets(bin, &labels).map_err(bad)?;
             if !yy.contains(&1.0) || !yy.contains(&-1.0) {
                 return Err(bad(format!(
                     "\"binary\" selects {} samples but not both classes; check the labels in {}",
@@ -281,6 +313,85 @@ impl Problem {
             x = x.slice_axis(Axis(0), (0..m).into()).to_owned();
             y = y.slice_axis(Axis(0), (0..m).into()).to_owned();
         }
+        let task = match task_kind {
+            TaskKind::Scalar => Task::Scalar,
+            TaskKind::OneVsRest => {
+                labels_of(&targets, &targets_path, "\"task\": \"one_vs_rest\"")?;
+                let labels: Vec<i64> = y.iter().map(|&v| v as i64).collect();
+                let mut classes = labels.clone();
+                classes.sort_unstable();
+                classes.dedup();
+                if classes.len() < 2 {
+                    return Err(bad(format!(
+                        "\"task\": \"one_vs_rest\" needs at least two classes but the labels in {} \
+                         (after max_samples) are all {}; use more samples or a regression task",
+                        targets_path.display(),
+                        classes.first().copied().unwrap_or_default()
+                    )));
+                }
+                Task::OneVsRest { classes, labels }
+            }
+        };
+        let test = match (&file.test_inputs, &file.test_targets) {
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(bad(
+                    "\"test_inputs\" and \"test_targets\" go together; give both or neither".into(),
+                ));
+            }
+            (Some(ti), Some(tt)) => {
+                let (ti, tt) = (resolve(base, ti), resolve(base, tt));
+                let tin = data::load_inputs(&ti)?;
+                let ttar = data::load_targets(&tt)?;
+                let (_, c, hh, ww) = x.dim();
+                let (nt, tc, th, tw) = tin.x.dim();
+                if (tc, th, tw) != (c, hh, ww) || tin.one_d != inputs.one_d {
+                    let shape = |one_d: bool, c, hh, ww| {
+                        if one_d {
+                            format!("[{c}, {ww}]")
+                        } else {
+                            format!("[{c}, {hh}, {ww}]")
+                        }
+                    };
+                    return Err(Error::input(
+                        &ti,
+                        format!(
+                            "test samples have shape {} but training samples have {}; save the \
+                             test inputs with the training inputs' per-sample shape",
+                            shape(tin.one_d, tc, th, tw),
+                            shape(inputs.one_d, c, hh, ww)
+                        ),
+                    ));
+                }
+                if ttar.len() != nt {
+                    return Err(Error::input(
+                        &tt,
+                        format!(
+                            "{} test targets for {nt} test inputs (in {}); the first axes must match",
+                            ttar.len(),
+                            ti.display()
+                        ),
+                    ));
+                }
+                let (mut tx, mut ty) = (tin.x, ttar.as_real());
+                if let Some(bin) = &file.binary {
+                    let labels = labels_of(&ttar, &tt, "\"binary\"")?;
+                    let (keep, yy) = binary_targets(bin, &labels).map_err(bad)?;
+                    tx = tx.select(Axis(0), &keep);
+                    ty = Array1::from(yy);
+                } else if task_kind == TaskKind::OneVsRest {
+                    labels_of(&ttar, &tt, "\"task\": \"one_vs_rest\"")?;
+                }
+                if ty.is_empty() {
+                    return Err(Error::input(
+                        &tt,
+                        "no test sample is left after \"binary\" selects its classes; check the \
+                         test labels",
+                    ));
+                }
+                Some(TestSet { x: tx, y: ty })
+            }
+        };
         let architecture = match &file.architecture {
             ArchitectureFile::TwoLayer {
                 kernel,
@@ -338,6 +449,8 @@ impl Problem {
             beta: file.beta,
             filter_norm: file.filter_norm.unwrap_or_default(),
             arrangements,
+            task,
+            test,
         })
     }
 
@@ -345,6 +458,50 @@ impl Problem {
     pub fn n(&self) -> usize {
         self.y.len()
     }
+
+    /// The scalar problem of one class of a one-vs-rest task: targets `+1` for `class`, `−1` for
+    /// every other label (held-out targets mapped the same way).
+    pub fn for_class(&self, class: i64) -> Problem {
+        let pm = |y: &Array1<f64>| y.mapv(|v| if v as i64 == class { 1.0 } else { -1.0 });
+        Problem {
+            y: pm(&self.y),
+            task: Task::Scalar,
+            test: self.test.as_ref().map(|t| TestSet {
+                x: t.x.clone(),
+                y: pm(&t.y),
+            }),
+            ..self.clone()
+        }
+    }
+}
+
+/// Samples kept by `binary` and their ±1 targets; an error message when a label is both.
+fn binary_targets(
+    bin: &BinaryFile,
+    labels: &[i64],
+) -> std::result::Result<(Vec<usize>, Vec<f64>), String> {
+    if bin.positive.is_empty() {
+        return Err("\"binary.positive\" is empty; list at least one label".into());
+    }
+    let mut keep = Vec::new();
+    let mut yy = Vec::new();
+    for (t, &l) in labels.iter().enumerate() {
+        let pos = bin.positive.contains(&l);
+        let neg = match &bin.negative {
+            NegativeClasses::Labels(v) => v.contains(&l),
+            NegativeClasses::Rest(_) => !pos,
+        };
+        if pos && neg {
+            return Err(format!(
+                "label {l} is both positive and negative in \"binary\"; list it once"
+            ));
+        }
+        if pos || neg {
+            keep.push(t);
+            yy.push(if pos { 1.0 } else { -1.0 });
+        }
+    }
+    Ok((keep, yy))
 }
 
 fn load_gates(path: &Path, h: usize) -> Result<Array2<f64>> {

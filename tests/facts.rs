@@ -4,7 +4,7 @@ use approx::assert_relative_eq;
 use cvxcnn::geometry::{ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::pipeline::{self, Report, SolveOptions};
-use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
+use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
 use ndarray::{Array1, Array4, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -48,6 +48,8 @@ fn problem(
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
+        task: Task::Scalar,
+        test: None,
     }
 }
 

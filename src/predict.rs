@@ -1,0 +1,235 @@
+//! Networks rebuilt from result files, and their outputs on new inputs.
+//!
+//! A result file holds every weight of the decoded network (README, "Result files"). This module
+//! reads them back — from the JSON alone, as a program outside the project would — and runs the
+//! independent forward pass of [`crate::network`]. `cvxcnn solve` computes its accuracies through
+//! this module, so every solve checks that a result file rebuilds the network it describes.
+
+use crate::geometry::{ConvGeometry, Pooling};
+use crate::network::TwoLayerCnn;
+use ndarray::{Array1, ArrayView4};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One scalar network read from a result file.
+#[derive(Debug, Clone)]
+pub enum Network {
+    /// `"kind": "two_layer"`.
+    TwoLayer(TwoLayerCnn),
+}
+
+impl Network {
+    /// Outputs `f(x_t)` for every sample.
+    pub fn forward(&self, x: ArrayView4<f64>) -> Array1<f64> {
+        match self {
+            Network::TwoLayer(net) => net.forward(x),
+        }
+    }
+}
+
+/// A model read from a result file: one scalar network, or one network per class.
+#[derive(Debug, Clone)]
+pub enum Model {
+    /// A scalar task.
+    Scalar(Network),
+    /// One-vs-rest: `networks[c]` scores `classes[c]`.
+    OneVsRest {
+        /// Class labels, ascending.
+        classes: Vec<i64>,
+        /// One network per class.
+        networks: Vec<Network>,
+    },
+}
+
+/// What [`Model::predict`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    /// Network outputs `f(x_t)`.
+    Outputs(Array1<f64>),
+    /// Predicted class labels (largest output).
+    Labels(Vec<i64>),
+}
+
+/// A saved model and the per-sample input shape it was trained on.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The networks.
+    pub model: Model,
+    /// `[C, L]` for signals, `[C, H, W]` for images.
+    pub input_shape: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+struct SavedData {
+    input_shape: Vec<usize>,
+}
+
+#[derive(Deserialize)]
+struct SavedLayout {
+    kind: String,
+    kernel: Vec<usize>,
+    stride: Vec<usize>,
+    padding: Vec<usize>,
+    pooling: Pooling,
+}
+
+#[derive(Deserialize)]
+struct SavedScalar {
+    network: SavedLayout,
+    filters: Vec<Vec<f64>>,
+    output_weights: Vec<f64>,
+    data: SavedData,
+}
+
+fn dims2(v: &[usize], one_d: bool, fill: usize, what: &str) -> Result<[usize; 2], String> {
+    match (one_d, v) {
+        (true, [a]) => Ok([fill, *a]),
+        (false, [a, b]) => Ok([*a, *b]),
+        _ => Err(format!(
+            "network.{what} = {v:?} does not fit inputs of {} dimension(s)",
+            if one_d { 1 } else { 2 }
+        )),
+    }
+}
+
+fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
+    let s: SavedScalar = serde_json::from_value(v.clone()).map_err(|e| {
+        format!(
+            "{e}; a result file needs \"network\", \"filters\", \"output_weights\" and \"data\""
+        )
+    })?;
+    let shape = s.data.input_shape.clone();
+    let one_d = match shape.len() {
+        2 => true,
+        3 => false,
+        _ => {
+            return Err(format!(
+                "data.input_shape = {shape:?}; expected [C, L] or [C, H, W]"
+            ));
+        }
+    };
+    let net = match s.network.kind.as_str() {
+        "two_layer" => {
+            let geometry = ConvGeometry {
+                kernel: dims2(&s.network.kernel, one_d, 1, "kernel")?,
+                stride: dims2(&s.network.stride, one_d, 1, "stride")?,
+                padding: dims2(&s.network.padding, one_d, 0, "padding")?,
+            };
+            let h = geometry.filter_len(shape[0]);
+            let weights = crate::pipeline::Weights {
+                filters: s.filters,
+                output_weights: s.output_weights,
+            };
+            weights.check(h)?;
+            Network::TwoLayer(TwoLayerCnn {
+                geometry,
+                pooling: s.network.pooling,
+                channels: shape[0],
+                filters: weights.filters,
+                output_weights: weights.output_weights,
+            })
+        }
+        other => return Err(format!("unknown network kind {other:?}")),
+    };
+    Ok((net, shape))
+}
+
+impl Saved {
+    /// Reads a result file's JSON (a scalar result or a one-vs-rest result).
+    pub fn from_json(v: &Value) -> Result<Saved, String> {
+        if v.get("task").and_then(Value::as_str) == Some("one_vs_rest") {
+            let models = v
+                .get("models")
+                .and_then(Value::as_array)
+                .ok_or("a one-vs-rest result needs \"models\"")?;
+            let mut classes = Vec::new();
+            let mut networks = Vec::new();
+            let mut input_shape = None;
+            for (i, m) in models.iter().enumerate() {
+                let class = m
+                    .get("class")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| format!("models[{i}] has no integer \"class\""))?;
+                let (net, shape) = scalar(m).map_err(|e| format!("models[{i}]: {e}"))?;
+                if input_shape.get_or_insert_with(|| shape.clone()) != &shape {
+                    return Err(format!("models[{i}] was trained on another input shape"));
+                }
+                classes.push(class);
+                networks.push(net);
+            }
+            let input_shape = input_shape.ok_or("a one-vs-rest result needs at least one model")?;
+            Ok(Saved {
+                model: Model::OneVsRest { classes, networks },
+                input_shape,
+            })
+        } else {
+            let (net, input_shape) = scalar(v)?;
+            Ok(Saved {
+                model: Model::Scalar(net),
+                input_shape,
+            })
+        }
+    }
+
+    /// Checks that `x` (`[n, C, H, W]`, `one_d` when read as `[n, C, L]`) has the trained shape.
+    pub fn check_inputs(&self, x: ArrayView4<f64>, one_d: bool) -> Result<(), String> {
+        let (_, c, hh, ww) = x.dim();
+        let got = if one_d { vec![c, ww] } else { vec![c, hh, ww] };
+        if got != self.input_shape {
+            return Err(format!(
+                "the inputs have per-sample shape {got:?} but the network was trained on {:?}; \
+                 give inputs of shape [n, {}]",
+                self.input_shape,
+                self.input_shape
+                    .iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// Outputs (scalar task) or predicted labels (one-vs-rest: the class whose network's output
+    /// is largest; ties go to the smaller label).
+    pub fn predict(&self, x: ArrayView4<f64>) -> Predictions {
+        match &self.model {
+            Model::Scalar(net) => Predictions::Outputs(net.forward(x)),
+            Model::OneVsRest { classes, networks } => {
+                let scores: Vec<Array1<f64>> = networks.iter().map(|n| n.forward(x)).collect();
+                let labels = (0..x.dim().0)
+                    .map(|t| {
+                        let mut best = 0;
+                        for c in 1..classes.len() {
+                            if scores[c][t] > scores[best][t] {
+                                best = c;
+                            }
+                        }
+                        classes[best]
+                    })
+                    .collect();
+                Predictions::Labels(labels)
+            }
+        }
+    }
+}
+
+/// Fraction of ±1 targets whose sign the outputs get right (an output ≥ 0 predicts +1); `None`
+/// when a target is not ±1 or there are none.
+pub fn sign_accuracy(outputs: &Array1<f64>, y: &Array1<f64>) -> Option<f64> {
+    if y.is_empty() || y.iter().any(|&v| v != 1.0 && v != -1.0) {
+        return None;
+    }
+    let right = outputs
+        .iter()
+        .zip(y)
+        .filter(|&(&f, &t)| (f >= 0.0) == (t > 0.0))
+        .count();
+    Some(right as f64 / y.len() as f64)
+}
+
+/// Fraction of labels predicted right.
+pub fn label_accuracy(predicted: &[i64], labels: &[i64]) -> f64 {
+    let right = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
+    right as f64 / labels.len().max(1) as f64
+}
