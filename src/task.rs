@@ -9,6 +9,7 @@ use crate::pipeline::{self, Progress, Report, SolveOptions};
 use crate::predict::{self, Predictions, Saved};
 use crate::problem::{Problem, Task};
 use ndarray::Array1;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -148,12 +149,18 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         )?)));
     };
     let start = Instant::now();
-    let mut models = Vec::with_capacity(classes.len());
-    for (done, &class) in classes.iter().enumerate() {
-        let outcome = solve_scalar(&problem.for_class(class), options, progress)?;
-        models.push(ClassModel { class, outcome });
-        progress("classes", done + 1, classes.len());
-    }
+    // Classes are independent programs: solve them on every core (each solve is deterministic,
+    // and the results are collected in class order).
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let models = classes
+        .par_iter()
+        .map(|&class| {
+            let outcome = solve_scalar(&problem.for_class(class), options, progress)?;
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress("classes", d, classes.len());
+            Ok(ClassModel { class, outcome })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut report = OneVsRestReport {
         task: "one_vs_rest",
         status: models
