@@ -14,7 +14,7 @@ use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
 use crate::reduce::cone::nnls;
-use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array1, Array3, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -119,16 +119,6 @@ pub fn dual_value_l1(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
     one_sign(1.0).max(one_sign(-1.0))
 }
 
-/// The signed rows `(2D_i − I) M[r]` of pattern `i` listed in `rows`.
-fn signed_rows(m: ArrayView2<f64>, on: &[bool], rows: &[usize]) -> Array2<f64> {
-    let mut b = Array2::<f64>::zeros((rows.len(), m.ncols()));
-    for (q, &r) in rows.iter().enumerate() {
-        let s = if on[r] { 1.0 } else { -1.0 };
-        b.row_mut(q).assign(&(&m.row(r) * s));
-    }
-    b
-}
-
 /// Per-pattern dual values for residual `v`, in the dual norm of the regularizer's filter norm.
 pub fn dual_values(
     m: ArrayView2<f64>,
@@ -141,7 +131,7 @@ pub fn dual_values(
     (0..arrangement.patterns.len())
         .into_par_iter()
         .map(|i| {
-            let b = signed_rows(m, &arrangement.patterns[i].on, &rows[i]);
+            let b = arrangement.cone_rows(m, i, &rows[i]);
             let g = a.index_axis(Axis(0), i).t().dot(&v);
             match norm {
                 FilterNorm::L2 => dual_value(b.view(), g.view()),

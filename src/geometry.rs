@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Global pooling after the ReLU of a two-layer CNN (formulations.md §1).
+/// Global pooling after the ReLU of a two-layer CNN (formulations.md §1; max pooling §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Pooling {
@@ -13,13 +13,17 @@ pub enum Pooling {
     Sum,
     /// `(1/K) Σ_k (X_k u)_+`.
     Average,
+    /// `max_k (X_k u)_+` per sample (formulations.md §4, global max pooling). Its patterns record
+    /// one argmax patch per sample instead of a sign per patch ([`crate::arrangement::max_pool`]).
+    Max,
 }
 
 impl Pooling {
-    /// The pooling scale `s` of formulations.md §1 for `k` patch positions.
+    /// The pooling scale `s` of formulations.md §1 for `k` patch positions. Max pooling has
+    /// `s = 1`: its pattern matrices pick the argmax patch of each sample with weight 1.
     pub fn scale(self, k: usize) -> f64 {
         match self {
-            Pooling::Sum => 1.0,
+            Pooling::Sum | Pooling::Max => 1.0,
             Pooling::Average => 1.0 / k as f64,
         }
     }

@@ -13,7 +13,8 @@
 //! f(x_t) = Σ_j w_j · s · Σ_k (⟨patch_k(x_t), u_j⟩)_+
 //! ```
 //!
-//! and the (unnormalized) training objective with weight decay `β` is
+//! or, with global max pooling (formulations.md §4), `f(x_t) = Σ_j w_j · max_k (⟨patch_k(x_t), u_j⟩)_+`
+//! (the maximum over every position, padded ones included, of the ReLU outputs), and the (unnormalized) training objective with weight decay `β` is
 //!
 //! ```text
 //! ½ Σ_t (f(x_t) − y_t)²  +  (β/2) Σ_j (‖u_j‖₂² + w_j²).
@@ -53,7 +54,8 @@ pub struct Objective {
 ///
 /// `f(x) = Σ_j w_j · s · Σ_k (⟨patch_k(x), u_j⟩)_+` with `u_j = filters[j]` (length
 /// `geometry.filter_len(channels)`, (channel, row, col) order), `w_j = output_weights[j]` and
-/// `s = pooling.scale(K)` for `K` patch positions.
+/// `s = pooling.scale(K)` for `K` patch positions; with max pooling
+/// `f(x) = Σ_j w_j · max_k (⟨patch_k(x), u_j⟩)_+`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TwoLayerCnn {
     /// Kernel, stride and zero padding of the convolution.
@@ -229,6 +231,32 @@ fn pool_relu(z: &[f64], m: usize, pooled: &mut [f64]) {
     }
 }
 
+/// `pooled[j] = max_k (z[k·m + j])_+` and `argmax[j]` = the first position attaining it (global
+/// max pooling, formulations.md §4), for pre-activations laid out position-major.
+fn max_pool_relu(z: &[f64], m: usize, pooled: &mut [f64], argmax: &mut [usize]) {
+    pooled.fill(0.0);
+    argmax.fill(0);
+    for (k, zk) in z.chunks_exact(m).enumerate() {
+        for ((p, a), &v) in pooled.iter_mut().zip(argmax.iter_mut()).zip(zk) {
+            let r = if v < 0.0 { 0.0 } else { v };
+            // Strict `>` keeps the first position on ties; NaN propagates.
+            if r > *p || r.is_nan() {
+                *p = r;
+                *a = k;
+            }
+        }
+    }
+}
+
+/// Pools the ReLU of the pre-activations `z` as `pooling` says (without the scale `s`);
+/// `argmax` is filled for max pooling only.
+fn pool(pooling: Pooling, z: &[f64], m: usize, pooled: &mut [f64], argmax: &mut [usize]) {
+    match pooling {
+        Pooling::Sum | Pooling::Average => pool_relu(z, m, pooled),
+        Pooling::Max => max_pool_relu(z, m, pooled, argmax),
+    }
+}
+
 /// `Σ_i a_i b_i`.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -321,8 +349,8 @@ impl TwoLayerCnn {
 
     /// Outputs f(x_t) for every sample, by direct convolution.
     ///
-    /// `f(x_t) = Σ_j w_j · s · Σ_k (⟨patch_k(x_t), u_j⟩)_+` with `s = pooling.scale(K)`; patches
-    /// read zeros in the padding. Returns zeros when the network has no filters or when the
+    /// `f(x_t) = Σ_j w_j · s · Σ_k (⟨patch_k(x_t), u_j⟩)_+` with `s = pooling.scale(K)`
+    /// (max pooling: `Σ_j w_j · max_k (⟨patch_k(x_t), u_j⟩)_+`); patches read zeros in the padding. Returns zeros when the network has no filters or when the
     /// kernel does not fit the padded input (`K = 0`).
     ///
     /// # Panics
@@ -347,11 +375,12 @@ impl TwoLayerCnn {
         let ut = self.transposed_filters();
         let mut z = vec![0.0; k * m];
         let mut pooled = vec![0.0; m];
+        let mut argmax = vec![0; m];
         let mut entries = Vec::with_capacity(self.geometry.filter_len(c));
         for (t, f) in out.iter_mut().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
             plan.preactivations(xs, &ut, m, &mut entries, &mut z);
-            pool_relu(&z, m, &mut pooled);
+            pool(self.pooling, &z, m, &mut pooled, &mut argmax);
             *f = s * dot(&pooled, &self.output_weights);
         }
         out
@@ -394,6 +423,11 @@ impl TwoLayerCnn {
     /// ∂/∂u_j = Σ_t e_t · w_j · s · Σ_k 1[z_tjk > 0] · patch_k(x_t)  +  β u_j
     /// ∂/∂w_j = Σ_t e_t · s · Σ_k (z_tjk)_+                          +  β w_j
     /// ```
+    ///
+    /// Max pooling: a subgradient through the argmax, `Σ_k` replaced by the first position `κ_tj`
+    /// attaining `max_k (z_tjk)_+` (`∂/∂u_j = Σ_t e_t w_j 1[z_tjκ > 0] patch_κ(x_t) + β u_j`); it is
+    /// the gradient wherever the argmax is unique.
+    ///
     ///
     /// # Panics
     /// As [`TwoLayerCnn::objective`].
@@ -458,13 +492,15 @@ impl TwoLayerCnn {
         let mut z = vec![0.0; k * m];
         let mut g = vec![0.0; k * m];
         let mut pooled = vec![0.0; m];
+        let mut argmax = vec![0; m];
         let mut ews = vec![0.0; m];
         let mut entries = Vec::with_capacity(h);
         let mut loss = 0.0;
+        let max_pooling = matches!(self.pooling, Pooling::Max);
         for (t, &target) in y.iter().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
             plan.preactivations(xs, &ut, m, &mut entries, &mut z);
-            pool_relu(&z, m, &mut pooled);
+            pool(self.pooling, &z, m, &mut pooled, &mut argmax);
             let e = s * dot(&pooled, &self.output_weights) - target;
             loss += 0.5 * e * e;
             if e == 0.0 {
@@ -473,13 +509,14 @@ impl TwoLayerCnn {
             for (gw, p) in grad_w.iter_mut().zip(&pooled) {
                 *gw += e * s * p;
             }
-            // g[k·m + j] = e · w_j · s · 1[z_kj > 0]
+            // g[k·m + j] = e · w_j · s · 1[z_kj > 0] (max pooling: and k is the argmax of j).
             for (ew, w) in ews.iter_mut().zip(&self.output_weights) {
                 *ew = e * w * s;
             }
-            for (gk, zk) in g.chunks_exact_mut(m).zip(z.chunks_exact(m)) {
-                for ((gj, &zj), &ew) in gk.iter_mut().zip(zk).zip(&ews) {
-                    *gj = if zj > 0.0 { ew } else { 0.0 };
+            for (k, (gk, zk)) in g.chunks_exact_mut(m).zip(z.chunks_exact(m)).enumerate() {
+                for (((gj, &zj), &ew), &a) in gk.iter_mut().zip(zk).zip(&ews).zip(&argmax) {
+                    let active = zj > 0.0 && (!max_pooling || a == k);
+                    *gj = if active { ew } else { 0.0 };
                 }
             }
             plan.accumulate_adjoint(xs, &g, m, &mut entries, &mut grad_t);
@@ -687,8 +724,11 @@ mod tests {
         let g = geom([2, 2], [1, 1], [0, 0]);
         let sum = net(g, Pooling::Sum, 1, filters.clone(), weights.clone());
         assert_outputs(&sum.forward(x.view()), &[1.0], "sum pooling, stride 1");
-        let avg = net(g, Pooling::Average, 1, filters, weights);
+        let avg = net(g, Pooling::Average, 1, filters.clone(), weights.clone());
         assert_outputs(&avg.forward(x.view()), &[0.25], "average pooling, stride 1");
+        // Max: u1 → max relu = 7, u2 → 2: 0.5·7 − 1.5·2 = 0.5.
+        let max = net(g, Pooling::Max, 1, filters, weights);
+        assert_outputs(&max.forward(x.view()), &[0.5], "max pooling, stride 1");
     }
 
     #[test]
@@ -771,7 +811,11 @@ mod tests {
                                     }
                                 }
                             }
-                            pooled += z.max(0.0);
+                            if net.pooling == Pooling::Max {
+                                pooled = f64::max(pooled, z.max(0.0));
+                            } else {
+                                pooled += z.max(0.0);
+                            }
                         }
                     }
                     f += wj * s * pooled;
@@ -793,7 +837,7 @@ mod tests {
         ];
         let x = random_array((3, 2, 5, 6), 11);
         for (i, &(kernel, stride, padding)) in cases.iter().enumerate() {
-            for pooling in [Pooling::Sum, Pooling::Average] {
+            for pooling in [Pooling::Sum, Pooling::Average, Pooling::Max] {
                 let g = geom(kernel, stride, padding);
                 let cnn = TwoLayerCnn::random(g, pooling, 2, 4, 1.0, 100 + i as u64);
                 let got = cnn.forward(x.view());
@@ -826,7 +870,8 @@ mod tests {
         let x = random_array((4, 2, 5, 4), 21);
         let y = random_targets(4, 22);
         let beta = 0.3;
-        for pooling in [Pooling::Sum, Pooling::Average] {
+        // Random data has no ties in the argmax, so max pooling is differentiable here.
+        for pooling in [Pooling::Sum, Pooling::Average, Pooling::Max] {
             let cnn = TwoLayerCnn::random(g, pooling, 2, 3, 0.8, 23);
             let (gu, gw) = cnn.gradient(x.view(), y.view(), beta);
             assert_eq!(gu.len(), 3, "filter gradient count {} vs 3", gu.len());

@@ -287,7 +287,22 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
-    let arr = arrangement::build(&patches, &problem.arrangements).map_err(|e| match e {
+    // Max pooling has patterns of its own kind (formulations.md §4); the rest of the pipeline
+    // reaches its cone rows only through the arrangement.
+    let max_pooling = matches!(pooling, Pooling::Max);
+    let arr = if max_pooling {
+        arrangement::max_pool::build(&patches, &problem.arrangements)
+    } else {
+        arrangement::build(&patches, &problem.arrangements)
+    };
+    let arr = arr.map_err(|e| match e {
+        Error::Exact(e) if max_pooling => Error::input(
+            &problem.source,
+            format!(
+                "{}; {e}",
+                arrangement::max_pool::exact_context(patches.n(), patches.k())
+            ),
+        ),
         Error::Exact(e) => Error::input(&problem.source, e.to_string()),
         other => other,
     })?;

@@ -105,7 +105,8 @@ impl Layout {
     }
 }
 
-/// The cone rows written for each pattern: indices `r` into `M`; the row is `(2D_i[r] − 1) M[r]`.
+/// The cone rows written for each pattern: indices `r` into `M`; the row itself is
+/// [`Arrangement::cone_rows`] (`(2D_i[r] − 1) M[r]` for sum and average pooling).
 pub type ConeRows = Vec<Vec<usize>>;
 
 /// Builds the SOCP of formulations.md §1 with the given cone rows.
@@ -225,11 +226,10 @@ pub fn build(
                 ConeKind::Nonnegative,
                 kept.len(),
             );
-            let on = &arrangement.patterns[i].on;
-            for (q, &row) in kept.iter().enumerate() {
-                let sigma = if on[row] { 1.0 } else { -1.0 };
+            let b = arrangement.cone_rows(m, i, kept);
+            for q in 0..kept.len() {
                 for j in 0..h {
-                    prog.push(r + q, base + i * h + j, -sigma * m[[row, j]]);
+                    prog.push(r + q, base + i * h + j, -b[[q, j]]);
                 }
             }
         }

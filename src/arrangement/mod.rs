@@ -8,13 +8,20 @@
 //! Rows of `M` that are exactly zero contribute nothing to any `A_i` and constrain nothing; their bit is
 //! stored as 0 so that patterns compare on the rows that matter. A pattern with every row off gives
 //! `A_i = 0` and is dropped.
+//!
+//! Global max pooling (formulations.md §4) has patterns of another kind ([`max_pool`]): one argmax
+//! patch per sample, stored in the same `on` bits. What the bits mean, and so which cone rows
+//! `B_i` a pattern has, is the arrangement's [`PatternKind`]; [`Arrangement::cone_rows`] and
+//! [`Arrangement::cone_values`] are the one place that knows, and the program builder, the
+//! reduction, the full-set check and the certificate all go through them.
 
 pub mod exact;
+pub mod max_pool;
 
 use crate::error::Result;
 use crate::patches::Patches;
 use crate::problem::ArrangementSpec;
-use ndarray::{Array1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -29,6 +36,24 @@ pub struct Pattern {
     pub on: Vec<bool>,
 }
 
+/// What the bits of a [`Pattern`] mean, and so which cone rows `B_i` it has (`nK` rows either way,
+/// row `r = k·n + t` belonging to patch `k` of sample `t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PatternKind {
+    /// ReLU sign pattern of sum or average pooling (formulations.md §1): `on[r] = 1[M_r·g ≥ 0]`;
+    /// cone row `r` is `(2D[r] − 1) M_r`.
+    #[default]
+    Relu,
+    /// Global max pooling (formulations.md §4): `on[κ_t·n + t]` is set for the argmax patch `κ_t`
+    /// of every "on" sample and every other bit is off (an "off" sample has no bit set). Cone row
+    /// `r = k·n + t`: for an "on" sample `x_{t,κ}` when `k = κ_t` and `x_{t,κ} − x_{t,k}`
+    /// otherwise; for an "off" sample `−x_{t,k}`.
+    MaxPool {
+        /// Samples `n`.
+        samples: usize,
+    },
+}
+
 /// The patterns used by a program.
 #[derive(Debug, Clone)]
 pub struct Arrangement {
@@ -38,6 +63,36 @@ pub struct Arrangement {
     pub candidates: usize,
     /// True when the patterns are every cell of the arrangement.
     pub exact: bool,
+    /// What the patterns' bits mean.
+    pub kind: PatternKind,
+}
+
+impl Arrangement {
+    /// Rows `rows` (indices `r = k·n + t` into the stacked patches `m`) of the cone matrix `B_i`
+    /// of pattern `i`, so that its cone is `{c : B_i c ≥ 0}`.
+    pub fn cone_rows(&self, m: ArrayView2<f64>, i: usize, rows: &[usize]) -> Array2<f64> {
+        let on = &self.patterns[i].on;
+        match self.kind {
+            PatternKind::Relu => {
+                let mut b = Array2::<f64>::zeros((rows.len(), m.ncols()));
+                for (q, &r) in rows.iter().enumerate() {
+                    let s = if on[r] { 1.0 } else { -1.0 };
+                    b.row_mut(q).assign(&(&m.row(r) * s));
+                }
+                b
+            }
+            PatternKind::MaxPool { samples } => max_pool::cone_rows(m, samples, on, rows),
+        }
+    }
+
+    /// `(B_i c)_r` for every one of the `nK` cone rows of pattern `i`: the full-set check.
+    pub fn cone_values(&self, m: ArrayView2<f64>, i: usize, c: &[f64]) -> Vec<f64> {
+        let on = &self.patterns[i].on;
+        match self.kind {
+            PatternKind::Relu => crate::arch::two_layer::cone_values(m, on, c),
+            PatternKind::MaxPool { samples } => max_pool::cone_values(m, samples, on, c),
+        }
+    }
 }
 
 /// The pattern of gate `g` on the rows of `m` (zero rows off).
@@ -51,9 +106,23 @@ pub fn pattern_of(m: ArrayView2<f64>, g: &[f64]) -> Vec<bool> {
 /// Builds the patterns of `patches` as the spec asks.
 pub fn build(patches: &Patches, spec: &ArrangementSpec) -> Result<Arrangement> {
     let m = patches.stacked();
-    let h = patches.h();
-    let gates: Vec<Vec<f64>> = match spec {
-        ArrangementSpec::Exact { max_patterns } => exact::enumerate_cells(m, *max_patterns)?,
+    let gates = gates(m, patches.h(), spec)?;
+    let candidates = gates.len();
+    Ok(Arrangement {
+        patterns: distinct_patterns(gates, |g| pattern_of(m, g)),
+        candidates,
+        exact: spec.is_exact(),
+        kind: PatternKind::Relu,
+    })
+}
+
+/// The gates of `spec`: one interior point per cell of the central arrangement of `cell_rows`
+/// (`exact`), Gaussian gates (`sample`) or the given ones (`gates`).
+fn gates(cell_rows: ArrayView2<f64>, h: usize, spec: &ArrangementSpec) -> Result<Vec<Vec<f64>>> {
+    Ok(match spec {
+        ArrangementSpec::Exact { max_patterns } => {
+            exact::enumerate_cells(cell_rows, *max_patterns)?
+        }
         ArrangementSpec::Sample { count, seed } => {
             let mut rng = ChaCha8Rng::seed_from_u64(*seed);
             (0..*count)
@@ -61,12 +130,15 @@ pub fn build(patches: &Patches, spec: &ArrangementSpec) -> Result<Arrangement> {
                 .collect()
         }
         ArrangementSpec::Gates { gates, .. } => gates.outer_iter().map(|g| g.to_vec()).collect(),
-    };
-    let candidates = gates.len();
+    })
+}
+
+/// The distinct patterns with some bit on, each with the first gate that produced it.
+fn distinct_patterns(gates: Vec<Vec<f64>>, pattern: impl Fn(&[f64]) -> Vec<bool>) -> Vec<Pattern> {
     let mut seen = HashSet::new();
     let mut patterns = Vec::new();
     for gate in gates {
-        let on = pattern_of(m, &gate);
+        let on = pattern(&gate);
         if !on.iter().any(|&b| b) {
             continue;
         }
@@ -74,9 +146,5 @@ pub fn build(patches: &Patches, spec: &ArrangementSpec) -> Result<Arrangement> {
             patterns.push(Pattern { gate, on });
         }
     }
-    Ok(Arrangement {
-        patterns,
-        candidates,
-        exact: spec.is_exact(),
-    })
+    patterns
 }

@@ -105,25 +105,16 @@ pub struct AlResult {
     pub history: Vec<AlCheck>,
 }
 
-/// The signed cone rows `B_i` of every pattern: row `σ_r M[r]` for each `r` in `rows[i]`
-/// (`σ_r = +1` when the pattern has `r` on, else `−1`).
+/// The cone rows `B_i` of every pattern listed in `rows[i]` ([`Arrangement::cone_rows`]: row
+/// `σ_r M[r]` for sum and average pooling, `σ_r = +1` when the pattern has `r` on, else `−1`).
 pub fn cone_matrices(
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
     rows: &[Vec<usize>],
 ) -> Vec<Array2<f64>> {
-    arrangement
-        .patterns
-        .iter()
-        .zip(rows)
-        .map(|(pat, rs)| {
-            let mut b = Array2::zeros((rs.len(), m.ncols()));
-            for (mut row, &r) in b.outer_iter_mut().zip(rs) {
-                let sign = if pat.on[r] { 1.0 } else { -1.0 };
-                row.assign(&(&m.row(r) * sign));
-            }
-            b
-        })
+    rows.iter()
+        .enumerate()
+        .map(|(i, rs)| arrangement.cone_rows(m, i, rs))
         .collect()
 }
 
@@ -141,16 +132,13 @@ pub fn full_violation(
         return 0.0;
     }
     let worst_of = |x: ArrayView2<f64>| {
-        arrangement
-            .patterns
-            .par_iter()
-            .zip(x.outer_iter().into_par_iter())
-            .map(|(pat, ci)| {
-                let g = m.dot(&ci);
-                g.iter()
-                    .zip(&pat.on)
-                    .map(|(v, &on)| if on { -v } else { *v })
-                    .fold(0.0_f64, f64::max)
+        (0..arrangement.patterns.len())
+            .into_par_iter()
+            .map(|i| {
+                arrangement
+                    .cone_values(m, i, &x.row(i).to_vec())
+                    .iter()
+                    .fold(0.0_f64, |w, v| w.max(-v))
             })
             .reduce(|| 0.0, f64::max)
     };
@@ -415,15 +403,13 @@ pub fn solve_prepared(
             max_row_norm(res.c.view()).max(max_row_norm(res.c_prime.view())) * max_row_norm(m);
         let tol = options.tol_violation * scale;
         let mut added = 0;
-        for (i, (pattern, rows_i)) in arr.patterns.iter().zip(rows.iter_mut()).enumerate() {
-            let on = &pattern.on;
-            let gc = m.dot(&res.c.row(i));
-            let gp = m.dot(&res.c_prime.row(i));
+        for (i, rows_i) in rows.iter_mut().enumerate() {
+            let gc = arr.cone_values(m, i, &res.c.row(i).to_vec());
+            let gp = arr.cone_values(m, i, &res.c_prime.row(i).to_vec());
             let present: std::collections::HashSet<usize> = rows_i.iter().copied().collect();
             let mut new_rows = Vec::new();
             for r in 0..m.nrows() {
-                let sign = if on[r] { 1.0 } else { -1.0 };
-                if !present.contains(&r) && (sign * gc[r] < -tol || sign * gp[r] < -tol) {
+                if !present.contains(&r) && (gc[r] < -tol || gp[r] < -tol) {
                     new_rows.push(r);
                 }
             }

@@ -10,8 +10,8 @@
 pub mod cone;
 
 use crate::arch::two_layer::ConeRows;
-use crate::arrangement::Arrangement;
-use ndarray::{Array2, ArrayView2};
+use crate::arrangement::{Arrangement, PatternKind};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -53,22 +53,28 @@ pub fn irredundant(
     arrangement: &Arrangement,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> ConeRows {
-    let uniq = unique_rows(m);
-    let h = m.ncols();
+    // ReLU cone rows are ± rows of `m`, so duplicates among them are found once for all patterns;
+    // max-pool rows are differences that depend on the pattern, so each pattern finds its own.
+    let shared = match arrangement.kind {
+        PatternKind::Relu => Some(unique_rows(m)),
+        PatternKind::MaxPool { .. } => None,
+    };
+    let all: Vec<usize> = (0..m.nrows()).collect();
     let total = arrangement.patterns.len();
     let done = AtomicUsize::new(0);
-    arrangement
-        .patterns
-        .par_iter()
-        .map(|pat| {
-            let mut b = Array2::<f64>::zeros((uniq.len(), h));
-            for (q, &r) in uniq.iter().enumerate() {
-                let sigma = if pat.on[r] { 1.0 } else { -1.0 };
-                for j in 0..h {
-                    b[[q, j]] = sigma * m[[r, j]];
+    (0..total)
+        .into_par_iter()
+        .map(|i| {
+            let (b, uniq) = match &shared {
+                Some(uniq) => (arrangement.cone_rows(m, i, uniq), uniq.clone()),
+                None => {
+                    let full = arrangement.cone_rows(m, i, &all);
+                    let uniq = unique_rows(full.view());
+                    (full.select(ndarray::Axis(0), &uniq), uniq)
                 }
-            }
-            let kept = cone::irredundant_rows(b.view(), Some(&pat.gate), REDUNDANCY_TOL);
+            };
+            let gate = &arrangement.patterns[i].gate;
+            let kept = cone::irredundant_rows(b.view(), Some(gate), REDUNDANCY_TOL);
             let rows: Vec<usize> = kept.into_iter().map(|q| uniq[q]).collect();
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             rows
@@ -76,7 +82,8 @@ pub fn irredundant(
         .collect()
 }
 
-/// Checks the blocks of a solution against the full cones: for each pattern and block
+/// Checks the blocks of a solution against the full cones (every one of the `nK` rows of
+/// [`Arrangement::cone_values`], whatever the pooling): for each pattern and block
 /// `c ∈ {c_i, c'_i}`, the rows with `(B_i c)_r < −tol`. Adds them to `rows`, returns how many were
 /// added and the worst violation seen over all blocks (in the rows' units).
 pub fn add_violated(
@@ -89,7 +96,7 @@ pub fn add_violated(
     let found: Vec<(usize, Vec<usize>, f64)> = blocks
         .par_iter()
         .map(|(i, c)| {
-            let vals = crate::arch::two_layer::cone_values(m, &arrangement.patterns[*i].on, c);
+            let vals = arrangement.cone_values(m, *i, c);
             let worst = vals.iter().fold(0.0_f64, |a, &v| a.max(-v));
             let bad: Vec<usize> = vals
                 .iter()
