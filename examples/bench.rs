@@ -15,6 +15,7 @@ fn main() {
         "channels_stride",
         "digits_stride_padding",
         "digits",
+        "digits_max",
     ];
     if large {
         names.push("digits_all");

@@ -621,3 +621,67 @@ fn certify_network_reports_its_gap_and_refuses_bad_shapes() {
         "h = 2",
     );
 }
+
+/// `"pooling": "max"` end to end: the exact signal problem with global max pooling is solved, the
+/// result names the pooling, and `certify --network` with the decoded network (the result file
+/// itself) is certified globally with a gap at solver accuracy.
+#[test]
+fn max_pooling_problem_solves_and_certifies_its_network_globally() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(
+        dir.path(),
+        serde_json::json!({
+            "inputs": data("signal_x.npy"),
+            "targets": data("signal_y.npy"),
+            "architecture": {"kind": "two_layer", "kernel": [2], "pooling": "max"},
+            "beta": 0.1,
+            "arrangements": {"mode": "exact"}
+        }),
+    );
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&std::fs::read(&out).expect("result"));
+    assert_eq!(r["status"], "optimal");
+    assert_eq!(r["network"]["pooling"], "max");
+    assert_eq!(r["certificate"]["scope"], "global");
+    let (obj, net) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!(
+        (obj - net).abs() <= 1e-6 * obj.abs().max(1.0),
+        "{obj} vs {net}"
+    );
+    let o = run(&[
+        "certify",
+        p.to_str().unwrap(),
+        "--network",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let c = json(&o.stdout);
+    assert_eq!(c["network"]["scope"], "global");
+    let gap = c["network"]["gap"].as_f64().unwrap();
+    assert!(
+        gap.abs() <= 1e-6,
+        "gap of the decoded max-pool network {gap}"
+    );
+}
+
+#[test]
+fn too_large_exact_max_pooling_request() {
+    let v = with(
+        with(small_digits(), &["architecture", "pooling"], "max".into()),
+        &["arrangements"],
+        serde_json::json!({"mode": "exact"}),
+    );
+    refuses(v, "pairwise differences");
+}
