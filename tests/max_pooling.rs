@@ -377,9 +377,7 @@ fn exact_max_pool_patterns_match_brute_force() {
 fn too_large_exact_max_pool_request_is_refused_with_the_fix() {
     let (x, y) = digits(40);
     let p = problem(x, y, geometry([3, 3]), Pooling::Max, 0.1, exact());
-    let err = pipeline::solve(&p, &SolveOptions::default(), &quiet)
-        .err()
-        .expect("refused");
+    let err = pipeline::solve(&p, &SolveOptions::default(), &quiet).expect_err("refused");
     let msg = err.to_string();
     for want in [
         "max pooling",
