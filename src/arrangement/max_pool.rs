@@ -150,3 +150,77 @@ pub fn cone_values(m: ArrayView2<f64>, n: usize, on: &[bool], c: &[f64]) -> Vec<
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geometry::ConvGeometry;
+    use ndarray::Array4;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rand_distr::{Distribution, StandardNormal};
+
+    fn patches(seed: u64) -> Patches {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut x = Array4::from_shape_fn((4, 2, 1, 6), |_| StandardNormal.sample(&mut rng));
+        // A blank sample: every patch is zero, so it is "off" for every gate.
+        x.index_axis_mut(Axis(0), 3).fill(0.0);
+        let g = ConvGeometry {
+            kernel: [1, 3],
+            stride: [1, 1],
+            padding: [0, 1],
+        };
+        Patches::extract(x.view(), &g).expect("fits")
+    }
+
+    #[test]
+    fn gate_lies_in_its_cone_and_rows_agree_with_values() {
+        let p = patches(1);
+        let m = p.stacked();
+        let arr = build(&p, &ArrangementSpec::Sample { count: 50, seed: 2 }).expect("build");
+        let all: Vec<usize> = (0..m.nrows()).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        for (i, pat) in arr.patterns.iter().enumerate() {
+            assert!(
+                !pat.on[3..].iter().step_by(4).any(|&b| b),
+                "blank sample on"
+            );
+            // The generating gate satisfies every cone row.
+            let at_gate = arr.cone_values(m, i, &pat.gate);
+            let worst = at_gate.iter().fold(0.0_f64, |w, &v| w.min(v));
+            assert!(worst >= 0.0, "pattern {i}: gate violates a row by {worst}");
+            // cone_values is B_i c for the rows cone_rows writes.
+            let c: Vec<f64> = (0..p.h())
+                .map(|_| StandardNormal.sample(&mut rng))
+                .collect();
+            let b = arr.cone_rows(m, i, &all);
+            let bc = b.dot(&ArrayView1::from(&c[..]));
+            for (r, (a, v)) in bc.iter().zip(arr.cone_values(m, i, &c)).enumerate() {
+                assert!(
+                    (a - v).abs() <= 1e-12 * (1.0 + a.abs()),
+                    "row {r}: {a} vs {v}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn argmax_ties_go_to_the_first_patch() {
+        // One sample, three identical nonzero patches and one larger: the argmax is the larger;
+        // with the larger removed, the first of the identical ones.
+        let mut data = ndarray::Array3::<f64>::zeros((4, 1, 2));
+        for k in 0..3 {
+            data[[k, 0, 0]] = 1.0;
+        }
+        data[[3, 0, 0]] = 2.0;
+        let p = Patches { data };
+        assert_eq!(argmax_pattern(&p, &[1.0, 0.0]), vec![Some(3)]);
+        assert_eq!(argmax_pattern(&p, &[-1.0, 0.0]), vec![None]);
+        let mut data = p.data.clone();
+        data[[3, 0, 0]] = 1.0;
+        let p = Patches { data };
+        assert_eq!(argmax_pattern(&p, &[1.0, 0.0]), vec![Some(0)]);
+        // On the boundary (max exactly 0) the sample counts as on, at the first patch.
+        assert_eq!(argmax_pattern(&p, &[0.0, 1.0]), vec![Some(0)]);
+    }
+}
