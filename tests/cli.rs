@@ -674,6 +674,28 @@ fn max_pooling_problem_solves_and_certifies_its_network_globally() {
         gap.abs() <= 1e-6,
         "gap of the decoded max-pool network {gap}"
     );
+    // `predict` rebuilds the max-pool network from the result JSON alone: its outputs give the
+    // reported loss.
+    let x = data("signal_x.npy");
+    let o = run(&["predict", out.to_str().unwrap(), "--inputs", &x]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a number per line"))
+        .collect();
+    let y: ndarray::Array1<f64> =
+        ndarray_npy::read_npy(root().join("problems/data/signal_y.npy")).expect("targets");
+    assert_eq!(f.len(), y.len(), "one prediction per sample");
+    let loss: f64 = 0.5
+        * f.iter()
+            .zip(&y)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum::<f64>();
+    let want = r["loss"].as_f64().unwrap();
+    assert!(
+        (loss - want).abs() <= 1e-9 * want.max(1.0),
+        "loss of predictions {loss} vs result {want}"
+    );
 }
 
 #[test]
