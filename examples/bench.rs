@@ -15,6 +15,9 @@ fn main() {
         "channels_stride",
         "digits_stride_padding",
         "digits",
+        "circular_exact",
+        "circular",
+        "circular_bias",
     ];
     if large {
         names.push("digits_all");

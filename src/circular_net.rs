@@ -96,7 +96,7 @@ impl CircularCnn {
     /// Loss and regularizer. The constraint `‖a_j‖ ≤ 1` is not part of the value; check it with
     /// [`CircularCnn::max_inner_norm`].
     pub fn objective(&self, x: ArrayView2<f64>, y: ArrayView1<f64>, beta: f64) -> Objective {
-        let r = self.forward(x) - &y;
+        let r = self.forward(x) - y;
         let loss = 0.5 * r.dot(&r);
         let regularizer = self.regularizer(beta);
         Objective {
@@ -145,7 +145,7 @@ impl CircularCnn {
         let g = self.effective_filters();
         let m = self.width();
         let d = x.ncols();
-        let r = self.forward(x) - &y;
+        let r = self.forward(x) - y;
         let mut grad_g = vec![vec![0.0; d]; m];
         let mut grad_w = vec![0.0; m];
         let mut grad_e = vec![0.0; m];

@@ -570,8 +570,9 @@ fn load_gates(path: &Path, h: usize) -> Result<Array2<f64>> {
         return Err(Error::input(
             path,
             format!(
-                "gates have shape {:?} but filters have length h = {h} (channels × kernel); \
-                 save an array of shape [G, {h}] with G ≥ 1",
+                "gates have shape {:?} but filters have length h = {h} (channels × kernel; for \
+                 \"circular\" the signal length d, plus 1 with a bias); save an array of shape \
+                 [G, {h}] with G ≥ 1",
                 g.shape()
             ),
         ));

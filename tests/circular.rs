@@ -75,7 +75,7 @@ fn special_signals(d: usize) -> Vec<Vec<f64>> {
     if d >= 3 {
         out.push((0..d).map(|j| dft.cos(1, j) * 1.3).collect());
     }
-    if d % 2 == 0 {
+    if d.is_multiple_of(2) {
         out.push(
             (0..d)
                 .map(|j| if j % 2 == 0 { 1.0 } else { -1.0 })
@@ -89,7 +89,7 @@ fn special_signals(d: usize) -> Vec<Vec<f64>> {
         gh[1] = (0.0, 0.0);
         gh[d - 1] = (0.0, 0.0);
     }
-    if d % 2 == 0 {
+    if d.is_multiple_of(2) {
         gh[d / 2] = (0.0, 0.0);
     }
     out.push(dft.inverse_real(&gh));
@@ -305,9 +305,10 @@ fn exact_optimum_is_below_networks(n: usize, d: usize, bias: bool, seed: u64) {
             best_trained = best_trained.min(o);
         }
     }
-    // Sanity that the comparison has teeth: trained networks get within 50 % of the optimum.
+    // The comparison has teeth: trained networks get within 10 % of the optimum (measured: 2.8 %
+    // with a bias, 5.2 % without).
     assert!(
-        best_trained < 1.5 * opt + 1e-3,
+        best_trained < 1.1 * opt,
         "best trained {best_trained} vs optimum {opt}"
     );
 }
@@ -352,4 +353,39 @@ fn beta_max_gives_the_zero_network() {
         r.neurons > 0 && r.objective < half_y2 - 1e-6,
         "0.95 β_max: a nonzero network"
     );
+}
+
+#[test]
+fn dual_value_is_the_dual_norm_over_the_cone() {
+    use cvxcnn::arch::circular::dual_value;
+    for (d, bias) in [(5, false), (6, false), (4, true)] {
+        let dft = Dft::new(d);
+        let h = d + usize::from(bias);
+        let g = Array1::from(gaussians(h, 3 + d as u64));
+        // No cone rows: the dual norm itself, ‖ĝ‖_∞ (and ‖(‖ĝ‖_∞, g_e)‖ with a bias).
+        let free = dual_value(&dft, Array2::zeros((0, h)).view(), g.view());
+        let linf = dft.linf(&g.to_vec()[..d]);
+        let expect = if bias { linf.hypot(g[d]) } else { linf };
+        assert!((free - expect).abs() < 1e-12, "{free} vs {expect}");
+        // With rows: an upper bound on |gᵀu| over sampled feasible u with R(u) = 1, and no more
+        // than the unconstrained value.
+        let b = Array2::from_shape_vec((3, h), gaussians(3 * h, 9 + d as u64)).unwrap();
+        let val = dual_value(&dft, b.view(), g.view());
+        assert!(val <= free + 1e-9, "{val} > {free}");
+        let mut hits = 0;
+        for seed in 0..4000 {
+            let u = gaussians(h, 20_000 + seed);
+            if b.dot(&Array1::from(u.clone())).iter().any(|&v| v < 0.0) {
+                continue;
+            }
+            hits += 1;
+            let r = block_regularizer(&dft, &u);
+            let gu: f64 = g.iter().zip(&u).map(|(a, b)| a * b).sum::<f64>() / r;
+            assert!(
+                gu.abs() <= val * (1.0 + 1e-9),
+                "feasible u gives {gu} > bound {val}"
+            );
+        }
+        assert!(hits > 100, "enough feasible samples ({hits})");
+    }
 }
