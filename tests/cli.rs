@@ -759,3 +759,47 @@ fn circular_refuses_what_it_does_not_support() {
     std::fs::write(&net, r#"{"filters": [[1, 0, 0]], "output_weights": [1]}"#).unwrap();
     refuses_file(&pf, &["--network", net.to_str().unwrap()], "--network");
 }
+
+#[test]
+fn predict_rebuilds_a_circular_network_from_its_result() {
+    // The outputs `predict` computes from the JSON alone reproduce the result's loss.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        circular_exact().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&std::fs::read(&out).unwrap());
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("circular_exact_x.npy"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a number per line"))
+        .collect();
+    let y: ndarray::Array1<f64> = ndarray_npy::read_npy(data("circular_exact_y.npy")).unwrap();
+    assert_eq!(f.len(), y.len());
+    let loss: f64 = 0.5 * f.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let want = r["loss"].as_f64().unwrap();
+    assert!(
+        (loss - want).abs() < 1e-12 * want.max(1.0),
+        "{loss} vs {want}"
+    );
+    // Images are refused by the circular network's input shape.
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("images.npy"),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[1, 3]"));
+}
