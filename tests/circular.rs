@@ -44,6 +44,8 @@ fn problem(
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
+        task: cvxcnn::problem::Task::Scalar,
+        test: None,
     }
 }
 
