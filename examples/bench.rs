@@ -16,6 +16,9 @@ fn main() {
         "digits_stride_padding",
         "digits",
         "digits_max",
+        "circular_exact",
+        "circular",
+        "circular_bias",
     ];
     if large {
         names.push("digits_all");

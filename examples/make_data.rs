@@ -3,6 +3,7 @@
 //! Targets come from a random "teacher" network of the same architecture plus a little noise, so the
 //! problems have structure to find. Run: `cargo run --release --example make_data`.
 
+use cvxcnn::circular_net::CircularCnn;
 use cvxcnn::geometry::{ConvGeometry, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use ndarray::{Array1, Array4};
@@ -44,6 +45,29 @@ fn make(name: &str, n: usize, c: usize, l: usize, kernel: usize, stride: usize, 
     println!("wrote problems/data/{name}_x.npy [{n}, {c}, {l}] and {name}_y.npy [{n}]");
 }
 
+/// 1-D signals `[n, 1, d]` for the circular CNN (formulations.md §5), targets from a random circular
+/// teacher of width 3 plus noise.
+fn make_circular(name: &str, n: usize, d: usize, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = ndarray::Array2::from_shape_fn((n, d), |_| gaussian(&mut rng));
+    let teacher = CircularCnn::random(d, 3, false, 1.0, seed + 1);
+    let noise = Array1::from_shape_fn(n, |_| 0.1 * gaussian(&mut rng));
+    let y = teacher.forward(x.view()) + noise;
+    let x3 = x
+        .into_shape_with_order((n, 1, d))
+        .expect("same number of elements");
+    let dir = std::path::Path::new("problems/data");
+    x3.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_x.npy"))).expect("create"),
+    ))
+    .expect("write inputs");
+    y.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_y.npy"))).expect("create"),
+    ))
+    .expect("write targets");
+    println!("wrote problems/data/{name}_x.npy [{n}, 1, {d}] and {name}_y.npy [{n}]");
+}
+
 fn main() {
     // h = 2: the exact arrangement has 2nK cells; small enough to enumerate.
     make("signal", 12, 1, 8, 2, 1, 11);
@@ -51,4 +75,8 @@ fn main() {
     make("channels", 40, 3, 12, 3, 2, 12);
     // h = 3 from three channels and a width-1 kernel: exact mode in R^3.
     make("exact3", 6, 3, 4, 1, 1, 13);
+    // Circular CNN over whole signals of length 16.
+    make_circular("circular", 60, 16, 14);
+    // d = 3: every cell of the arrangement (exact mode), a global certificate.
+    make_circular("circular_exact", 10, 3, 15);
 }

@@ -29,6 +29,7 @@ pub mod arch;
 pub mod arrangement;
 pub mod backend;
 pub mod certify;
+pub mod circular_net;
 pub mod data;
 pub mod error;
 pub mod export;

@@ -544,8 +544,7 @@ fn export(args: &ExportArgs) -> Result<ExitCode, String> {
         ..SolveOptions::default()
     };
     let progress = progress_bar(args.quiet);
-    let prepared = pipeline::prepare(&problem, &opts, &progress).map_err(|e| e.to_string())?;
-    let (program, _, _) = prepared.program(&problem);
+    let program = pipeline::program(&problem, &opts, &progress).map_err(|e| e.to_string())?;
     let text = match args.format {
         Format::Cbf => cvxcnn::export::cbf::write(&program),
         Format::Mps => cvxcnn::export::mps::write(&program)

@@ -184,6 +184,16 @@ pub struct NetworkReport {
     pub pooling: Pooling,
 }
 
+/// The network layout of a result, by architecture.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum NetworkLayout {
+    /// Two-layer CNN: kernel, stride, padding, pooling.
+    TwoLayer(NetworkReport),
+    /// Circular CNN (formulations.md §5): signal length and bias.
+    Circular(crate::arch::circular::CircularNetworkReport),
+}
+
 /// The result of [`solve`]: the contract of `cvxcnn solve` (README, "Result files").
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -213,6 +223,12 @@ pub struct Report {
     pub filters: Vec<Vec<f64>>,
     /// One output weight per neuron.
     pub output_weights: Vec<f64>,
+    /// Circular networks: the inner filters `a_j` (unit norm), one per neuron.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner_filters: Option<Vec<Vec<f64>>>,
+    /// Circular networks with `"bias": true`: the bias `e_j` of each neuron.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<f64>>,
     /// Worst violation of the **full** constraint set at the solution.
     pub max_constraint_violation: f64,
     /// Phase times.
@@ -228,7 +244,7 @@ pub struct Report {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_certificate: Option<Certificate>,
     /// Network layout.
-    pub network: NetworkReport,
+    pub network: NetworkLayout,
     /// Data shapes.
     pub data: DataReport,
 }
@@ -283,7 +299,11 @@ impl Prepared {
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a problem.
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {
     let mut timings = Timings::default();
-    let Architecture::TwoLayer { geometry, pooling } = problem.architecture;
+    let Architecture::TwoLayer { geometry, pooling } = problem.architecture else {
+        return Err(Error::Invalid(
+            "pipeline::prepare builds two-layer programs; use pipeline::program".into(),
+        ));
+    };
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
@@ -339,11 +359,33 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
     })
 }
 
+/// The conic program `solve` hands to the backend in its first round, for any architecture
+/// (what `cvxcnn export` writes).
+pub fn program(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<crate::ir::ConicProgram> {
+    match problem.architecture {
+        Architecture::TwoLayer { .. } => {
+            Ok(prepare(problem, options, progress)?.program(problem).0)
+        }
+        Architecture::Circular { .. } => {
+            Ok(crate::arch::circular::prepare(problem, options, progress)?.program(problem))
+        }
+    }
+}
+
 /// Solves a problem: builds the convex program, solves it, checks it against the full constraint
 /// set, decodes the network and certifies it.
 pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
     let start = Instant::now();
-    let Architecture::TwoLayer { geometry, pooling } = problem.architecture;
+    let (geometry, pooling) = match problem.architecture {
+        Architecture::TwoLayer { geometry, pooling } => (geometry, pooling),
+        Architecture::Circular { .. } => {
+            return crate::arch::circular::solve(problem, options, progress);
+        }
+    };
     let Prepared {
         patches,
         arrangement: arr,
@@ -493,6 +535,8 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         neurons: decoded.filters.len(),
         filters: decoded.filters,
         output_weights: decoded.output_weights,
+        inner_filters: None,
+        biases: None,
         max_constraint_violation,
         timings,
         solver: SolverReport {
@@ -519,13 +563,13 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         },
         certificate,
         network_certificate,
-        network: NetworkReport {
+        network: NetworkLayout::TwoLayer(NetworkReport {
             kind: "two_layer",
             kernel: dims(geometry.kernel),
             stride: dims(geometry.stride),
             padding: dims(geometry.padding),
             pooling,
-        },
+        }),
         data: DataReport {
             n,
             channels: c,

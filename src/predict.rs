@@ -5,6 +5,7 @@
 //! independent forward pass of [`crate::network`]. `cvxcnn solve` computes its accuracies through
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
+use crate::circular_net::CircularCnn;
 use crate::geometry::{ConvGeometry, Pooling};
 use crate::network::TwoLayerCnn;
 use ndarray::{Array1, ArrayView4};
@@ -16,6 +17,8 @@ use serde_json::Value;
 pub enum Network {
     /// `"kind": "two_layer"`.
     TwoLayer(TwoLayerCnn),
+    /// `"kind": "circular"` (formulations.md §5).
+    Circular(CircularCnn),
 }
 
 impl Network {
@@ -23,6 +26,7 @@ impl Network {
     pub fn forward(&self, x: ArrayView4<f64>) -> Array1<f64> {
         match self {
             Network::TwoLayer(net) => net.forward(x),
+            Network::Circular(net) => net.forward(x.slice(ndarray::s![.., 0, 0, ..])),
         }
     }
 }
@@ -81,6 +85,63 @@ struct SavedScalar {
     data: SavedData,
 }
 
+#[derive(Deserialize)]
+struct SavedCircularLayout {
+    signal_len: usize,
+    bias: bool,
+}
+
+#[derive(Deserialize)]
+struct SavedCircular {
+    network: SavedCircularLayout,
+    filters: Vec<Vec<f64>>,
+    inner_filters: Vec<Vec<f64>>,
+    output_weights: Vec<f64>,
+    #[serde(default)]
+    biases: Option<Vec<f64>>,
+    data: SavedData,
+}
+
+/// A circular network from a result file: `f(x) = Σ_j w_j relu(⟨x, a_j ⊛ b_j⟩ + e_j)`.
+fn circular(v: &Value) -> Result<(Network, Vec<usize>), String> {
+    let s: SavedCircular = serde_json::from_value(v.clone()).map_err(|e| {
+        format!(
+            "{e}; a circular result needs \"network\" (signal_len, bias), \"filters\", \
+             \"inner_filters\", \"output_weights\" (\"biases\" with a bias) and \"data\""
+        )
+    })?;
+    let d = s.network.signal_len;
+    if s.data.input_shape != [1, d] {
+        return Err(format!(
+            "data.input_shape = {:?} but a circular network of signal_len {d} takes [1, {d}]",
+            s.data.input_shape
+        ));
+    }
+    let m = s.output_weights.len();
+    let lens_ok = |f: &[Vec<f64>]| f.len() == m && f.iter().all(|v| v.len() == d);
+    if !lens_ok(&s.filters) || !lens_ok(&s.inner_filters) {
+        return Err(format!(
+            "a circular network of {m} neurons needs {m} filters and {m} inner_filters of length {d}"
+        ));
+    }
+    if s.network.bias != s.biases.is_some() || s.biases.as_ref().is_some_and(|b| b.len() != m) {
+        return Err(format!(
+            "network.bias = {} but \"biases\" is {}; give one bias per neuron exactly when bias is true",
+            s.network.bias,
+            s.biases
+                .as_ref()
+                .map_or("absent".into(), |b| format!("of length {}", b.len()))
+        ));
+    }
+    let net = CircularCnn {
+        inner_filters: s.inner_filters,
+        filters: s.filters,
+        output_weights: s.output_weights,
+        biases: s.biases,
+    };
+    Ok((Network::Circular(net), s.data.input_shape))
+}
+
 fn dims2(v: &[usize], one_d: bool, fill: usize, what: &str) -> Result<[usize; 2], String> {
     match (one_d, v) {
         (true, [a]) => Ok([fill, *a]),
@@ -93,6 +154,9 @@ fn dims2(v: &[usize], one_d: bool, fill: usize, what: &str) -> Result<[usize; 2]
 }
 
 fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
+    if v.pointer("/network/kind").and_then(Value::as_str) == Some("circular") {
+        return circular(v);
+    }
     let s: SavedScalar = serde_json::from_value(v.clone()).map_err(|e| {
         format!(
             "{e}; a result file needs \"network\", \"filters\", \"output_weights\" and \"data\""

@@ -110,6 +110,12 @@ pub enum ArchitectureFile {
         /// `"sum"` or `"average"`.
         pooling: Pooling,
     },
+    /// Three-layer circular CNN with one ReLU over 1-D signals (formulations.md §5).
+    Circular {
+        /// Optional bias inside the ReLU, regularized with the filters; default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bias: Option<bool>,
+    },
 }
 
 /// The arrangements entry of a problem file.
@@ -177,6 +183,23 @@ pub enum Architecture {
         /// Global pooling.
         pooling: Pooling,
     },
+    /// Three-layer circular CNN with one ReLU, `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+`
+    /// (formulations.md §5); inputs `[n, 1, d]`.
+    Circular {
+        /// Whether each neuron has a bias `e_j` inside the ReLU.
+        bias: bool,
+    },
+}
+
+impl Architecture {
+    /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two-layer
+    /// CNN, `d` (or `d + 1` with a bias) for the circular one.
+    pub fn gate_len(&self, channels: usize, width: usize) -> usize {
+        match *self {
+            Architecture::TwoLayer { geometry, .. } => geometry.filter_len(channels),
+            Architecture::Circular { bias } => width + usize::from(bias),
+        }
+    }
 }
 
 /// What is trained (validated).
@@ -412,11 +435,34 @@ impl Problem {
                     pooling: *pooling,
                 }
             }
+            ArchitectureFile::Circular { bias } => {
+                let (_, c, hh, ww) = x.dim();
+                if !inputs.one_d || c != 1 {
+                    let shape = if inputs.one_d {
+                        format!("[{n}, {c}, {ww}]")
+                    } else {
+                        format!("[{n}, {c}, {hh}, {ww}]")
+                    };
+                    return Err(bad(format!(
+                        "architecture \"circular\" takes 1-D signals of one channel, shaped \
+                         [n, 1, d], but {} holds {shape}; flatten each sample to one signal \
+                         (e.g. x.reshape(n, 1, -1) in NumPy) or use \"kind\": \"two_layer\"",
+                        inputs_path.display()
+                    )));
+                }
+                if file.filter_norm.is_some_and(|f| f != FilterNorm::L2) {
+                    return Err(bad(
+                        "\"filter_norm\" does not apply to \"circular\" (its convex regularizer is \
+                         the spectral ℓ1 norm of formulations.md §5); drop the key"
+                            .into(),
+                    ));
+                }
+                Architecture::Circular {
+                    bias: bias.unwrap_or(false),
+                }
+            }
         };
-        let channels = x.dim().1;
-        let h = match architecture {
-            Architecture::TwoLayer { geometry, .. } => geometry.filter_len(channels),
-        };
+        let h = architecture.gate_len(x.dim().1, x.dim().3);
         let arrangements = match &file.arrangements {
             ArrangementsFile::Exact { max_patterns } => ArrangementSpec::Exact {
                 max_patterns: max_patterns.unwrap_or(DEFAULT_MAX_PATTERNS),
@@ -524,8 +570,9 @@ fn load_gates(path: &Path, h: usize) -> Result<Array2<f64>> {
         return Err(Error::input(
             path,
             format!(
-                "gates have shape {:?} but filters have length h = {h} (channels × kernel); \
-                 save an array of shape [G, {h}] with G ≥ 1",
+                "gates have shape {:?} but filters have length h = {h} (channels × kernel; for \
+                 \"circular\" the signal length d, plus 1 with a bias); save an array of shape \
+                 [G, {h}] with G ≥ 1",
                 g.shape()
             ),
         ));

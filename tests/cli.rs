@@ -707,3 +707,185 @@ fn too_large_exact_max_pooling_request() {
     );
     refuses(v, "pairwise differences");
 }
+
+fn circular_exact() -> PathBuf {
+    root().join("problems/circular_exact.json")
+}
+
+#[test]
+fn circular_problem_solves_with_its_layout() {
+    let o = run(&["solve", circular_exact().to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o.stdout);
+    assert_eq!(r["status"], "optimal");
+    assert_eq!(r["network"]["kind"], "circular");
+    assert_eq!(r["network"]["signal_len"], 3);
+    assert_eq!(r["network"]["bias"], true);
+    assert_eq!(r["certificate"]["scope"], "global");
+    assert_eq!(r["certificate"]["certified"], true);
+    let m = r["neurons"].as_u64().unwrap() as usize;
+    for key in ["filters", "inner_filters"] {
+        let f = r[key].as_array().expect(key);
+        assert_eq!(f.len(), m, "{key}");
+        assert!(f.iter().all(|v| v.as_array().unwrap().len() == 3), "{key}");
+    }
+    assert_eq!(r["biases"].as_array().expect("biases").len(), m);
+    assert_eq!(r["output_weights"].as_array().expect("weights").len(), m);
+    // Inner filters are unit vectors.
+    for a in r["inner_filters"].as_array().unwrap() {
+        let n2: f64 = a
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap().powi(2))
+            .sum();
+        assert!((n2 - 1.0).abs() < 1e-9, "‖a‖² = {n2}");
+    }
+}
+
+#[test]
+fn circular_export_then_solve_file_reproduces_the_optimum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = circular_exact();
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
+    let f = dir.path().join("c.cbf");
+    let e = run(&[
+        "export",
+        p.to_str().unwrap(),
+        "--format",
+        "cbf",
+        "--out",
+        f.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let s = run(&["solve-file", f.to_str().unwrap()]);
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let got = json(&s.stdout)["objective"].as_f64().unwrap();
+    assert!(
+        (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+        "{got} vs {expected}"
+    );
+    let mps = dir.path().join("c.mps");
+    refuses_cmd(
+        &[
+            "export",
+            p.to_str().unwrap(),
+            "--format",
+            "mps",
+            "--out",
+            mps.to_str().unwrap(),
+            "--quiet",
+        ],
+        &mps,
+        "second-order cone",
+    );
+}
+
+#[test]
+fn circular_on_images_is_refused() {
+    let v = with(
+        small_digits(),
+        &["architecture"],
+        serde_json::json!({"kind": "circular"}),
+    );
+    refuses(v.clone(), "images.npy holds [1797, 1, 8, 8]");
+    refuses(v, "x.reshape(n, 1, -1)");
+}
+
+#[test]
+fn circular_with_several_channels_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    ndarray_npy::write_npy(
+        dir.path().join("x.npy"),
+        &ndarray::Array3::<f64>::ones((4, 3, 5)),
+    )
+    .unwrap();
+    ndarray_npy::write_npy(dir.path().join("y.npy"), &ndarray::Array1::<f64>::ones(4)).unwrap();
+    let v = serde_json::json!({
+        "inputs": dir.path().join("x.npy"), "targets": dir.path().join("y.npy"),
+        "architecture": {"kind": "circular"},
+        "beta": 0.1, "arrangements": {"mode": "sample", "count": 5, "seed": 0}
+    });
+    refuses(v.clone(), "[4, 3, 5]");
+    refuses(
+        with(
+            v,
+            &["architecture"],
+            serde_json::json!({"kind": "circular", "bias": "yes"}),
+        ),
+        "expected a boolean",
+    );
+}
+
+#[test]
+fn circular_refuses_what_it_does_not_support() {
+    let p = circular_exact();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    let v = with(v, &["inputs"], data("circular_exact_x.npy").into());
+    let v = with(v, &["targets"], data("circular_exact_y.npy").into());
+    refuses(
+        with(v.clone(), &["filter_norm"], "l1".into()),
+        "filter_norm",
+    );
+    refuses(
+        with(
+            v.clone(),
+            &["architecture", "kernel"],
+            serde_json::json!([2]),
+        ),
+        "kernel",
+    );
+    let pf = write_problem(dir.path(), v);
+    refuses_file(&pf, &["--coupling", "compressed"], "direct coupling");
+    let net = dir.path().join("net.json");
+    std::fs::write(&net, r#"{"filters": [[1, 0, 0]], "output_weights": [1]}"#).unwrap();
+    refuses_file(&pf, &["--network", net.to_str().unwrap()], "--network");
+}
+
+#[test]
+fn predict_rebuilds_a_circular_network_from_its_result() {
+    // The outputs `predict` computes from the JSON alone reproduce the result's loss.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        circular_exact().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&std::fs::read(&out).unwrap());
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("circular_exact_x.npy"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a number per line"))
+        .collect();
+    let y: ndarray::Array1<f64> = ndarray_npy::read_npy(data("circular_exact_y.npy")).unwrap();
+    assert_eq!(f.len(), y.len());
+    let loss: f64 = 0.5 * f.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let want = r["loss"].as_f64().unwrap();
+    assert!(
+        (loss - want).abs() < 1e-12 * want.max(1.0),
+        "{loss} vs {want}"
+    );
+    // Images are refused by the circular network's input shape.
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("images.npy"),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[1, 3]"));
+}
