@@ -5,6 +5,7 @@
 
 use cvxcnn::geometry::{ConvGeometry, Pooling};
 use cvxcnn::network::TwoLayerCnn;
+use cvxcnn::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, Array4};
 use ndarray_npy::WriteNpyExt;
 use rand::SeedableRng;
@@ -44,6 +45,33 @@ fn make(name: &str, n: usize, c: usize, l: usize, kernel: usize, stride: usize, 
     println!("wrote problems/data/{name}_x.npy [{n}, {c}, {l}] and {name}_y.npy [{n}]");
 }
 
+/// 1-D signals whose targets come from a random three-layer teacher (formulations.md §6).
+fn make_three(name: &str, n: usize, l: usize, kernel: usize, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = Array4::from_shape_fn((n, 1, 1, l), |_| gaussian(&mut rng));
+    let geometry = ConvGeometry {
+        kernel: [1, kernel],
+        stride: [1, 1],
+        padding: [0, 0],
+    };
+    let teacher = ThreeLayerCnn::random(geometry, 1, 3, 2, 1.0, seed + 1);
+    let noise = Array1::from_shape_fn(n, |_| 0.1 * gaussian(&mut rng));
+    let y = teacher.forward(x.view()) + noise;
+    let x3 = x
+        .into_shape_with_order((n, 1, l))
+        .expect("same number of elements");
+    let dir = std::path::Path::new("problems/data");
+    x3.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_x.npy"))).expect("create"),
+    ))
+    .expect("write inputs");
+    y.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_y.npy"))).expect("create"),
+    ))
+    .expect("write targets");
+    println!("wrote problems/data/{name}_x.npy [{n}, 1, {l}] and {name}_y.npy [{n}]");
+}
+
 fn main() {
     // h = 2: the exact arrangement has 2nK cells; small enough to enumerate.
     make("signal", 12, 1, 8, 2, 1, 11);
@@ -51,4 +79,6 @@ fn main() {
     make("channels", 40, 3, 12, 3, 2, 12);
     // h = 3 from three channels and a width-1 kernel: exact mode in R^3.
     make("exact3", 6, 3, 4, 1, 1, 13);
+    // Targets from a three-layer teacher (3 sub-networks of 2 inner filters), kernel 3.
+    make_three("three", 30, 10, 3, 14);
 }

@@ -267,16 +267,19 @@ pub fn build(
     (prog, layout)
 }
 
-/// `ŷ = Σ_G σ D' Σ_i A_i (c⁺ − c⁻)` and `Σ‖c‖` over the blocks with `‖c‖ > tau`.
-fn convex_parts(
+/// Over the blocks with `‖c‖ > tau`: the program's output `Σ_G σ D'_l u_G`, the decoded network's
+/// output `Σ_G σ (u_G)_+` (by positive homogeneity exactly what its sub-networks give), with
+/// `u_G = Σ_i A_i (c⁺ − c⁻)`, and `Σ‖c‖`.
+fn kept_parts(
     a: &Array3<f64>,
     outer: &OuterPatterns,
     layout: &Layout,
     x: &[f64],
     norms: &[f64],
     tau: f64,
-) -> (Array1<f64>, f64) {
-    let mut yhat = Array1::<f64>::zeros(layout.n);
+) -> (Array1<f64>, Array1<f64>, f64) {
+    let mut program = Array1::<f64>::zeros(layout.n);
+    let mut network = Array1::<f64>::zeros(layout.n);
     let mut reg = 0.0;
     for g in 0..layout.groups {
         let mut ug = Array1::<f64>::zeros(layout.n);
@@ -297,18 +300,21 @@ fn convex_parts(
             }
         }
         let sigma = Layout::sign(g);
-        for (s, on) in outer.on[g / 2].iter().enumerate() {
-            if *on {
-                yhat[s] += sigma * ug[s];
+        for (s, &on) in outer.on[g / 2].iter().enumerate() {
+            if on {
+                program[s] += sigma * ug[s];
             }
+            network[s] += sigma * ug[s].max(0.0);
         }
     }
-    (yhat, reg)
+    (program, network, reg)
 }
 
 /// The largest block-norm threshold `τ` (from the largest block norm down by decades to 10⁻¹²
-/// of it) such that dropping every block with `‖c‖ ≤ τ` raises the convex objective by at most `tol`:
-/// interior-point noise is dropped by what it is worth (as in the two-layer decoder).
+/// of it) such that dropping every block with `‖c‖ ≤ τ` raises neither the program's objective nor
+/// the decoded network's by more than `tol`: interior-point noise is dropped by what it is worth (as
+/// in the two-layer decoder), and a drop that would move a sub-network off its outer pattern by more
+/// than that is refused.
 pub fn noise_threshold(
     a: &Array3<f64>,
     outer: &OuterPatterns,
@@ -320,15 +326,19 @@ pub fn noise_threshold(
 ) -> f64 {
     let norms = block_norms(layout, x);
     let largest = norms.iter().fold(0.0_f64, |m, &v| m.max(v));
-    let objective = |tau: f64| {
-        let (yhat, reg) = convex_parts(a, outer, layout, x, &norms, tau);
-        let r = &yhat - &y;
-        0.5 * r.dot(&r) + beta * reg
+    let objectives = |tau: f64| {
+        let (program, network, reg) = kept_parts(a, outer, layout, x, &norms, tau);
+        let value = |yhat: Array1<f64>| {
+            let r = yhat - y;
+            0.5 * r.dot(&r) + beta * reg
+        };
+        (value(program), value(network))
     };
-    let base = objective(-1.0);
+    let base = objectives(-1.0);
     for k in 0..=12 {
         let tau = largest * 10f64.powi(-k);
-        if objective(tau) <= base + tol {
+        let (p, n) = objectives(tau);
+        if p <= base.0 + tol && n <= base.1 + tol && (p - n).abs() <= tol {
             return tau;
         }
     }
@@ -604,7 +614,7 @@ pub struct Report {
     /// Worst violation of the full constraint set (all inner rows, outer rows, coupling, norms).
     pub max_constraint_violation: f64,
     /// Worst disagreement of a decoded sub-network's outer sign pattern with its `D'_l`, from the
-    /// forward pass: `max_{j,t} (−g_jt if D'_l[t] = 1, g_jt otherwise)⁺`.
+    /// forward pass, in output units: `max_{j,t} |w₂ⱼ| (−g_jt if D'_l[t] = 1, g_jt otherwise)⁺`.
     pub max_outer_pattern_violation: f64,
     /// Phase times.
     pub timings: Timings,
@@ -802,7 +812,10 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     for (j, sub) in decoded.subnetworks.iter().enumerate() {
         for (s, &on) in outer.on[sub.outer].iter().enumerate() {
             let g = pre[[j, s]];
-            max_outer_pattern_violation = max_outer_pattern_violation.max(if on { -g } else { g });
+            // In output units: what the disagreement costs sub-network j's contribution.
+            let off = if on { -g } else { g };
+            max_outer_pattern_violation =
+                max_outer_pattern_violation.max(off * decoded.output_weights[j].abs());
         }
     }
     let max_frobenius_deviation = net
