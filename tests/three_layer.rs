@@ -119,7 +119,10 @@ fn instances() -> Vec<Problem> {
 fn decoded_network_objective_equals_convex_objective_with_unit_frobenius_and_balanced_weights() {
     for (q, p) in instances().iter().enumerate() {
         let r = solve(p);
-        assert!(r.subnetworks > 0, "instance {q}: the zero network is not the point");
+        assert!(
+            r.subnetworks > 0,
+            "instance {q}: the zero network is not the point"
+        );
         let net = network(p, &r);
         let obj = net.objective(p.x.view(), p.y.view(), p.beta);
         assert!(
@@ -156,9 +159,7 @@ fn tiny_all_patterns() -> Problem {
         2,
         OuterSpec::All,
         0.05,
-        ArrangementSpec::Exact {
-            max_patterns: 1000,
-        },
+        ArrangementSpec::Exact { max_patterns: 1000 },
     )
 }
 
@@ -179,7 +180,11 @@ fn convex_optimum_with_all_patterns_is_below_random_and_trained_networks() {
             for seed in 0..3 {
                 let mut net = ThreeLayerCnn::random(geometry, 1, m, m1, 1.0, seed * 100 + m as u64);
                 let random = net.objective(p.x.view(), p.y.view(), p.beta).total;
-                assert!(random >= floor, "random m={m} m1={m1}: {random} < {}", r.objective);
+                assert!(
+                    random >= floor,
+                    "random m={m} m1={m1}: {random} < {}",
+                    r.objective
+                );
                 let trained = net
                     .train_projected_gd(p.x.view(), p.y.view(), p.beta, 3000, 0.05)
                     .total;
@@ -286,7 +291,10 @@ fn decoded_subnetworks_have_the_outer_pattern_of_their_group() {
             worst <= 1e-7,
             "instance {q}: a sub-network leaves its outer pattern by {worst:e} (relative)"
         );
-        assert!(clipped > 0, "instance {q}: the outer ReLU never clips; the check is vacuous");
+        assert!(
+            clipped > 0,
+            "instance {q}: the outer ReLU never clips; the check is vacuous"
+        );
         let obj = net.objective(p.x.view(), p.y.view(), p.beta).total;
         assert!(rel(obj, convex) <= 1e-6, "instance {q}: {obj} vs {convex}");
     }
@@ -301,7 +309,10 @@ fn without_the_outer_cone_decoding_is_not_exact() {
     let (relaxed, net, subs, outer) = solve_directly(p, false);
     let obj = net.objective(p.x.view(), p.y.view(), p.beta).total;
     let (worst, _) = outer_mismatch(p, &net, &subs, &outer);
-    assert!(relaxed < with_cone - 1e-6, "relaxed {relaxed} vs {with_cone}");
+    assert!(
+        relaxed < with_cone - 1e-6,
+        "relaxed {relaxed} vs {with_cone}"
+    );
     assert!(worst > 1e-3, "outer patterns left by only {worst:e}");
     assert!(
         rel(obj, relaxed) > 1e-3,
