@@ -207,9 +207,9 @@ impl ThreeLayerCnn {
         };
         let m = self.width();
         let mut g = vec![vec![0.0; n]; m];
-        for j in 0..m {
+        for (j, gj) in g.iter_mut().enumerate() {
             for (l, &w) in self.inner_weights[j].iter().enumerate() {
-                for (t, gt) in g[j].iter_mut().enumerate() {
+                for (t, gt) in gj.iter_mut().enumerate() {
                     *gt += w * pooled(j, l, t);
                 }
             }
@@ -357,11 +357,11 @@ mod tests {
         let mut worst: f64 = 0.0;
         for j in 0..3 {
             for l in 0..2 {
-                for i in 0..8 {
+                for (i, &g) in gu[j][l].iter().enumerate() {
                     let (mut a, mut b) = (net.clone(), net.clone());
                     a.filters[j][l][i] += eps;
                     b.filters[j][l][i] -= eps;
-                    worst = worst.max(((obj(&a) - obj(&b)) / (2.0 * eps) - gu[j][l][i]).abs());
+                    worst = worst.max(((obj(&a) - obj(&b)) / (2.0 * eps) - g).abs());
                 }
                 let (mut a, mut b) = (net.clone(), net.clone());
                 a.inner_weights[j][l] += eps;

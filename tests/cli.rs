@@ -871,3 +871,14 @@ fn three_layer_export_then_solve_file_reproduces_the_optimum() {
         "{got} vs {expected}"
     );
 }
+
+#[test]
+fn three_layer_one_vs_rest_is_refused() {
+    let mut v = with(
+        small_digits(),
+        &["architecture"],
+        serde_json::json!({"kind": "three_layer", "kernel": [3, 3], "inner_filters": 2}),
+    );
+    v.as_object_mut().unwrap().remove("binary");
+    refuses(with(v, &["task"], "one_vs_rest".into()), "scalar task");
+}

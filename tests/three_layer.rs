@@ -7,7 +7,7 @@ use cvxcnn::backend::Status;
 use cvxcnn::certify::Scope;
 use cvxcnn::geometry::{ConvGeometry, FilterNorm};
 use cvxcnn::pipeline::SolveOptions;
-use cvxcnn::problem::{Architecture, ArrangementSpec, OuterSpec, Problem};
+use cvxcnn::problem::{Architecture, ArrangementSpec, OuterSpec, Problem, Task};
 use cvxcnn::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, Array4};
 use rand::SeedableRng;
@@ -47,6 +47,8 @@ fn problem(
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
+        task: Task::Scalar,
+        test: None,
     }
 }
 

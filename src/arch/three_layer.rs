@@ -154,7 +154,7 @@ impl Layout {
 
     /// `σ` of group `g`.
     pub fn sign(g: usize) -> f64 {
-        if g % 2 == 0 { 1.0 } else { -1.0 }
+        if g.is_multiple_of(2) { 1.0 } else { -1.0 }
     }
 }
 
