@@ -6,6 +6,7 @@
 use cvxcnn::circular_net::CircularCnn;
 use cvxcnn::geometry::{ConvGeometry, Pooling};
 use cvxcnn::network::TwoLayerCnn;
+use cvxcnn::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, Array4};
 use ndarray_npy::WriteNpyExt;
 use rand::SeedableRng;
@@ -68,6 +69,33 @@ fn make_circular(name: &str, n: usize, d: usize, seed: u64) {
     println!("wrote problems/data/{name}_x.npy [{n}, 1, {d}] and {name}_y.npy [{n}]");
 }
 
+/// 1-D signals whose targets come from a random three-layer teacher (formulations.md §6).
+fn make_three(name: &str, n: usize, l: usize, kernel: usize, seed: u64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = Array4::from_shape_fn((n, 1, 1, l), |_| gaussian(&mut rng));
+    let geometry = ConvGeometry {
+        kernel: [1, kernel],
+        stride: [1, 1],
+        padding: [0, 0],
+    };
+    let teacher = ThreeLayerCnn::random(geometry, 1, 3, 2, 1.0, seed + 1);
+    let noise = Array1::from_shape_fn(n, |_| 0.1 * gaussian(&mut rng));
+    let y = teacher.forward(x.view()) + noise;
+    let x3 = x
+        .into_shape_with_order((n, 1, l))
+        .expect("same number of elements");
+    let dir = std::path::Path::new("problems/data");
+    x3.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_x.npy"))).expect("create"),
+    ))
+    .expect("write inputs");
+    y.write_npy(BufWriter::new(
+        File::create(dir.join(format!("{name}_y.npy"))).expect("create"),
+    ))
+    .expect("write targets");
+    println!("wrote problems/data/{name}_x.npy [{n}, 1, {l}] and {name}_y.npy [{n}]");
+}
+
 fn main() {
     // h = 2: the exact arrangement has 2nK cells; small enough to enumerate.
     make("signal", 12, 1, 8, 2, 1, 11);
@@ -79,4 +107,6 @@ fn main() {
     make_circular("circular", 60, 16, 14);
     // d = 3: every cell of the arrangement (exact mode), a global certificate.
     make_circular("circular_exact", 10, 3, 15);
+    // Targets from a three-layer teacher (3 sub-networks of 2 inner filters), kernel 3.
+    make_three("three", 30, 10, 3, 14);
 }

@@ -350,6 +350,12 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         check_writable(out)?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    if let cvxcnn::problem::Architecture::ThreeLayer { .. } = problem.architecture {
+        let progress = progress_bar(args.quiet);
+        let report = cvxcnn::arch::three_layer::solve(&problem, &opts, &progress)
+            .map_err(|e| e.to_string())?;
+        return finish_three_layer(args, certify_only, &report);
+    }
     if opts.network.is_some() && problem.task != Task::Scalar {
         return Err(format!(
             "{}: --network certifies one scalar network, but the problem is one-vs-rest; certify \
@@ -525,6 +531,63 @@ fn predict(args: &PredictArgs) -> Result<ExitCode, String> {
         Predictions::Labels(l) => l.iter().for_each(|v| lines.push_str(&format!("{v}\n"))),
     }
     write_text(&lines, args.out.as_deref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Status check, summary line and output of a three-layer solve (as for two-layer results).
+fn finish_three_layer(
+    args: &SolveArgs,
+    certify_only: bool,
+    report: &cvxcnn::arch::three_layer::Report,
+) -> Result<ExitCode, String> {
+    if report.status != Status::Optimal && !args.allow_inexact {
+        return Err(format!(
+            "{}: the solver stopped with status {} after {} iterations (primal {:.6e}, dual {:.6e}); \
+             {}; no result written",
+            args.problem.display(),
+            report.status.name(),
+            report.solver.iterations,
+            report.solver.primal_objective,
+            report.solver.dual_objective,
+            report.status.advice()
+        ));
+    }
+    let c = &report.certificate;
+    if !args.quiet {
+        eprintln!(
+            "cvxcnn: {} objective {:.10e} (network {:.10e}), {} sub-networks with {} inner filters \
+             from {} inner × {} outer patterns, certificate {} gap {:.2e} ({}), {:.2} s",
+            report.status.name(),
+            report.objective,
+            report.network_objective,
+            report.subnetworks,
+            report.neurons,
+            report.arrangements,
+            report.outer_patterns,
+            if c.certified { "ok" } else { "NOT certified" },
+            c.gap,
+            match c.scope {
+                cvxcnn::certify::Scope::Global => "global",
+                cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
+            },
+            report.timings.total_s
+        );
+    }
+    if certify_only {
+        if !c.certified {
+            return Err(format!(
+                "{}: not certified: relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); \
+                 tighten the solver tolerances (--tol-gap-rel) or check the status",
+                args.problem.display(),
+                c.relative_gap,
+                cvxcnn::certify::CERTIFIED_REL_GAP,
+                c.max_dual_violation
+            ));
+        }
+        write_json(c, args.out.as_deref())?;
+    } else {
+        write_json(report, args.out.as_deref())?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -296,14 +296,68 @@ impl Prepared {
     }
 }
 
+/// The geometry and pooling of a two-layer problem; an error naming the way to solve any other.
+fn two_layer_only(problem: &Problem) -> Result<(crate::geometry::ConvGeometry, Pooling)> {
+    match problem.architecture {
+        Architecture::TwoLayer { geometry, pooling } => Ok((geometry, pooling)),
+        Architecture::Circular { .. } => Err(Error::Invalid(format!(
+            "{}: a circular problem has no patches; use pipeline::solve or arch::circular",
+            problem.source.display()
+        ))),
+        Architecture::ThreeLayer { .. } => Err(Error::Invalid(format!(
+            "{}: a three_layer problem; solve it with pipeline::solve_any or \
+             arch::three_layer::solve",
+            problem.source.display()
+        ))),
+    }
+}
+
+/// The result of [`solve_any`]: one report per architecture, serialized as that report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Solved {
+    /// A two-layer result ([`Report`]).
+    TwoLayer(Box<Report>),
+    /// A three-layer result ([`three_layer::Report`](crate::arch::three_layer::Report)).
+    ThreeLayer(Box<crate::arch::three_layer::Report>),
+}
+
+/// Solves a problem of any architecture (dispatch on `problem.architecture`).
+pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Solved> {
+    match problem.architecture {
+        Architecture::TwoLayer { .. } | Architecture::Circular { .. } => Ok(Solved::TwoLayer(
+            Box::new(solve(problem, options, progress)?),
+        )),
+        Architecture::ThreeLayer { .. } => Ok(Solved::ThreeLayer(Box::new(
+            crate::arch::three_layer::solve(problem, options, progress)?,
+        ))),
+    }
+}
+
+/// The first-round conic program `solve_any` hands to the backend, for any architecture (what
+/// `cvxcnn export` writes).
+pub fn program(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<crate::ir::ConicProgram> {
+    match problem.architecture {
+        Architecture::TwoLayer { .. } => {
+            Ok(prepare(problem, options, progress)?.program(problem).0)
+        }
+        Architecture::Circular { .. } => {
+            Ok(crate::arch::circular::prepare(problem, options, progress)?.program(problem))
+        }
+        Architecture::ThreeLayer { .. } => {
+            Ok(crate::arch::three_layer::prepare(problem, options, progress)?.program(problem))
+        }
+    }
+}
+
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a problem.
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {
     let mut timings = Timings::default();
-    let Architecture::TwoLayer { geometry, pooling } = problem.architecture else {
-        return Err(Error::Invalid(
-            "pipeline::prepare builds two-layer programs; use pipeline::program".into(),
-        ));
-    };
+    let (geometry, pooling) = two_layer_only(problem)?;
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
@@ -359,33 +413,14 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
     })
 }
 
-/// The conic program `solve` hands to the backend in its first round, for any architecture
-/// (what `cvxcnn export` writes).
-pub fn program(
-    problem: &Problem,
-    options: &SolveOptions,
-    progress: Progress,
-) -> Result<crate::ir::ConicProgram> {
-    match problem.architecture {
-        Architecture::TwoLayer { .. } => {
-            Ok(prepare(problem, options, progress)?.program(problem).0)
-        }
-        Architecture::Circular { .. } => {
-            Ok(crate::arch::circular::prepare(problem, options, progress)?.program(problem))
-        }
-    }
-}
-
 /// Solves a problem: builds the convex program, solves it, checks it against the full constraint
 /// set, decodes the network and certifies it.
 pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
     let start = Instant::now();
-    let (geometry, pooling) = match problem.architecture {
-        Architecture::TwoLayer { geometry, pooling } => (geometry, pooling),
-        Architecture::Circular { .. } => {
-            return crate::arch::circular::solve(problem, options, progress);
-        }
-    };
+    if let Architecture::Circular { .. } = problem.architecture {
+        return crate::arch::circular::solve(problem, options, progress);
+    }
+    let (geometry, pooling) = two_layer_only(problem)?;
     let Prepared {
         patches,
         arrangement: arr,

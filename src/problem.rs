@@ -116,6 +116,60 @@ pub enum ArchitectureFile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bias: Option<bool>,
     },
+    /// Three-layer CNN with two ReLU layers, sum pooling (formulations.md §6).
+    ThreeLayer {
+        /// `[kl]` or `[kh, kw]`.
+        kernel: Vec<usize>,
+        /// Same length as `kernel`; default 1.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stride: Option<Vec<usize>>,
+        /// Zero padding on both sides, same length as `kernel`; default 0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        padding: Option<Vec<usize>>,
+        /// `m₁ ≥ 1`: the largest inner width of the random sub-networks that generate the outer
+        /// patterns (the convex program itself does not bound the decoded inner widths).
+        inner_filters: usize,
+        /// Outer patterns `D'_l`; default `{"mode": "sample", "count": 30, "seed": 0}`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        outer_patterns: Option<OuterPatternsFile>,
+    },
+}
+
+/// Default number of sampled outer patterns of a three-layer problem.
+pub const DEFAULT_OUTER_COUNT: usize = 30;
+
+/// Largest `n` for which `"outer_patterns": {"mode": "all"}` is accepted (`2ⁿ − 1` patterns).
+pub const MAX_ALL_OUTER_SAMPLES: usize = 10;
+
+/// The `outer_patterns` entry of a three-layer architecture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OuterPatternsFile {
+    /// `count` random generating sub-networks from `seed`.
+    Sample {
+        /// Generating sub-networks drawn.
+        count: usize,
+        /// Seed of the generator.
+        seed: u64,
+    },
+    /// Every nonzero `D' ∈ {0,1}ⁿ` (tiny `n` only).
+    All,
+}
+
+/// How the outer patterns of a three-layer program are chosen (validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum OuterSpec {
+    /// The output sign patterns of `count` random sub-networks with 1..=`inner_filters` gate
+    /// filters, random signs and positive scales (ChaCha8 from `seed`).
+    Sample {
+        /// Generating sub-networks drawn.
+        count: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// Every nonzero `D' ∈ {0,1}ⁿ`.
+    All,
 }
 
 /// The arrangements entry of a problem file.
@@ -189,15 +243,41 @@ pub enum Architecture {
         /// Whether each neuron has a bias `e_j` inside the ReLU.
         bias: bool,
     },
+    /// Three-layer CNN with two ReLU layers and sum pooling (formulations.md §6).
+    ThreeLayer {
+        /// Kernel, stride and padding.
+        geometry: ConvGeometry,
+        /// `m₁ ≥ 1`, the inner width of the outer-pattern generators.
+        inner_filters: usize,
+        /// Outer patterns.
+        outer: OuterSpec,
+    },
 }
 
 impl Architecture {
-    /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two-layer
-    /// CNN, `d` (or `d + 1` with a bias) for the circular one.
+    /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two- and
+    /// three-layer CNNs, `d` (or `d + 1` with a bias) for the circular one.
     pub fn gate_len(&self, channels: usize, width: usize) -> usize {
         match *self {
-            Architecture::TwoLayer { geometry, .. } => geometry.filter_len(channels),
+            Architecture::TwoLayer { geometry, .. } | Architecture::ThreeLayer { geometry, .. } => {
+                geometry.filter_len(channels)
+            }
             Architecture::Circular { bias } => width + usize::from(bias),
+        }
+    }
+
+    /// Kernel, stride and padding of the (first) convolution; the circular CNN's "patch" is the
+    /// whole signal of length `width`.
+    pub fn geometry(&self, width: usize) -> ConvGeometry {
+        match self {
+            Architecture::TwoLayer { geometry, .. } | Architecture::ThreeLayer { geometry, .. } => {
+                *geometry
+            }
+            Architecture::Circular { .. } => ConvGeometry {
+                kernel: [1, width],
+                stride: [1, 1],
+                padding: [0, 0],
+            },
         }
     }
 }
@@ -461,6 +541,70 @@ impl Problem {
                     bias: bias.unwrap_or(false),
                 }
             }
+            ArchitectureFile::ThreeLayer {
+                kernel,
+                stride,
+                padding,
+                inner_filters,
+                outer_patterns,
+            } => {
+                let geometry = geometry(
+                    source,
+                    inputs.one_d,
+                    kernel,
+                    stride.as_deref(),
+                    padding.as_deref(),
+                    (x.dim().2, x.dim().3),
+                )?;
+                if *inner_filters == 0 {
+                    return Err(bad(
+                        "architecture.inner_filters = 0; every sub-network needs at least one \
+                         inner filter: use inner_filters ≥ 1 (e.g. 2)"
+                            .into(),
+                    ));
+                }
+                let outer = match outer_patterns {
+                    None => OuterSpec::Sample {
+                        count: DEFAULT_OUTER_COUNT,
+                        seed: 0,
+                    },
+                    Some(OuterPatternsFile::Sample { count: 0, .. }) => {
+                        return Err(bad(
+                            "architecture.outer_patterns.count = 0; sample at least one outer \
+                             pattern (e.g. 30)"
+                                .into(),
+                        ));
+                    }
+                    Some(OuterPatternsFile::Sample { count, seed }) => OuterSpec::Sample {
+                        count: *count,
+                        seed: *seed,
+                    },
+                    Some(OuterPatternsFile::All) => {
+                        let n = y.len();
+                        if n > MAX_ALL_OUTER_SAMPLES {
+                            return Err(bad(format!(
+                                "architecture.outer_patterns = {{\"mode\": \"all\"}} with n = {n} \
+                                 samples would write 2^{n} − 1 outer patterns; \"all\" is for \
+                                 n ≤ {MAX_ALL_OUTER_SAMPLES}: use {{\"mode\": \"sample\", \
+                                 \"count\": 30, \"seed\": 0}} or fewer samples (max_samples)"
+                            )));
+                        }
+                        OuterSpec::All
+                    }
+                };
+                if file.filter_norm == Some(FilterNorm::L1) {
+                    return Err(bad(
+                        "\"filter_norm\": \"l1\" is derived for two_layer only; drop it (the \
+                         three_layer program uses the Frobenius constraint ‖U_j‖_F ≤ 1)"
+                            .into(),
+                    ));
+                }
+                Architecture::ThreeLayer {
+                    geometry,
+                    inner_filters: *inner_filters,
+                    outer,
+                }
+            }
         };
         let h = architecture.gate_len(x.dim().1, x.dim().3);
         let arrangements = match &file.arrangements {
@@ -486,6 +630,15 @@ impl Problem {
                 }
             }
         };
+        if matches!(architecture, Architecture::ThreeLayer { .. })
+            && (task != Task::Scalar || test.is_some())
+        {
+            return Err(bad(
+                "three_layer problems take the scalar task without held-out data for now; drop \
+                 \"task\", \"test_inputs\" and \"test_targets\" (or use a two_layer architecture)"
+                    .into(),
+            ));
+        }
         Ok(Problem {
             source: source.to_path_buf(),
             x,

@@ -889,3 +889,178 @@ fn predict_rebuilds_a_circular_network_from_its_result() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("[1, 3]"));
 }
+
+fn three_layer_problem() -> serde_json::Value {
+    serde_json::json!({
+        "inputs": data("three_x.npy"),
+        "targets": data("three_y.npy"),
+        "max_samples": 12,
+        "architecture": {"kind": "three_layer", "kernel": [3], "inner_filters": 2,
+                         "outer_patterns": {"mode": "sample", "count": 20, "seed": 0}},
+        "beta": 0.05,
+        "arrangements": {"mode": "sample", "count": 8, "seed": 0}
+    })
+}
+
+#[test]
+fn three_layer_solves_with_its_result_keys_and_certifies() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), three_layer_problem());
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o.stdout);
+    assert_eq!(r["status"], "optimal");
+    assert_eq!(r["network"]["kind"], "three_layer");
+    let m = r["subnetworks"].as_u64().unwrap() as usize;
+    assert!(m > 0);
+    assert_eq!(r["filters"].as_array().unwrap().len(), m);
+    assert_eq!(r["inner_weights"].as_array().unwrap().len(), m);
+    assert_eq!(r["output_weights"].as_array().unwrap().len(), m);
+    let widths: Vec<u64> = r["inner_widths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    for (j, &w) in widths.iter().enumerate() {
+        assert_eq!(r["filters"][j].as_array().unwrap().len() as u64, w);
+        assert_eq!(r["inner_weights"][j].as_array().unwrap().len() as u64, w);
+        assert_eq!(r["filters"][j][0].as_array().unwrap().len(), 3, "h = 3");
+    }
+    assert_eq!(r["neurons"].as_u64().unwrap(), widths.iter().sum::<u64>());
+    let (a, b) = (
+        r["objective"].as_f64().unwrap(),
+        r["network_objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * a.abs().max(1.0), "{a} vs {b}");
+    for key in [
+        "outer_patterns",
+        "outer_tried",
+        "outer_mode",
+        "wider_than_inner_filters",
+        "max_outer_pattern_violation",
+        "max_constraint_violation",
+        "program",
+        "solver",
+        "timings",
+        "data",
+    ] {
+        assert!(r.get(key).is_some(), "missing key {key}");
+    }
+    let c = run(&["certify", p.to_str().unwrap(), "--quiet"]);
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let c = json(&c.stdout);
+    assert_eq!(c["certified"], true);
+    assert_eq!(c["scope"], "sampled_patterns");
+}
+
+#[test]
+fn shipped_three_layer_problem_solves() {
+    let o = run(&[
+        "solve",
+        root().join("problems/three_layer.json").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o.stdout);
+    assert_eq!(r["status"], "optimal");
+    assert_eq!(r["certificate"]["certified"], true);
+}
+
+#[test]
+fn three_layer_with_zero_inner_filters_is_refused() {
+    refuses(
+        with(
+            three_layer_problem(),
+            &["architecture", "inner_filters"],
+            0.into(),
+        ),
+        "inner_filters = 0",
+    );
+    // The message names the file and the fix too.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(
+        dir.path(),
+        with(
+            three_layer_problem(),
+            &["architecture", "inner_filters"],
+            0.into(),
+        ),
+    );
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("problem.json") && err.contains("inner_filters ≥ 1"),
+        "{err}"
+    );
+}
+
+#[test]
+fn three_layer_bad_outer_patterns_are_refused() {
+    refuses(
+        with(
+            three_layer_problem(),
+            &["architecture", "outer_patterns"],
+            serde_json::json!({"mode": "sample", "count": 0, "seed": 0}),
+        ),
+        "outer_patterns.count = 0",
+    );
+    refuses(
+        with(
+            three_layer_problem(),
+            &["architecture", "outer_patterns"],
+            serde_json::json!({"mode": "all"}),
+        ),
+        "n = 12",
+    );
+    refuses(
+        with(
+            three_layer_problem(),
+            &["architecture", "pooling"],
+            "sum".into(),
+        ),
+        "unknown field `pooling`",
+    );
+    refuses(
+        with(three_layer_problem(), &["filter_norm"], "l1".into()),
+        "two_layer only",
+    );
+}
+
+#[test]
+fn three_layer_export_then_solve_file_reproduces_the_optimum() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), three_layer_problem());
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
+    let f = dir.path().join("p.cbf");
+    let e = run(&[
+        "export",
+        p.to_str().unwrap(),
+        "--format",
+        "cbf",
+        "--out",
+        f.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
+    let s = run(&["solve-file", f.to_str().unwrap()]);
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    let got = json(&s.stdout)["objective"].as_f64().unwrap();
+    assert!(
+        (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+        "{got} vs {expected}"
+    );
+}
+
+#[test]
+fn three_layer_one_vs_rest_is_refused() {
+    let mut v = with(
+        small_digits(),
+        &["architecture"],
+        serde_json::json!({"kind": "three_layer", "kernel": [3, 3], "inner_filters": 2}),
+    );
+    v.as_object_mut().unwrap().remove("binary");
+    refuses(with(v, &["task"], "one_vs_rest".into()), "scalar task");
+}
