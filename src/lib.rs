@@ -28,6 +28,7 @@
 pub mod arch;
 pub mod arrangement;
 pub mod backend;
+pub mod baseline;
 pub mod certify;
 pub mod data;
 pub mod error;
