@@ -122,7 +122,7 @@ impl BaselineOptions {
         if self.evaluate_every == 0 {
             return Err("evaluate_every 0: give at least 1".into());
         }
-        if !(self.time_limit > 0.0) {
+        if self.time_limit.is_nan() || self.time_limit <= 0.0 {
             return Err(format!(
                 "time limit {}: give a positive number",
                 self.time_limit
@@ -134,7 +134,7 @@ impl BaselineOptions {
                 self.min_step_factor
             ));
         }
-        if !(self.divergence_factor > 1.0) {
+        if self.divergence_factor.is_nan() || self.divergence_factor <= 1.0 {
             return Err(format!(
                 "divergence_factor {}: give a number above 1",
                 self.divergence_factor
