@@ -30,6 +30,7 @@ pub mod arrangement;
 pub mod backend;
 pub mod baseline;
 pub mod certify;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod export;
