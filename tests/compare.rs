@@ -299,3 +299,61 @@ fn a_diverging_sgd_step_is_a_status_not_a_number() {
         .expect("sgd row");
     assert!(line.contains("diverged") && line.contains('—'), "{line}");
 }
+
+/// With OSQP built in, an ℓ1 problem (a QP) gets a real OSQP row close to Clarabel's optimum, and
+/// the group-ℓ2 first-order solvers say why they do not apply.
+#[cfg(feature = "osqp")]
+#[test]
+fn osqp_row_on_an_l1_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let problem = dir.path().join("l1.json");
+    std::fs::write(
+        &problem,
+        serde_json::json!({
+            "inputs": root().join("problems/data/signal_x.npy"),
+            "targets": root().join("problems/data/signal_y.npy"),
+            "architecture": {"kind": "two_layer", "kernel": [2], "stride": [1], "pooling": "sum"},
+            "beta": 0.1,
+            "filter_norm": "l1",
+            "arrangements": {"mode": "exact"}
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "compare",
+        problem.to_str().unwrap(),
+        "--solvers",
+        "osqp,fista,al,sgd",
+        "--time-limit",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let r = json(&out);
+    assert_eq!(r["filter_norm"], "l1");
+    let osqp = row(&r, "osqp");
+    let gap = osqp["relative_gap"].as_f64().expect("osqp ran");
+    assert!(osqp["max_constraint_violation"].as_f64().unwrap() >= 0.0);
+    // Honest status: `optimal` only when OSQP converged, and then it agrees with Clarabel.
+    if osqp["status"] == "optimal" {
+        assert!(gap.abs() < 1e-4, "osqp gap {gap}: {osqp}");
+    } else {
+        assert!(
+            ["max_time", "max_iterations", "almost_solved"]
+                .contains(&osqp["status"].as_str().unwrap()),
+            "{osqp}"
+        );
+    }
+    for name in ["fista", "al"] {
+        let x = row(&r, name);
+        assert_eq!(x["status"], "skipped", "{x}");
+        assert!(x["message"].as_str().unwrap().contains("l1"));
+    }
+    let sgd = row(&r, "sgd")["objective"].as_f64().expect("sgd number");
+    let reference = r["reference"]["objective"].as_f64().unwrap();
+    assert!(sgd >= reference - 1e-7 * reference, "{sgd} < {reference}");
+}
