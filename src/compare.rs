@@ -765,6 +765,7 @@ pub fn plot_svg(report: &CompareReport) -> Result<String, String> {
             .x_desc("seconds (each solver from its own start)")
             .y_desc("|objective − reference| / |reference|")
             .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_max_light_lines(1)
             .draw()
             .map_err(|e| err(&e))?;
         let colors = [
