@@ -20,7 +20,7 @@
 
 use crate::geometry::FilterNorm;
 use crate::network::{Objective, TwoLayerCnn};
-use crate::problem::{Architecture, Problem};
+use crate::problem::{Architecture, Problem, Task};
 use ndarray::{Array1, Array4, ArrayView1, ArrayView4, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -310,6 +310,13 @@ pub fn train(
     progress: &dyn Fn(usize, f64),
 ) -> Result<BaselineResult, String> {
     options.check()?;
+    if problem.task != Task::Scalar {
+        return Err(format!(
+            "{}: the baseline trains one scalar network, but the problem is one-vs-rest; train \
+             one class with \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}}",
+            problem.source.display()
+        ));
+    }
     let start = Instant::now();
     let (x, y, beta, norm) = (
         problem.x.view(),

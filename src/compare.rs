@@ -19,7 +19,7 @@ use crate::first_order::al::{self, AlOptions};
 use crate::first_order::fista::{self, FistaOptions};
 use crate::geometry::FilterNorm;
 use crate::pipeline::{self, Progress, SolveOptions};
-use crate::problem::{ArrangementSpec, Problem};
+use crate::problem::{ArrangementSpec, Problem, Task};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -277,6 +277,14 @@ pub fn run(
     progress: Progress,
 ) -> crate::error::Result<CompareReport> {
     let invalid = |m: String| crate::error::Error::Invalid(m);
+    if problem.task != Task::Scalar {
+        // The labels in `y` are not targets: comparing on them would be a silent wrong number.
+        return Err(crate::error::Error::input(
+            &problem.source,
+            "a one-vs-rest problem is one program per class; compare one class with \
+             \"binary\": {\"positive\": [c], \"negative\": \"rest\"} instead of \"task\"",
+        ));
+    }
     if options.time_limit.is_nan() || options.time_limit <= 0.0 {
         return Err(invalid(format!(
             "time limit {}: give a positive number of seconds",

@@ -5,7 +5,7 @@
 use cvxcnn::baseline::{self, BaselineOptions, BaselineStatus, Optimizer};
 use cvxcnn::geometry::{ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::pipeline::{self, SolveOptions};
-use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
+use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
 use ndarray::{Array1, Array4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -38,6 +38,8 @@ fn gaussian_problem(n: usize, len: usize, kernel: usize, pooling: Pooling, seed:
         arrangements: ArrangementSpec::Exact {
             max_patterns: 20_000,
         },
+        task: Task::Scalar,
+        test: None,
     }
 }
 

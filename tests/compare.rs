@@ -357,3 +357,25 @@ fn osqp_row_on_an_l1_problem() {
     let reference = r["reference"]["objective"].as_f64().unwrap();
     assert!(sgd >= reference - 1e-7 * reference, "{sgd} < {reference}");
 }
+
+#[test]
+fn a_one_vs_rest_problem_is_refused_with_the_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("r.json");
+    let ovr = root().join("problems/digits_ovr.json");
+    let o = run(&[
+        "compare",
+        ovr.to_str().unwrap(),
+        "--solvers",
+        "sgd",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success(), "one-vs-rest accepted");
+    let e = stderr(&o);
+    assert!(
+        e.contains("digits_ovr.json") && e.contains("\"binary\""),
+        "message lacks the file or the fix: {e}"
+    );
+    assert!(!out.exists() && o.stdout.is_empty());
+}
