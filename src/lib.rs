@@ -28,8 +28,10 @@
 pub mod arch;
 pub mod arrangement;
 pub mod backend;
+pub mod baseline;
 pub mod certify;
 pub mod circular_net;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod export;

@@ -38,6 +38,9 @@ enum Command {
     /// Rebuild the network(s) of a result file and print predictions, one line per sample: the
     /// output f(x) for a scalar task, the predicted class label for one-vs-rest.
     Predict(PredictArgs),
+    /// Run several solvers on one problem and print one table: objective, gap to Clarabel's
+    /// optimum, constraint violation, iterations, time (JSON report and SVG plot on request).
+    Compare(CompareArgs),
 }
 
 #[derive(Args)]
@@ -172,6 +175,55 @@ struct SolveFileArgs {
     solver: SolverArgs,
 }
 
+#[derive(Args)]
+struct CompareArgs {
+    /// Problem file.
+    problem: PathBuf,
+    /// Comma-separated solvers: clarabel, osqp, fista, al, sgd (Clarabel always runs first, as the
+    /// reference).
+    #[arg(long, default_value = "clarabel,fista,al,sgd")]
+    solvers: String,
+    /// Write the JSON report here (atomically).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write the SVG plot of relative gap against time here (atomically).
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Seconds each solver other than the reference may run (OSQP, FISTA, AL, SGD).
+    #[arg(long, default_value_t = 10.0)]
+    time_limit: f64,
+    /// Width of the SGD network (default: the decoded width of Clarabel's solution).
+    #[arg(long)]
+    width: Option<usize>,
+    /// Seed of the SGD network's initialisation and minibatch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// SGD's optimizer.
+    #[arg(long, value_enum, default_value = "adam")]
+    sgd_optimizer: OptimizerArg,
+    /// SGD's relative step size (Adam: times the RMS of the initial weights).
+    #[arg(long, default_value_t = 0.02)]
+    sgd_lr: f64,
+    /// SGD's minibatch size (default: full batch).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Keep the report when the reference solve is not `optimal` (gaps are then to an inexact value).
+    #[arg(long)]
+    allow_inexact: bool,
+    /// No progress bars on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Optimizers of the SGD baseline.
+#[derive(Clone, Copy, ValueEnum)]
+enum OptimizerArg {
+    /// Adam.
+    Adam,
+    /// SGD with momentum 0.9.
+    Momentum,
+}
+
 /// Coupling choices.
 #[derive(Clone, Copy, ValueEnum)]
 enum CouplingArg {
@@ -223,6 +275,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Export(args) => export(&args),
         Command::SolveFile(args) => solve_file(&args),
         Command::Predict(args) => predict(&args),
+        Command::Compare(args) => compare(&args),
     }
 }
 
@@ -699,6 +752,180 @@ fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
     };
     write_json(&result, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Progress of `compare`: a spinner per solver (ticking while it runs), a bar for SGD's steps and
+/// the reduction phases; nothing with `--quiet`.
+fn compare_progress(quiet: bool) -> impl Fn(&str, usize, usize) + Sync {
+    let bar = Mutex::new(None::<(String, ProgressBar)>);
+    move |phase: &str, done: usize, total: usize| {
+        if quiet || phase == "solve" {
+            return;
+        }
+        let Ok(mut slot) = bar.lock() else { return };
+        let fresh = !matches!(&*slot, Some((p, _)) if p == phase);
+        if fresh {
+            if let Some((_, old)) = slot.take() {
+                old.finish_and_clear();
+            }
+            let pb = ProgressBar::new(total as u64);
+            let template = if total > 1 {
+                "{msg:>12} [{bar:30}] {pos}/{len} {elapsed}"
+            } else {
+                "{msg:>12} {spinner} {elapsed}"
+            };
+            if let Ok(style) = ProgressStyle::with_template(template) {
+                pb.set_style(style.progress_chars("=> "));
+            }
+            pb.set_message(phase.to_string());
+            if total <= 1 {
+                pb.enable_steady_tick(std::time::Duration::from_millis(200));
+            }
+            *slot = Some((phase.to_string(), pb));
+        }
+        if let Some((_, pb)) = &*slot {
+            pb.set_position(done as u64);
+            if done >= total {
+                pb.finish_and_clear();
+                *slot = None;
+            }
+        }
+    }
+}
+
+fn compare(args: &CompareArgs) -> Result<ExitCode, String> {
+    use cvxcnn::baseline::{BaselineOptions, Optimizer};
+    use cvxcnn::compare::{self, CompareOptions, SolverKind};
+    let solvers = SolverKind::parse_list(&args.solvers)?;
+    let time_limit = positive("time-limit", args.time_limit)?;
+    if args.width == Some(0) {
+        return Err("--width = 0: give at least 1 filter".into());
+    }
+    if args.batch_size == Some(0) {
+        return Err("--batch-size = 0: give at least 1 sample".into());
+    }
+    let sgd_lr = positive("sgd-lr", args.sgd_lr)?;
+    for out in [&args.out, &args.plot].into_iter().flatten() {
+        check_writable(out)?;
+    }
+    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    let options = CompareOptions {
+        solvers,
+        time_limit,
+        width: args.width,
+        seed: args.seed,
+        sgd: BaselineOptions {
+            optimizer: match args.sgd_optimizer {
+                OptimizerArg::Adam => Optimizer::Adam,
+                OptimizerArg::Momentum => Optimizer::Momentum,
+            },
+            learning_rate: sgd_lr,
+            batch_size: args.batch_size,
+            ..BaselineOptions::default()
+        },
+        ..CompareOptions::default()
+    };
+    let progress = compare_progress(args.quiet);
+    let report = compare::run(&problem, &options, &progress).map_err(|e| e.to_string())?;
+    if report.reference.status != Status::Optimal && !args.allow_inexact {
+        return Err(format!(
+            "{}: the reference solve (Clarabel) stopped with status {}; every gap would be \
+             measured against an inexact value; {}, or rerun with --allow-inexact; nothing written",
+            args.problem.display(),
+            report.reference.status.name(),
+            report.reference.status.advice()
+        ));
+    }
+    // Render everything before writing anything.
+    let svg = match &args.plot {
+        Some(_) => Some(compare::plot_svg(&report)?),
+        None => None,
+    };
+    if let Some(out) = &args.out {
+        write_json(&report, Some(out))?;
+    }
+    if let (Some(path), Some(svg)) = (&args.plot, &svg) {
+        write_text(svg, Some(path))?;
+    }
+    let table = compare_table(&report);
+    write_text(&table, None)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table `compare` prints.
+fn compare_table(report: &cvxcnn::compare::CompareReport) -> String {
+    use std::fmt::Write as _;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}: n = {}, {} patterns ({} mode), beta = {}, filter norm {}; reference: clarabel ({})",
+        report.problem,
+        report.n,
+        report.patterns,
+        report.arrangement_mode,
+        report.beta,
+        match report.filter_norm {
+            cvxcnn::geometry::FilterNorm::L2 => "l2",
+            cvxcnn::geometry::FilterNorm::L1 => "l1",
+        },
+        report.reference.status.name()
+    );
+    let _ = writeln!(
+        t,
+        "{:<9} {:<8} {:<15} {:>18} {:>11} {:>14} {:>10} {:>8}",
+        "solver",
+        "program",
+        "status",
+        "objective",
+        "rel. gap",
+        "violation",
+        "iterations",
+        "seconds"
+    );
+    for r in &report.rows {
+        let objective = r.objective.map_or("—".into(), |v| format!("{v:.10e}"));
+        let gap = r.relative_gap.map_or("—".into(), |v| format!("{v:+.2e}"));
+        let violation = match (r.max_constraint_violation, r.violation_note) {
+            (Some(v), _) => format!("{v:.1e}"),
+            (None, Some(note)) => note.to_string(),
+            (None, None) => "—".into(),
+        };
+        let iterations = r.iterations.map_or("—".into(), |v| v.to_string());
+        let seconds = r.seconds.map_or("—".into(), |v| format!("{v:.2}"));
+        let _ = writeln!(
+            t,
+            "{:<9} {:<8} {:<15} {objective:>18} {gap:>11} {violation:>14} {iterations:>10} {seconds:>8}",
+            r.solver, r.program, r.status
+        );
+    }
+    for r in &report.rows {
+        if let Some(m) = &r.message {
+            let _ = writeln!(t, "  {}: {m}", r.solver);
+        }
+    }
+    let _ = writeln!(
+        t,
+        "rel. gap = (objective − reference) / |reference|; violation = worst absolute violation of \
+         the full constraint set; seconds exclude the shared preparation ({:.2} s); time limit {} s \
+         per solver after the reference.",
+        report.prepare_s, report.time_limit_s
+    );
+    if report.rows.iter().any(|r| r.program == "gated") {
+        let _ = writeln!(
+            t,
+            "fista solves the gated relaxation (formulations.md §3), whose optimum is ≤ the ReLU \
+             optimum: a negative gap is expected there."
+        );
+    }
+    if report.arrangement_mode != "exact" && report.rows.iter().any(|r| r.program == "network") {
+        let _ = writeln!(
+            t,
+            "{} mode: the reference is the optimum over the sampled patterns, so a trained network \
+             may be below it; in exact mode none can.",
+            report.arrangement_mode
+        );
+    }
+    t
 }
 
 fn check_writable(out: &Path) -> Result<(), String> {

@@ -125,6 +125,23 @@ fn fista_reaches_clarabel_gated_optimum_on_digits40() {
     let again = fista::objective(prep.a.view(), p.y.view(), p.beta, res.z.view());
     assert!(rel(again, res.objective) < 1e-12);
     assert!(res.history.len() >= 2);
+    check_trace(&res.trace, res.objective, 0.0);
+}
+
+/// A trace starts at iteration 0, is monotone in time and iterations, and ends at the result.
+fn check_trace(trace: &[cvxcnn::first_order::TracePoint], objective: f64, violation: f64) {
+    assert!(trace.len() >= 2, "trace has {} points", trace.len());
+    assert_eq!(trace[0].iterations, 0);
+    for w in trace.windows(2) {
+        assert!(w[1].seconds >= w[0].seconds && w[1].iterations >= w[0].iterations);
+    }
+    let last = trace.last().expect("nonempty");
+    assert!(
+        rel(last.objective, objective) < 1e-12,
+        "{} vs {objective}",
+        last.objective
+    );
+    assert!((last.violation - violation).abs() <= 1e-12 * violation.max(1.0));
 }
 
 #[test]
@@ -244,6 +261,7 @@ fn al_matches_pipeline(p: &Problem, label: &str) {
     );
     assert!(rel(again, res.objective) < 1e-12);
     assert_eq!(res.history.len(), res.outer_iterations);
+    check_trace(&res.trace, res.objective, res.violation);
 }
 
 #[test]

@@ -11,7 +11,7 @@
 //! soft-threshold on every block. Multipliers are updated as `λ ← max(0, λ − μg)`; `μ` grows when the
 //! violation does not fall fast enough.
 
-use super::{Operator, group_norm_sum, minimize, secs};
+use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
 use crate::arrangement::Arrangement;
 use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis, s};
@@ -103,6 +103,8 @@ pub struct AlResult {
     pub converged: bool,
     /// One entry per outer step.
     pub history: Vec<AlCheck>,
+    /// One point at the start and after every outer step (iterations = FISTA iterations so far).
+    pub trace: Vec<TracePoint>,
 }
 
 /// The cone rows `B_i` of every pattern listed in `rows[i]` ([`Arrangement::cone_rows`]: row
@@ -237,6 +239,12 @@ pub fn solve(
     };
 
     let mut history = Vec::new();
+    let mut trace = vec![TracePoint {
+        seconds: secs(start),
+        iterations: 0,
+        objective: objective(a, y, beta, x.slice(s![..p, ..]), x.slice(s![p.., ..])),
+        violation: violation_of(&x, &cone_values(cones, &x, parallel)),
+    }];
     let mut inner_total = 0;
     let mut eps = if warm.is_some() {
         options.inner_tol_final
@@ -329,6 +337,12 @@ pub fn solve(
             mu,
             inner_iterations: out.iterations,
         });
+        trace.push(TracePoint {
+            seconds: secs(start),
+            iterations: inner_total,
+            objective: obj,
+            violation,
+        });
         for (lj, gj) in lam.iter_mut().zip(&g) {
             *lj = (&*lj - &(gj * mu)).mapv(|v| v.max(0.0));
         }
@@ -359,6 +373,7 @@ pub fn solve(
         inner_iterations: inner_total,
         converged,
         history,
+        trace,
     }
 }
 
@@ -390,13 +405,25 @@ pub fn solve_prepared(
     let mut rows = prep.rows.clone();
     let mut warm: Option<AlResult> = None;
     let mut rounds = 0;
+    let start = Instant::now();
     let mut history = Vec::new();
+    let mut trace: Vec<TracePoint> = Vec::new();
     let (mut inner, mut outer) = (0, 0);
     loop {
         rounds += 1;
         let cones = cone_matrices(m, arr, &rows);
         let mut res = solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options);
         history.extend(res.history.iter().copied());
+        // Rounds after the first start warm: shift their clock and iteration count.
+        let (t0, k0) = (
+            secs(start) - res.trace.last().map_or(0.0, |t| t.seconds),
+            inner,
+        );
+        trace.extend(res.trace.iter().map(|t| TracePoint {
+            seconds: t0 + t.seconds,
+            iterations: k0 + t.iterations,
+            ..*t
+        }));
         inner += res.inner_iterations;
         outer += res.outer_iterations;
         let scale =
@@ -424,6 +451,7 @@ pub fn solve_prepared(
         let full = full_violation(m, arr, res.c.view(), res.c_prime.view());
         if added == 0 || rounds >= max_rounds {
             res.history = history;
+            res.trace = trace;
             res.inner_iterations = inner;
             res.outer_iterations = outer;
             res.converged &= full <= options.tol_violation;

@@ -7,7 +7,7 @@
 //! Stopping uses a duality gap: with the residual `v = y − Az`, the point `θv`,
 //! `θ = min(1, β / max_i ‖A_i^T v‖)`, is dual feasible, and `½‖y‖² − ½‖θv − y‖²` is a lower bound.
 
-use super::{Operator, group_norm_sum, minimize, secs};
+use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3};
 use std::time::Instant;
 
@@ -66,6 +66,8 @@ pub struct FistaResult {
     pub stop: &'static str,
     /// Final backtracking Lipschitz constant.
     pub lipschitz: f64,
+    /// One point at the start, at every duality-gap check and at the end (violation 0).
+    pub trace: Vec<TracePoint>,
 }
 
 /// Objective of the gated program at `z`.
@@ -121,7 +123,14 @@ pub fn solve(
         let r = op.apply(x.view()) - y;
         (0.5 * r.dot(&r), op.adjoint(r.view()))
     };
-    let mut history = vec![(secs(start), value(&x0) + beta * group_norm_sum(x0.view()))];
+    let f0 = value(&x0) + beta * group_norm_sum(x0.view());
+    let mut history = vec![(secs(start), f0)];
+    let mut trace = vec![TracePoint {
+        seconds: secs(start),
+        iterations: 0,
+        objective: f0,
+        violation: 0.0,
+    }];
     let mut best_lb = f64::NEG_INFINITY;
     let every = options.check_every.max(1);
     let mut met = "";
@@ -141,6 +150,12 @@ pub fn solve(
             return true;
         }
         if k.is_multiple_of(every) {
+            trace.push(TracePoint {
+                seconds: secs(start),
+                iterations: k,
+                objective: f,
+                violation: 0.0,
+            });
             best_lb = best_lb.max(lower_bound(a, y, beta, x.view()));
             if f - best_lb <= options.tol * f.abs().max(1e-300) {
                 met = "duality gap";
@@ -160,6 +175,14 @@ pub fn solve(
     );
     let lb = best_lb.max(lower_bound(a, y, beta, out.x.view()));
     let converged = out.converged && !met.is_empty();
+    if trace.last().is_none_or(|t| t.iterations != out.iterations) {
+        trace.push(TracePoint {
+            seconds: secs(start),
+            iterations: out.iterations,
+            objective: out.value,
+            violation: 0.0,
+        });
+    }
     FistaResult {
         objective: out.value,
         z: out.x,
@@ -169,6 +192,7 @@ pub fn solve(
         history,
         lipschitz: out.lipschitz,
         grad_map: last_gm,
+        trace,
         stop: if met.is_empty() {
             "iteration or time limit"
         } else {

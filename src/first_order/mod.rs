@@ -13,6 +13,17 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 use std::time::Instant;
 
+/// One convergence check of a first-order solver: wall time since the start, iterations so far,
+/// the true objective at the iterate and its worst cone-row violation (relative, as
+/// [`al::AlCheck::violation`]; 0 for the unconstrained gated program).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct TracePoint {
+    pub seconds: f64,
+    pub iterations: usize,
+    pub objective: f64,
+    pub violation: f64,
+}
+
 /// Below this many multiply-adds per operator application, work stays on one thread.
 const PARALLEL_WORK: usize = 1 << 18;
 

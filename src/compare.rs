@@ -1,0 +1,862 @@
+//! `cvxcnn compare`: one problem, several solvers, one table — how close each method gets to the
+//! interior-point optimum of the convex program (formulations.md §1), how feasible it is, and how
+//! long it takes.
+//!
+//! | solver | solves | objective reported |
+//! |---|---|---|
+//! | `clarabel` | the §1 program (interior point), through [`crate::pipeline::solve`]: the **reference** | convex optimum |
+//! | `osqp` | the same program (ADMM, feature `osqp`, ℓ1 filter norm only: no cones) | its primal objective |
+//! | `fista` | the gated relaxation of §3 ([`crate::first_order::fista`]) — no cone constraints, optimum ≤ the ReLU one | gated objective |
+//! | `al` | the §1 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]) | §1 objective at its iterate |
+//! | `sgd` | the nonconvex network itself ([`crate::baseline`], Adam by default) | the trained network's objective |
+//!
+//! Every gap is `(objective − reference) / |reference|`, signed. Clarabel always runs first; if it
+//! was not asked for it still runs, as the reference, and the report says so.
+
+use crate::backend::Status;
+use crate::baseline::{self, BaselineOptions, BaselineStatus};
+use crate::first_order::al::{self, AlOptions};
+use crate::first_order::fista::{self, FistaOptions};
+use crate::geometry::FilterNorm;
+use crate::pipeline::{self, Progress, SolveOptions};
+use crate::problem::{ArrangementSpec, Problem, Task};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Gated-ReLU program note shown in place of a violation.
+pub const GATED_NOTE: &str = "n/a (gated)";
+/// Network note shown in place of a violation.
+pub const NETWORK_NOTE: &str = "n/a (network)";
+
+/// The solvers `compare` knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SolverKind {
+    /// Clarabel, interior point: the reference.
+    Clarabel,
+    /// OSQP, ADMM (feature `osqp`; programs without cones).
+    Osqp,
+    /// Restarted FISTA on the gated relaxation (§3).
+    Fista,
+    /// Augmented Lagrangian on the §1 program.
+    Al,
+    /// The nonconvex network trained by Adam / SGD ([`crate::baseline`]).
+    Sgd,
+}
+
+impl SolverKind {
+    /// Every solver, in table order.
+    pub const ALL: [SolverKind; 5] = [
+        SolverKind::Clarabel,
+        SolverKind::Osqp,
+        SolverKind::Fista,
+        SolverKind::Al,
+        SolverKind::Sgd,
+    ];
+
+    /// Name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Clarabel => "clarabel",
+            SolverKind::Osqp => "osqp",
+            SolverKind::Fista => "fista",
+            SolverKind::Al => "al",
+            SolverKind::Sgd => "sgd",
+        }
+    }
+
+    /// The program the solver works on: `relu` (§1), `gated` (§3) or `network` (nonconvex).
+    pub fn program(self) -> &'static str {
+        match self {
+            SolverKind::Clarabel | SolverKind::Osqp | SolverKind::Al => "relu",
+            SolverKind::Fista => "gated",
+            SolverKind::Sgd => "network",
+        }
+    }
+
+    /// Parses a comma-separated list (`clarabel,fista,sgd`); duplicates are dropped, order kept.
+    ///
+    /// # Errors
+    /// An unknown or empty name, with the valid names listed.
+    pub fn parse_list(list: &str) -> Result<Vec<SolverKind>, String> {
+        let valid = || {
+            SolverKind::ALL
+                .iter()
+                .map(|s| s.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = Vec::new();
+        for raw in list.split(',') {
+            let name = raw.trim();
+            let kind = SolverKind::ALL
+                .into_iter()
+                .find(|s| s.name().eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    if name.is_empty() {
+                        format!(
+                            "--solvers {list:?} has an empty name; give a comma-separated list of: {}",
+                            valid()
+                        )
+                    } else {
+                        format!(
+                            "--solvers: unknown solver {name:?}; valid names are: {}",
+                            valid()
+                        )
+                    }
+                })?;
+            if !out.contains(&kind) {
+                out.push(kind);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Options of [`run`].
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// Solvers asked for (Clarabel runs first in any case).
+    pub solvers: Vec<SolverKind>,
+    /// Wall-clock cap in seconds for each solver other than the reference (OSQP, FISTA, AL, SGD).
+    pub time_limit: f64,
+    /// Width of the `sgd` network; `None`: the decoded width of the reference (at least 1).
+    pub width: Option<usize>,
+    /// Seed of the `sgd` network.
+    pub seed: u64,
+    /// Options of the reference solve (Clarabel) and of OSQP.
+    pub solve: SolveOptions,
+    /// FISTA's options (`time_limit` is overridden by [`CompareOptions::time_limit`]).
+    pub fista: FistaOptions,
+    /// AL's options (`time_limit` overridden).
+    pub al: AlOptions,
+    /// Constraint-generation rounds of AL.
+    pub al_rounds: usize,
+    /// The baseline's options (`width`, `seed` and `time_limit` overridden).
+    pub sgd: BaselineOptions,
+}
+
+impl Default for CompareOptions {
+    fn default() -> Self {
+        Self {
+            solvers: SolverKind::ALL.to_vec(),
+            time_limit: 10.0,
+            width: None,
+            seed: 0,
+            solve: SolveOptions::default(),
+            fista: FistaOptions::default(),
+            al: AlOptions::default(),
+            al_rounds: 5,
+            sgd: BaselineOptions::default(),
+        }
+    }
+}
+
+/// One point of a solver's convergence trace.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TracePoint {
+    /// Seconds since the solver started.
+    pub seconds: f64,
+    /// Iterations so far.
+    pub iterations: usize,
+    /// Objective at that point (the solver's own program, as in its row).
+    pub objective: f64,
+    /// AL: worst relative violation of the rows in use (formulations.md §7); `None` elsewhere.
+    pub violation: Option<f64>,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Solver name.
+    pub solver: &'static str,
+    /// `relu`, `gated` or `network`.
+    pub program: &'static str,
+    /// How it stopped: `optimal`, `almost_solved`, … (Clarabel, OSQP); `converged`,
+    /// `max_iterations`, `max_time`, `not_converged` (FISTA, AL); `stalled`, `max_iterations`,
+    /// `max_time`, `diverged` (SGD); `skipped` or `failed` when it did not run (see `message`).
+    pub status: String,
+    /// Its objective; `None` when it did not run or diverged.
+    pub objective: Option<f64>,
+    /// `(objective − reference) / |reference|`.
+    pub relative_gap: Option<f64>,
+    /// Worst absolute violation of the full constraint set at the solution (every cone row of every
+    /// pattern); `None` where there are no constraints (`fista`, `sgd`): see `violation_note`.
+    pub max_constraint_violation: Option<f64>,
+    /// Why there is no violation (`n/a (gated)`, `n/a (network)`), or `None`.
+    pub violation_note: Option<&'static str>,
+    /// Iterations (Clarabel and OSQP over all rounds; FISTA steps; AL's FISTA steps over all
+    /// subproblems; SGD optimizer steps).
+    pub iterations: Option<usize>,
+    /// Solver wall time in seconds, the shared preparation (patterns, `A_i`, reduction) excluded.
+    pub seconds: Option<f64>,
+    /// More: the stopping test, the SGD width, why a solver was skipped, …
+    pub message: Option<String>,
+    /// Convergence trace (Clarabel and OSQP: the end point only).
+    pub trace: Vec<TracePoint>,
+}
+
+impl Row {
+    fn empty(kind: SolverKind, status: &str, message: String) -> Self {
+        Row {
+            solver: kind.name(),
+            program: kind.program(),
+            status: status.to_string(),
+            objective: None,
+            relative_gap: None,
+            max_constraint_violation: None,
+            violation_note: None,
+            iterations: None,
+            seconds: None,
+            message: Some(message),
+            trace: Vec::new(),
+        }
+    }
+}
+
+/// The reference solve.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    /// Always `clarabel`.
+    pub solver: &'static str,
+    /// Its status; gaps mean "to the optimum" only when `optimal`.
+    pub status: Status,
+    /// Its objective (the §1 optimum over the problem's patterns).
+    pub objective: f64,
+    /// Whether `clarabel` was in the requested list (else it ran only as the reference).
+    pub requested: bool,
+    /// Neurons of its decoded network (the default SGD width).
+    pub neurons: usize,
+    /// Whether its dual certificate holds.
+    pub certified: bool,
+}
+
+/// The whole comparison: the contract of `cvxcnn compare --out` (README, "Compare reports").
+#[derive(Debug, Clone, Serialize)]
+pub struct CompareReport {
+    /// The problem file.
+    pub problem: String,
+    /// Samples.
+    pub n: usize,
+    /// Patterns `P`.
+    pub patterns: usize,
+    /// `exact`, `sample` or `gates`: in exact mode the reference is the global optimum of the
+    /// nonconvex problem, so no network (SGD) can be below it.
+    pub arrangement_mode: &'static str,
+    /// Filter norm of the problem.
+    pub filter_norm: FilterNorm,
+    /// Weight decay.
+    pub beta: f64,
+    /// Per-solver time limit in seconds (all but the reference).
+    pub time_limit_s: f64,
+    /// Shared preparation of FISTA and AL (patches, patterns, `A_i`, reduction), seconds.
+    pub prepare_s: f64,
+    /// The reference.
+    pub reference: Reference,
+    /// One row per solver, the reference first.
+    pub rows: Vec<Row>,
+}
+
+fn secs(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64()
+}
+
+fn rel_gap(objective: f64, reference: f64) -> f64 {
+    (objective - reference) / reference.abs().max(f64::MIN_POSITIVE)
+}
+
+/// Runs the comparison. `progress(phase, done, total)`: `phase` is a solver name (or a preparation
+/// phase); `(0, 1)` when a solver starts, `(1, 1)` when it ends; SGD also reports
+/// `(iterations, max_iter)`.
+///
+/// # Errors
+/// The reference solve failing outright (bad problem), or invalid options.
+pub fn run(
+    problem: &Problem,
+    options: &CompareOptions,
+    progress: Progress,
+) -> crate::error::Result<CompareReport> {
+    let invalid = |m: String| crate::error::Error::Invalid(m);
+    if problem.task != Task::Scalar {
+        // The labels in `y` are not targets: comparing on them would be a silent wrong number.
+        return Err(crate::error::Error::input(
+            &problem.source,
+            "a one-vs-rest problem is one program per class; compare one class with \
+             \"binary\": {\"positive\": [c], \"negative\": \"rest\"} instead of \"task\"",
+        ));
+    }
+    if !matches!(
+        problem.architecture,
+        crate::problem::Architecture::TwoLayer { .. }
+    ) {
+        return Err(crate::error::Error::input(
+            &problem.source,
+            "compare runs the first-order solvers and the SGD baseline on the two-layer program \
+             only; use \"kind\": \"two_layer\" (solve other architectures with cvxcnn solve)",
+        ));
+    }
+    if options.time_limit.is_nan() || options.time_limit <= 0.0 {
+        return Err(invalid(format!(
+            "time limit {}: give a positive number of seconds",
+            options.time_limit
+        )));
+    }
+    if options.width == Some(0) {
+        return Err(invalid(
+            "width 0: the network needs at least one filter".into(),
+        ));
+    }
+
+    // The reference.
+    progress("clarabel", 0, 1);
+    let reference = pipeline::solve(problem, &options.solve, progress)?;
+    progress("clarabel", 1, 1);
+    let ref_obj = reference.objective;
+    let t = &reference.timings;
+    let clarabel_s = t.build_s + t.solve_s + t.decode_s;
+    let clarabel_row = Row {
+        solver: "clarabel",
+        program: "relu",
+        status: reference.status.name().to_string(),
+        objective: Some(ref_obj),
+        relative_gap: Some(0.0),
+        max_constraint_violation: Some(reference.max_constraint_violation),
+        violation_note: None,
+        iterations: Some(reference.solver.total_iterations as usize),
+        seconds: Some(clarabel_s),
+        message: Some(format!(
+            "reference{}; {} rounds; certificate {} (relative gap {:.1e})",
+            if options.solvers.contains(&SolverKind::Clarabel) {
+                ""
+            } else {
+                " (not requested; run as the reference)"
+            },
+            reference.solver.rounds,
+            if reference.certificate.certified {
+                "ok"
+            } else {
+                "NOT certified"
+            },
+            reference.certificate.relative_gap
+        )),
+        trace: vec![TracePoint {
+            seconds: clarabel_s,
+            iterations: reference.solver.total_iterations as usize,
+            objective: ref_obj,
+            violation: None,
+        }],
+    };
+    let exact = matches!(problem.arrangements, ArrangementSpec::Exact { .. });
+
+    // FISTA and AL share the preparation.
+    let needs_prep = options
+        .solvers
+        .iter()
+        .any(|s| matches!(s, SolverKind::Fista | SolverKind::Al))
+        && problem.filter_norm == FilterNorm::L2;
+    let (prepared, prepare_s) = if needs_prep {
+        let t = Instant::now();
+        let p = pipeline::prepare(problem, &options.solve, progress)?;
+        (Some(p), secs(t))
+    } else {
+        (None, 0.0)
+    };
+
+    let mut rows = vec![clarabel_row];
+    for &kind in &options.solvers {
+        let row = match kind {
+            SolverKind::Clarabel => continue,
+            SolverKind::Osqp => osqp_row(problem, options, ref_obj, progress),
+            SolverKind::Fista | SolverKind::Al if problem.filter_norm != FilterNorm::L2 => {
+                Row::empty(
+                    kind,
+                    "skipped",
+                    format!(
+                        "{} implements the ℓ2 filter norm (group-ℓ2 regularizer); this problem \
+                         uses \"filter_norm\": \"l1\"",
+                        kind.name()
+                    ),
+                )
+            }
+            SolverKind::Fista => {
+                // `needs_prep` holds here: FISTA was requested on an ℓ2 problem.
+                let prep = prepared.as_ref().expect("prepared for FISTA");
+                progress("fista", 0, 1);
+                let fo = FistaOptions {
+                    time_limit: options.time_limit,
+                    ..options.fista.clone()
+                };
+                let t = Instant::now();
+                let r = fista::solve(prep.a.view(), problem.y.view(), problem.beta, None, &fo);
+                let seconds = secs(t);
+                progress("fista", 1, 1);
+                let status = if r.converged {
+                    "converged"
+                } else if r.iterations >= fo.max_iter {
+                    "max_iterations"
+                } else {
+                    "max_time"
+                };
+                Row {
+                    solver: "fista",
+                    program: "gated",
+                    status: status.into(),
+                    objective: Some(r.objective),
+                    relative_gap: Some(rel_gap(r.objective, ref_obj)),
+                    max_constraint_violation: None,
+                    violation_note: Some(GATED_NOTE),
+                    iterations: Some(r.iterations),
+                    seconds: Some(seconds),
+                    message: Some(format!(
+                        "gated relaxation (optimum ≤ ReLU optimum); stop: {}; dual bound {:.10e}",
+                        r.stop, r.lower_bound
+                    )),
+                    trace: r
+                        .trace
+                        .iter()
+                        .map(|p| TracePoint {
+                            seconds: p.seconds,
+                            iterations: p.iterations,
+                            objective: p.objective,
+                            violation: None,
+                        })
+                        .collect(),
+                }
+            }
+            SolverKind::Al => {
+                let prep = prepared.as_ref().expect("prepared for AL");
+                progress("al", 0, 1);
+                let ao = AlOptions {
+                    time_limit: options.time_limit,
+                    ..options.al.clone()
+                };
+                let t = Instant::now();
+                let r = al_with_budget(prep, problem, &ao, options.al_rounds);
+                let seconds = secs(t);
+                progress("al", 1, 1);
+                let res = &r.result;
+                let status = if res.converged {
+                    "converged"
+                } else if seconds >= ao.time_limit {
+                    "max_time"
+                } else if res.outer_iterations >= ao.max_outer {
+                    "max_iterations"
+                } else {
+                    "not_converged"
+                };
+                Row {
+                    solver: "al",
+                    program: "relu",
+                    status: status.into(),
+                    objective: Some(res.objective),
+                    relative_gap: Some(rel_gap(res.objective, ref_obj)),
+                    max_constraint_violation: Some(r.worst),
+                    violation_note: None,
+                    iterations: Some(res.inner_iterations),
+                    seconds: Some(seconds),
+                    message: Some(format!(
+                        "{} outer steps, {} rounds; relative full-set violation {:.1e}",
+                        res.outer_iterations,
+                        r.rounds,
+                        al::full_violation(
+                            prep.patches.stacked(),
+                            &prep.arrangement,
+                            res.c.view(),
+                            res.c_prime.view()
+                        )
+                    )),
+                    trace: res
+                        .trace
+                        .iter()
+                        .map(|p| TracePoint {
+                            seconds: p.seconds,
+                            iterations: p.iterations,
+                            objective: p.objective,
+                            violation: Some(p.violation),
+                        })
+                        .collect(),
+                }
+            }
+            SolverKind::Sgd => sgd_row(problem, options, &reference, exact, progress)?,
+        };
+        rows.push(row);
+    }
+
+    Ok(CompareReport {
+        problem: problem.source.display().to_string(),
+        n: problem.y.len(),
+        patterns: reference.arrangements,
+        arrangement_mode: reference.arrangement_mode,
+        filter_norm: problem.filter_norm,
+        beta: problem.beta,
+        time_limit_s: options.time_limit,
+        prepare_s,
+        reference: Reference {
+            solver: "clarabel",
+            status: reference.status,
+            objective: ref_obj,
+            requested: options.solvers.contains(&SolverKind::Clarabel),
+            neurons: reference.neurons,
+            certified: reference.certificate.certified,
+        },
+        rows,
+    })
+}
+
+/// AL with constraint generation under one time budget for all rounds.
+struct AlRounds {
+    /// The last run, its trace and iteration counts covering every round.
+    result: al::AlResult,
+    rounds: usize,
+    /// Worst absolute violation of the full cone rows at the end.
+    worst: f64,
+}
+
+/// As [`al::solve_prepared`] (solve on the reduced rows, add every violated dropped row, re-solve
+/// warm), but each round gets only what is left of `options.time_limit`, so the whole run respects
+/// it; the trace is continuous over the rounds.
+fn al_with_budget(
+    prep: &pipeline::Prepared,
+    problem: &Problem,
+    options: &AlOptions,
+    max_rounds: usize,
+) -> AlRounds {
+    let start = Instant::now();
+    let m = prep.patches.stacked();
+    let arr = &prep.arrangement;
+    let p = arr.patterns.len();
+    let mut rows = prep.rows.clone();
+    let mut warm: Option<al::AlResult> = None;
+    let mut trace = Vec::new();
+    let (mut inner, mut outer, mut rounds) = (0, 0, 0);
+    let max_row = |x: ndarray::ArrayView2<f64>| {
+        x.outer_iter()
+            .map(|r| r.dot(&r).sqrt())
+            .fold(0.0_f64, f64::max)
+    };
+    loop {
+        rounds += 1;
+        let cones = al::cone_matrices(m, arr, &rows);
+        let offset = secs(start);
+        let budget = AlOptions {
+            time_limit: (options.time_limit - offset).max(0.0),
+            ..options.clone()
+        };
+        let mut res = al::solve(
+            prep.a.view(),
+            problem.y.view(),
+            problem.beta,
+            &cones,
+            warm.as_ref(),
+            &budget,
+        );
+        trace.extend(res.trace.iter().map(|t| crate::first_order::TracePoint {
+            seconds: offset + t.seconds,
+            iterations: inner + t.iterations,
+            ..*t
+        }));
+        inner += res.inner_iterations;
+        outer += res.outer_iterations;
+        let blocks: Vec<(usize, Vec<f64>)> = (0..p)
+            .flat_map(|i| [(i, res.c.row(i).to_vec()), (i, res.c_prime.row(i).to_vec())])
+            .collect();
+        let scale = max_row(res.c.view()).max(max_row(res.c_prime.view())) * max_row(m);
+        let tol = options.tol_violation * scale;
+        let (added, worst) = crate::reduce::add_violated(m, arr, &blocks, tol, &mut rows);
+        // Multipliers of the new rows start at zero (blocks i and P + i share pattern i's rows).
+        for (j, lam) in res.multipliers.iter_mut().enumerate() {
+            let want = rows[j % p].len();
+            if lam.len() < want {
+                let mut l = lam.to_vec();
+                l.resize(want, 0.0);
+                *lam = ndarray::Array1::from(l);
+            }
+        }
+        if added == 0 || rounds >= max_rounds || secs(start) >= options.time_limit {
+            res.converged &= added == 0;
+            res.trace = trace;
+            res.inner_iterations = inner;
+            res.outer_iterations = outer;
+            return AlRounds {
+                result: res,
+                rounds,
+                worst,
+            };
+        }
+        warm = Some(res);
+    }
+}
+
+fn sgd_row(
+    problem: &Problem,
+    options: &CompareOptions,
+    reference: &pipeline::Report,
+    exact: bool,
+    progress: Progress,
+) -> crate::error::Result<Row> {
+    let width = options.width.unwrap_or(reference.neurons.max(1));
+    let bo = BaselineOptions {
+        width,
+        seed: options.seed,
+        time_limit: options.time_limit,
+        ..options.sgd.clone()
+    };
+    progress("sgd", 0, bo.max_iter);
+    let r = baseline::train(problem, &bo, &|k, _| progress("sgd", k, bo.max_iter))
+        .map_err(|e| crate::error::Error::Invalid(format!("sgd: {e}")))?;
+    progress("sgd", bo.max_iter, bo.max_iter);
+    let objective = r.objective.map(|o| o.total);
+    let mut message = format!(
+        "width {width}, seed {}, {:?}{}, step {:.2e} → {:.2e}",
+        bo.seed,
+        bo.optimizer,
+        match bo.batch_size {
+            None => " full batch".to_string(),
+            Some(b) => format!(" batch {b}"),
+        },
+        r.step0,
+        r.step
+    )
+    .to_lowercase();
+    if r.status == BaselineStatus::Diverged {
+        message.push_str("; the objective blew up: lower the learning rate");
+    }
+    if let Some(obj) = objective
+        && exact
+        && obj < reference.objective - 1e-6 * reference.objective.abs().max(1.0)
+    {
+        // Impossible by formulations.md §1 fact 2 when the reference is accurate.
+        message.push_str(
+            "; BELOW the exact-mode optimum, which no network can be: the reference is inaccurate \
+             or there is a bug — please report it with the problem file",
+        );
+    }
+    Ok(Row {
+        solver: "sgd",
+        program: "network",
+        status: r.status.name().into(),
+        objective,
+        relative_gap: objective.map(|o| rel_gap(o, reference.objective)),
+        max_constraint_violation: None,
+        violation_note: Some(NETWORK_NOTE),
+        iterations: Some(r.iterations),
+        seconds: Some(r.seconds),
+        message: Some(message),
+        trace: r
+            .trace
+            .iter()
+            .map(|p| TracePoint {
+                seconds: p.seconds,
+                iterations: p.iterations,
+                objective: p.objective,
+                violation: None,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(feature = "osqp")]
+fn osqp_row(problem: &Problem, options: &CompareOptions, ref_obj: f64, progress: Progress) -> Row {
+    use crate::backend::{Backend, osqp::OsqpSettings};
+    if problem.filter_norm != FilterNorm::L1 {
+        return Row::empty(
+            SolverKind::Osqp,
+            "skipped",
+            "OSQP takes linear constraints only and this problem's ℓ2 filter norm needs \
+             second-order cones; compare OSQP on a problem with \"filter_norm\": \"l1\""
+                .into(),
+        );
+    }
+    let opts = SolveOptions {
+        backend: Backend::Osqp(OsqpSettings {
+            time_limit: options.time_limit,
+            ..OsqpSettings::default()
+        }),
+        ..options.solve.clone()
+    };
+    progress("osqp", 0, 1);
+    let result = pipeline::solve(problem, &opts, progress);
+    progress("osqp", 1, 1);
+    match result {
+        Err(e) => Row::empty(SolverKind::Osqp, "failed", e.to_string()),
+        Ok(r) => {
+            let t = &r.timings;
+            let seconds = t.build_s + t.solve_s + t.decode_s;
+            let iterations = r.solver.total_iterations as usize;
+            Row {
+                solver: "osqp",
+                program: "relu",
+                status: r.status.name().into(),
+                objective: Some(r.objective),
+                relative_gap: Some(rel_gap(r.objective, ref_obj)),
+                max_constraint_violation: Some(r.max_constraint_violation),
+                violation_note: None,
+                iterations: Some(iterations),
+                seconds: Some(seconds),
+                message: Some(format!("{} rounds", r.solver.rounds)),
+                trace: vec![TracePoint {
+                    seconds,
+                    iterations,
+                    objective: r.objective,
+                    violation: None,
+                }],
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "osqp"))]
+fn osqp_row(_: &Problem, _: &CompareOptions, _: f64, _: Progress) -> Row {
+    Row::empty(
+        SolverKind::Osqp,
+        "skipped",
+        "this cvxcnn was built without OSQP; rebuild with `cargo build --release --features osqp` \
+         (needs cmake)"
+            .into(),
+    )
+}
+
+/// Smallest `|gap|` drawn; smaller ones (Clarabel against itself, exact hits) sit on this floor.
+pub const PLOT_FLOOR: f64 = 1e-12;
+
+/// An SVG plot of `|objective − reference| / |reference|` (log scale) against each solver's own
+/// wall time, one line per traced solver. The reference is a vertical line at the time Clarabel
+/// took; one-point traces (OSQP) are markers. The absolute value is plotted, solid where the
+/// objective is above the reference and dashed where it is below (FISTA's gated optimum, an
+/// infeasible AL iterate, a network using patterns outside a sample); signed gaps are in the table
+/// and the JSON.
+///
+/// # Errors
+/// When plotters fails to draw (the message says where).
+pub fn plot_svg(report: &CompareReport) -> Result<String, String> {
+    use plotters::prelude::*;
+
+    let reference = report.reference.objective;
+    // (seconds, |gap|, below the reference) per traced solver.
+    type Points = Vec<(f64, f64, bool)>;
+    let series: Vec<(&Row, Points)> = report
+        .rows
+        .iter()
+        .filter(|r| r.solver != "clarabel" && r.objective.is_some())
+        .map(|r| {
+            let pts = r
+                .trace
+                .iter()
+                .filter(|p| p.objective.is_finite())
+                .map(|p| {
+                    let g = rel_gap(p.objective, reference);
+                    (p.seconds, g.abs().max(PLOT_FLOOR), g < 0.0)
+                })
+                .collect();
+            (r, pts)
+        })
+        .collect();
+    let clarabel_s = report.rows.first().and_then(|r| r.seconds).unwrap_or(0.0);
+    let all = series.iter().flat_map(|(_, p)| p.iter());
+    let t_max = all
+        .clone()
+        .map(|p| p.0)
+        .fold(clarabel_s, f64::max)
+        .max(1e-3)
+        * 1.05;
+    let g_min = all.clone().map(|p| p.1).fold(1.0_f64, f64::min) / 2.0;
+    let g_max = all.map(|p| p.1).fold(1e-2_f64, f64::max) * 2.0;
+
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| format!("plot: {e}");
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let title = format!(
+            "{} — |objective − Clarabel's {:.6e}| / |reference| (dashed: below it)",
+            report.problem, reference
+        );
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, (g_min..g_max).log_scale())
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("seconds (each solver from its own start)")
+            .y_desc("|objective − reference| / |reference|")
+            .y_label_formatter(&|v| format!("{v:.0e}"))
+            .x_max_light_lines(1)
+            .draw()
+            .map_err(|e| err(&e))?;
+        let colors = [
+            RGBColor(31, 119, 180),
+            RGBColor(214, 39, 40),
+            RGBColor(44, 160, 44),
+            RGBColor(148, 103, 189),
+            RGBColor(255, 127, 14),
+        ];
+        let black = RGBColor(0, 0, 0);
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(clarabel_s, g_min), (clarabel_s, g_max)],
+                6,
+                4,
+                black.stroke_width(2),
+            ))
+            .map_err(|e| err(&e))?
+            .label(format!(
+                "clarabel (reference, {}, {:.2} s)",
+                report.reference.status.name(),
+                clarabel_s
+            ))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], black.stroke_width(2)));
+        for (i, (row, pts)) in series.iter().enumerate() {
+            let color = colors[i % colors.len()];
+            let label = format!("{} ({}, {})", row.solver, row.program, row.status);
+            if pts.len() == 1 {
+                chart
+                    .draw_series(
+                        pts.iter()
+                            .map(|&(t, g, _)| Circle::new((t, g), 5, color.filled())),
+                    )
+                    .map_err(|e| err(&e))?
+                    .label(label)
+                    .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+                continue;
+            }
+            // Runs of consecutive points on one side of the reference; each run starts at the
+            // last point of the previous one so the curve stays connected.
+            let mut runs: Vec<(bool, Vec<(f64, f64)>)> = Vec::new();
+            for &(t, g, below) in pts {
+                match runs.last_mut() {
+                    Some((side, run)) if *side == below => run.push((t, g)),
+                    last => {
+                        let joint = last.and_then(|(_, run)| run.last().copied());
+                        runs.push((below, joint.into_iter().chain([(t, g)]).collect()));
+                    }
+                }
+            }
+            for (k, (below, run)) in runs.into_iter().enumerate() {
+                let style = color.stroke_width(2);
+                let drawn = if below {
+                    chart.draw_series(DashedLineSeries::new(run, 5, 4, style))
+                } else {
+                    chart.draw_series(LineSeries::new(run, style))
+                }
+                .map_err(|e| err(&e))?;
+                if k == 0 {
+                    drawn.label(label.clone()).legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                    });
+                }
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(black)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}
