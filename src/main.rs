@@ -300,8 +300,8 @@ fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
             Some(
                 serde_json::from_str::<pipeline::Weights>(&text).map_err(|e| {
                     format!(
-                        "{}: {e}; a network file needs \"filters\" (one list per neuron) and \
-                         \"output_weights\"",
+                        "{}: {e}; a network file needs \"filters\" (one list per neuron), \
+                         \"output_weights\" and, for an architecture with a bias, \"biases\"",
                         path.display()
                     )
                 })?,
@@ -350,6 +350,12 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         check_writable(out)?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    if let (Some(w), Some(path)) = (&opts.network, &args.network) {
+        // Refused before anything is solved, naming the network file.
+        let cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. } = problem.architecture;
+        w.check(geometry.filter_len(problem.x.dim().1), bias)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if opts.network.is_some() && problem.task != Task::Scalar {
         return Err(format!(
             "{}: --network certifies one scalar network, but the problem is one-vs-rest; certify \
@@ -544,8 +550,7 @@ fn export(args: &ExportArgs) -> Result<ExitCode, String> {
         ..SolveOptions::default()
     };
     let progress = progress_bar(args.quiet);
-    let prepared = pipeline::prepare(&problem, &opts, &progress).map_err(|e| e.to_string())?;
-    let (program, _, _) = prepared.program(&problem);
+    let program = pipeline::program(&problem, &opts, &progress).map_err(|e| e.to_string())?;
     let text = match args.format {
         Format::Cbf => cvxcnn::export::cbf::write(&program),
         Format::Mps => cvxcnn::export::mps::write(&program)
