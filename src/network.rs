@@ -1193,6 +1193,96 @@ mod tests {
     }
 
     #[test]
+    fn gradient_of_variants_matches_central_finite_differences() {
+        // Local average pooling (windows 2×1 over a 3×2 grid), linear activation, biases with
+        // padding, each alone and combined.
+        let g = geom([2, 3], [2, 1], [1, 1]);
+        let x = random_array((4, 2, 5, 4), 24);
+        let y = random_targets(4, 25);
+        let beta = 0.3;
+        let local = Pooling::LocalAverage { size: [2, 1] };
+        for (pooling, activation, bias) in [
+            (local, Activation::Relu, false),
+            (Pooling::Sum, Activation::Linear, false),
+            (Pooling::Average, Activation::Relu, true),
+            (local, Activation::Linear, true),
+        ] {
+            let mut cnn =
+                TwoLayerCnn::random(g, pooling, 2, 3, 0.8, 26).with_activation(activation);
+            if bias {
+                cnn = cnn.with_random_biases(0.5, 27);
+            }
+            let grad = cnn.full_gradient(x.view(), y.view(), beta);
+            let eps = 1e-6;
+            let fd = |perturb: &dyn Fn(&mut TwoLayerCnn, f64)| {
+                let mut plus = cnn.clone();
+                perturb(&mut plus, eps);
+                let mut minus = cnn.clone();
+                perturb(&mut minus, -eps);
+                (plus.objective(x.view(), y.view(), beta).total
+                    - minus.objective(x.view(), y.view(), beta).total)
+                    / (2.0 * eps)
+            };
+            let check = |analytic: f64, numeric: f64, what: String| {
+                let scale = analytic.abs().max(numeric.abs()).max(1e-3);
+                assert!(
+                    (analytic - numeric).abs() <= 1e-6 * scale,
+                    "{pooling:?} {activation:?} bias {bias} {what}: analytic {analytic}, \
+                     finite difference {numeric}"
+                );
+            };
+            for j in 0..3 {
+                for i in 0..12 {
+                    let numeric = fd(&|n: &mut TwoLayerCnn, d| n.filters[j][i] += d);
+                    check(grad.filters[j][i], numeric, format!("∂/∂u[{j}][{i}]"));
+                }
+                let numeric = fd(&|n: &mut TwoLayerCnn, d| n.output_weights[j] += d);
+                check(grad.output_weights[j], numeric, format!("∂/∂w[{j}]"));
+                if bias {
+                    let numeric = fd(&|n: &mut TwoLayerCnn, d| n.biases.as_mut().unwrap()[j] += d);
+                    check(grad.biases[j], numeric, format!("∂/∂b[{j}]"));
+                } else {
+                    assert!(grad.biases.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn local_average_linear_and_bias_forward_match_hand_computation() {
+        // Signal [1, −2, 3, −4] (one channel), kernel 1, u = [1], w = 2.
+        // ReLU, windows of 2: 2 · ((1 + 0)/2 + (3 + 0)/2) = 4.
+        // Linear, windows of 2: 2 · ((1 − 2)/2 + (3 − 4)/2) = −2.
+        // ReLU, bias 1.5, windows of 2: z = [2.5, −0.5, 4.5, −2.5] → 2 · (2.5/2 + 4.5/2) = 7.
+        // ReLU, windows of 3 (clipped: [1, −2, 3] and [−4]): 2 · (4/3 + 0) = 8/3.
+        let mut x = Array4::zeros((1, 1, 1, 4));
+        for (p, v) in [1.0, -2.0, 3.0, -4.0].iter().enumerate() {
+            x[[0, 0, 0, p]] = *v;
+        }
+        let g = geom([1, 1], [1, 1], [0, 0]);
+        let pool = |p: usize| Pooling::LocalAverage { size: [1, p] };
+        let relu = net(g, pool(2), 1, vec![vec![1.0]], vec![2.0]);
+        assert_outputs(&relu.forward(x.view()), &[4.0], "ReLU, windows of 2");
+        let linear = relu.clone().with_activation(Activation::Linear);
+        assert_outputs(&linear.forward(x.view()), &[-2.0], "linear, windows of 2");
+        let mut biased = relu.clone();
+        biased.biases = Some(vec![1.5]);
+        assert_outputs(&biased.forward(x.view()), &[7.0], "bias 1.5, windows of 2");
+        let clipped = net(g, pool(3), 1, vec![vec![1.0]], vec![2.0]);
+        assert_outputs(&clipped.forward(x.view()), &[8.0 / 3.0], "clipped window");
+        // Regularizer with a bias: (β/2)(u² + b² + w²) = 0.5 · (1 + 2.25 + 4) / 2.
+        let obj = biased.objective(x.view(), ndarray::array![7.0].view(), 0.5);
+        assert_eq!(
+            obj.regularizer,
+            0.25 * 7.25,
+            "regularizer {}",
+            obj.regularizer
+        );
+        let l1 = biased.regularizer_with_norm(0.5, FilterNorm::L1);
+        assert_eq!(l1, 0.25 * (2.5 * 2.5 + 4.0), "ℓ1 regularizer {l1}");
+    }
+
+    #[test]
     fn train_gd_decreases_objective_monotonically_and_ends_below_start() {
         let g = geom([3, 3], [1, 1], [1, 1]);
         let x = random_array((6, 1, 5, 5), 31);
