@@ -16,6 +16,7 @@ fn main() {
         "digits_stride_padding",
         "digits",
         "digits_max",
+        "digits_local_average",
     ];
     if large {
         names.push("digits_all");

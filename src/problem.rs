@@ -732,8 +732,9 @@ fn pooling_of(
     };
     // The kernel fits (checked by `geometry`), so the grid exists.
     let (gr, gc) = geometry.grid(hh, ww).unwrap_or((0, 0));
-    if gr % size[0] != 0 || gc % size[1] != 0 {
-        let divisors = |g: usize| -> Vec<usize> { (1..=g).filter(|d| g % d == 0).collect() };
+    if !gr.is_multiple_of(size[0]) || !gc.is_multiple_of(size[1]) {
+        let divisors =
+            |g: usize| -> Vec<usize> { (1..=g).filter(|d| g.is_multiple_of(*d)).collect() };
         let msg = if one_d {
             format!(
                 "pool size {} does not divide the grid of {gc} patch positions (signal length {ww}, \
