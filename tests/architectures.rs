@@ -6,7 +6,7 @@ use cvxcnn::certify::Scope;
 use cvxcnn::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::pipeline::{self, Report, SolveOptions, Weights};
-use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
+use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
 use ndarray::{Array1, Array2, Array4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -96,6 +96,8 @@ fn problem(
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
+        task: Task::Scalar,
+        test: None,
     }
 }
 
