@@ -932,3 +932,11 @@ fn certify_network_refuses_missing_or_extra_biases_naming_the_file() {
         "net.json: the network has \"biases\" but the problem's architecture has no bias",
     );
 }
+
+#[test]
+fn linear_activation_with_max_pooling() {
+    refuses_naming_file(
+        with_architecture(&[("activation", "linear".into()), ("pooling", "max".into())]),
+        &["\"linear\" with \"pooling\": \"max\" is not supported"],
+    );
+}
