@@ -19,6 +19,7 @@ fn main() {
         "circular_exact",
         "circular",
         "circular_bias",
+        "digits_local_average",
     ];
     if large {
         names.push("digits_all");

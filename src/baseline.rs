@@ -215,7 +215,13 @@ pub struct BaselineResult {
 /// # Errors
 /// For an architecture other than `two_layer` (the baseline trains the two-layer CNN only).
 pub fn initial_network(problem: &Problem, width: usize, seed: u64) -> Result<TwoLayerCnn, String> {
-    let Architecture::TwoLayer { geometry, pooling } = problem.architecture else {
+    let Architecture::TwoLayer {
+        geometry,
+        pooling,
+        activation,
+        bias,
+    } = problem.architecture
+    else {
         return Err(format!(
             "{}: the nonconvex baseline trains the two-layer CNN only; this problem's architecture \
              is another kind (use \"kind\": \"two_layer\" to compare against SGD)",
@@ -223,7 +229,15 @@ pub fn initial_network(problem: &Problem, width: usize, seed: u64) -> Result<Two
         ));
     };
     let channels = problem.x.dim().1;
-    let mut net = TwoLayerCnn::random(geometry, pooling, channels, width, 1.0, seed);
+    if bias {
+        return Err(format!(
+            "{}: the nonconvex baseline does not train biases yet; drop \"bias\" to compare \
+             against SGD (solve and certify take it)",
+            problem.source.display()
+        ));
+    }
+    let mut net = TwoLayerCnn::random(geometry, pooling, channels, width, 1.0, seed)
+        .with_activation(activation);
     let f = net.forward(problem.x.view());
     let nf = f.dot(&f).sqrt();
     let ny = problem.y.dot(&problem.y).sqrt();

@@ -156,15 +156,67 @@ pub fn certify(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
-    let beta_max = dual_values(m, arrangement, a, rows, y, norm)
-        .into_iter()
-        .fold(0.0_f64, f64::max);
+    let max_dual = |v: ArrayView1<f64>| {
+        dual_values(m, arrangement, a, rows, v, norm)
+            .into_iter()
+            .fold(0.0_f64, f64::max)
+    };
+    let scope = if arrangement.exact {
+        Scope::Global
+    } else {
+        Scope::SampledPatterns
+    };
+    certificate(
+        max_dual,
+        y,
+        candidates,
+        beta,
+        primal_objective,
+        scope,
+        arrangement.patterns.len(),
+    )
+}
+
+/// The certificate of the linear-activation program (formulations.md §1, fact 7): the dual
+/// constraint is `‖s Σ_k α_k X_kᵀ v‖_dual = ‖Aᵀv‖_dual ≤ β`, computed exactly, with no sign
+/// patterns — so the bound is on the nonconvex training problem itself (scope `global`) whatever
+/// the problem's arrangements say. `patterns` is 1 (the single linear block).
+pub fn certify_linear(
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+    norm: FilterNorm,
+) -> Certificate {
+    let max_dual = |v: ArrayView1<f64>| crate::arch::linear::dual_value(a, v, norm);
+    certificate(
+        max_dual,
+        y,
+        candidates,
+        beta,
+        primal_objective,
+        Scope::Global,
+        1,
+    )
+}
+
+/// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
+/// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous).
+fn certificate(
+    max_dual: impl Fn(ArrayView1<f64>) -> f64,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+    scope: Scope,
+    patterns: usize,
+) -> Certificate {
+    let beta_max = max_dual(y);
     // (lower bound, max dual value, θ) of the best candidate; the zero vector gives bound 0.
     let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
     for cand in candidates {
-        let max_dual_value = dual_values(m, arrangement, a, rows, cand.view(), norm)
-            .into_iter()
-            .fold(0.0_f64, f64::max);
+        let max_dual_value = max_dual(cand.view());
         // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best
         // feasible θ is the clamped maximizer. Negative θ covers the other sign of v.
         let theta_max = if max_dual_value > beta {
@@ -188,12 +240,8 @@ pub fn certify(
     let relative_gap = gap / primal_objective.abs().max(1.0);
     Certificate {
         certified: relative_gap <= CERTIFIED_REL_GAP,
-        scope: if arrangement.exact {
-            Scope::Global
-        } else {
-            Scope::SampledPatterns
-        },
-        patterns: arrangement.patterns.len(),
+        scope,
+        patterns,
         primal_objective,
         lower_bound,
         gap,

@@ -5,7 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Global pooling after the ReLU of a two-layer CNN (formulations.md §1; max pooling §4).
+/// Pooling after the activation of a two-layer CNN (formulations.md §1 and §4).
+///
+/// Sum, average and local average pooling are linear in the activations `(X_k u)_+` with one
+/// output weight per filter, so they are described by per-position weights `α_k`
+/// ([`Pooling::patch_weights`]): `f = Σ_j w_j Σ_k α_k (X_k u_j)_+` and `A_i = Σ_k α_k D_i^k X_k`.
+/// Max pooling is linear on each of its own (argmax) patterns, with `α_k = 1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Pooling {
@@ -16,15 +21,76 @@ pub enum Pooling {
     /// `max_k (X_k u)_+` per sample (formulations.md §4, global max pooling). Its patterns record
     /// one argmax patch per sample instead of a sign per patch ([`crate::arrangement::max_pool`]).
     Max,
+    /// Average over non-overlapping windows of `size = [ph, pw]` patch positions that tile the
+    /// grid of positions, then the sum over windows (one output weight per filter):
+    /// `Σ_a (1/|R_a|) Σ_{k ∈ R_a} (X_k u)_+` (formulations.md §4). The problem file refuses a
+    /// size that does not divide the grid, so every window is full.
+    LocalAverage {
+        /// Window `[ph, pw]` in patch positions (`ph = 1` for 1-D signals).
+        size: [usize; 2],
+    },
 }
 
 impl Pooling {
-    /// The pooling scale `s` of formulations.md §1 for `k` patch positions. Max pooling has
-    /// `s = 1`: its pattern matrices pick the argmax patch of each sample with weight 1.
-    pub fn scale(self, k: usize) -> f64 {
+    /// The name used in problem and result files.
+    pub fn name(self) -> &'static str {
         match self {
-            Pooling::Sum | Pooling::Max => 1.0,
-            Pooling::Average => 1.0 / k as f64,
+            Pooling::Sum => "sum",
+            Pooling::Average => "average",
+            Pooling::Max => "max",
+            Pooling::LocalAverage { .. } => "local_average",
+        }
+    }
+
+    /// The per-position weights `α_k = Σ_a [k ∈ R_a]/|R_a|` of formulations.md §4 on a grid of
+    /// `rows × cols` patch positions (row-major, `K = rows·cols` entries). Global sum pooling is
+    /// `α_k = 1`, global average `α_k = 1/K`; max pooling `α_k = 1` (its patterns pick the argmax
+    /// patch of each sample, with weight 1). Local average pooling walks its windows (each of
+    /// `ph·pw` positions, clipped to the grid if the size does not divide it — the problem file
+    /// never lets that happen) and adds `1/|R_a|` to each position of window `a`.
+    pub fn patch_weights(self, rows: usize, cols: usize) -> Vec<f64> {
+        let k = rows * cols;
+        match self {
+            Pooling::Sum | Pooling::Max => vec![1.0; k],
+            Pooling::Average => vec![1.0 / k as f64; k],
+            Pooling::LocalAverage { size: [ph, pw] } => {
+                let mut alpha = vec![0.0; k];
+                let (ph, pw) = (ph.max(1), pw.max(1));
+                for r0 in (0..rows).step_by(ph) {
+                    for c0 in (0..cols).step_by(pw) {
+                        let (r1, c1) = ((r0 + ph).min(rows), (c0 + pw).min(cols));
+                        let share = 1.0 / ((r1 - r0) * (c1 - c0)) as f64;
+                        for r in r0..r1 {
+                            for c in c0..c1 {
+                                alpha[r * cols + c] += share;
+                            }
+                        }
+                    }
+                }
+                alpha
+            }
+        }
+    }
+}
+
+/// The activation of the hidden layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `σ(z) = max(z, 0)`: the convex program runs over sign patterns (formulations.md §1).
+    #[default]
+    Relu,
+    /// `σ(z) = z`: the network is linear in its input and the program is one group-lasso block
+    /// (formulations.md §1, fact 7).
+    Linear,
+}
+
+impl Activation {
+    /// The name used in problem and result files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Linear => "linear",
         }
     }
 }
@@ -83,6 +149,14 @@ impl FilterNorm {
         match self {
             FilterNorm::L2 => v.iter().map(|a| a * a).sum::<f64>().sqrt(),
             FilterNorm::L1 => v.iter().map(|a| a.abs()).sum(),
+        }
+    }
+
+    /// The dual norm of `v`: `max {vᵀu : ‖u‖ ≤ 1}` (ℓ2 for ℓ2, ℓ∞ for ℓ1).
+    pub fn dual_of(self, v: &[f64]) -> f64 {
+        match self {
+            FilterNorm::L2 => v.iter().map(|a| a * a).sum::<f64>().sqrt(),
+            FilterNorm::L1 => v.iter().fold(0.0_f64, |m, a| m.max(a.abs())),
         }
     }
 }

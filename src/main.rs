@@ -353,8 +353,8 @@ fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
             Some(
                 serde_json::from_str::<pipeline::Weights>(&text).map_err(|e| {
                     format!(
-                        "{}: {e}; a network file needs \"filters\" (one list per neuron) and \
-                         \"output_weights\"",
+                        "{}: {e}; a network file needs \"filters\" (one list per neuron), \
+                         \"output_weights\" and, for an architecture with a bias, \"biases\"",
                         path.display()
                     )
                 })?,
@@ -408,6 +408,13 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         let report = cvxcnn::arch::three_layer::solve(&problem, &opts, &progress)
             .map_err(|e| e.to_string())?;
         return finish_three_layer(args, certify_only, &report);
+    }
+    if let (Some(w), Some(path), cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. }) =
+        (&opts.network, &args.network, problem.architecture)
+    {
+        // Refused before anything is solved, naming the network file.
+        w.check(geometry.filter_len(problem.x.dim().1), bias)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     if opts.network.is_some() && problem.task != Task::Scalar {
         return Err(format!(

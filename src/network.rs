@@ -1,26 +1,33 @@
-//! A two-layer ReLU CNN with global pooling, evaluated by direct convolution.
+//! A two-layer CNN (ReLU or linear activation, optional bias) with global or local average
+//! pooling, evaluated by direct convolution.
 //!
 //! This module is an *independent* reference implementation of the network the convex program
 //! describes (formulations.md §1): it convolves the 4-D input `[n, C, H, W]` directly, without
 //! building patch matrices and without sharing code with the convex formulation, so it can be
 //! used to check a decoded network and to train nonconvex comparison networks by gradient descent.
 //!
-//! With `m` filters `u_j ∈ ℝ^h` (`h = C·kh·kw`, flattened in (channel, row, col) order), output
-//! weights `w_j`, `K` patch positions (row-major over the output grid, top-left first, zero padding
-//! on both sides) and pooling scale `s = pooling.scale(K)`, the network is
+//! With `m` filters `u_j ∈ ℝ^h` (`h = C·kh·kw`, flattened in (channel, row, col) order), optional
+//! biases `b_j`, output weights `w_j`, activation `σ` (ReLU or identity) and `K` patch positions
+//! (row-major over the output grid, top-left first, zero padding on both sides), the
+//! pre-activation is `z_tjk = ⟨patch_k(x_t), u_j⟩ + b_j` (the bias is added at padded positions
+//! too) and the network is
 //!
 //! ```text
-//! f(x_t) = Σ_j w_j · s · Σ_k (⟨patch_k(x_t), u_j⟩)_+
+//! global pooling:         f(x_t) = Σ_j w_j · s · Σ_k σ(z_tjk)              s = 1 (sum) or 1/K (average)
+//! local average pooling:  f(x_t) = Σ_j w_j · Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(z_tjk)
 //! ```
 //!
-//! or, with global max pooling (formulations.md §4), `f(x_t) = Σ_j w_j · max_k (⟨patch_k(x_t), u_j⟩)_+`
-//! (the maximum over every position, padded ones included, of the ReLU outputs), and the (unnormalized) training objective with weight decay `β` is
+//! global max pooling:   f(x_t) = Σ_j w_j · max_k σ(z_tjk)   (formulations.md §4; every position, padded ones included)
+//!
+//! where the windows `R_a` of `ph × pw` positions tile the output grid (a window that would hang
+//! over the edge is clipped and averaged over the positions it has; problem files never ask for
+//! one). The (unnormalized) training objective with weight decay `β` is
 //!
 //! ```text
-//! ½ Σ_t (f(x_t) − y_t)²  +  (β/2) Σ_j (‖u_j‖₂² + w_j²).
+//! ½ Σ_t (f(x_t) − y_t)²  +  (β/2) Σ_j (‖u_j‖₂² + b_j² + w_j²).
 //! ```
 
-use crate::geometry::{ConvGeometry, FilterNorm, Pooling};
+use crate::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use ndarray::{Array1, ArrayView1, ArrayView4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -50,12 +57,13 @@ pub struct Objective {
     pub total: f64,
 }
 
-/// A two-layer ReLU CNN with global pooling.
+/// A two-layer CNN with global or local average pooling (see the module documentation).
 ///
-/// `f(x) = Σ_j w_j · s · Σ_k (⟨patch_k(x), u_j⟩)_+` with `u_j = filters[j]` (length
-/// `geometry.filter_len(channels)`, (channel, row, col) order), `w_j = output_weights[j]` and
-/// `s = pooling.scale(K)` for `K` patch positions; with max pooling
-/// `f(x) = Σ_j w_j · max_k (⟨patch_k(x), u_j⟩)_+`.
+/// With global pooling `f(x) = Σ_j w_j · s · Σ_k σ(⟨patch_k(x), u_j⟩ + b_j)` with
+/// `u_j = filters[j]` (length `geometry.filter_len(channels)`, (channel, row, col) order),
+/// `b_j = biases[j]` (0 without biases), `w_j = output_weights[j]` and `s = 1` (sum) or `1/K`
+/// (average) for `K` patch positions; with max pooling
+/// `f(x) = Σ_j w_j · max_k σ(⟨patch_k(x), u_j⟩ + b_j)`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TwoLayerCnn {
     /// Kernel, stride and zero padding of the convolution.
@@ -68,6 +76,177 @@ pub struct TwoLayerCnn {
     pub filters: Vec<Vec<f64>>,
     /// The `m` output weights `w_j`.
     pub output_weights: Vec<f64>,
+    /// Hidden-layer activation (ReLU unless set).
+    #[serde(default)]
+    pub activation: Activation,
+    /// One bias per filter, added to every patch's pre-activation (padded positions included);
+    /// `None`: no biases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<f64>>,
+}
+
+/// Gradient of the objective with respect to every parameter, shaped like the parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gradient {
+    /// `∂/∂u_j`.
+    pub filters: Vec<Vec<f64>>,
+    /// `∂/∂w_j`.
+    pub output_weights: Vec<f64>,
+    /// `∂/∂b_j` (empty without biases).
+    pub biases: Vec<f64>,
+}
+
+/// How the `K` activations of a filter are pooled: a global scale over every position, or
+/// windows over the output grid.
+#[derive(Debug, Clone, Copy)]
+enum Pool {
+    /// `s · Σ_k σ(z_k)`.
+    Global(f64),
+    /// `max_k σ(z_k)` (formulations.md §4).
+    Max,
+    /// `Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(z_k)` with `ph × pw` windows over a `rows × cols` grid.
+    Windows {
+        rows: usize,
+        cols: usize,
+        ph: usize,
+        pw: usize,
+    },
+}
+
+impl Pool {
+    fn new(pooling: Pooling, rows: usize, cols: usize) -> Pool {
+        match pooling {
+            Pooling::Sum => Pool::Global(1.0),
+            Pooling::Average => Pool::Global(1.0 / (rows * cols) as f64),
+            Pooling::Max => Pool::Max,
+            Pooling::LocalAverage { size: [ph, pw] } => Pool::Windows {
+                rows,
+                cols,
+                ph: ph.max(1),
+                pw: pw.max(1),
+            },
+        }
+    }
+
+    /// The factor by which the activation at position `k` enters the output: `s`, or `1/|R_a|`
+    /// of the (clipped) window holding `k`.
+    fn coefficient(self, k: usize) -> f64 {
+        match self {
+            Pool::Global(s) => s,
+            Pool::Max => 1.0,
+            Pool::Windows { rows, cols, ph, pw } => {
+                let (r, c) = (k / cols, k % cols);
+                let r0 = r - r % ph;
+                let c0 = c - c % pw;
+                let height = (r0 + ph).min(rows) - r0;
+                let width = (c0 + pw).min(cols) - c0;
+                1.0 / (height * width) as f64
+            }
+        }
+    }
+
+    /// Pools the activations of pre-activations `z` laid out position-major (`z[k·m + j]`) into
+    /// `pooled[j]` and returns the factor `φ` with which they enter the output,
+    /// `f = φ · Σ_j w_j pooled[j]`: `pooled[j] = Σ_k σ(z_kj)` and `φ = s` for global pooling,
+    /// `pooled[j] = Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(z_kj)` and `φ = 1` for windows.
+    /// Max pooling: `pooled[j] = max_k σ(z_kj)`, `φ = 1`, and `argmax[j]` the first position
+    /// attaining it (left alone by the other poolings).
+    fn apply(
+        self,
+        z: &[f64],
+        m: usize,
+        activation: Activation,
+        pooled: &mut [f64],
+        argmax: &mut [usize],
+    ) -> f64 {
+        match self {
+            Pool::Max => {
+                match activation {
+                    Activation::Relu => max_pool_relu(z, m, pooled, argmax),
+                    Activation::Linear => {
+                        pooled.copy_from_slice(&z[..m]);
+                        argmax.fill(0);
+                        for (k, zk) in z.chunks_exact(m).enumerate().skip(1) {
+                            for ((p, a), &v) in pooled.iter_mut().zip(argmax.iter_mut()).zip(zk) {
+                                if v > *p || v.is_nan() {
+                                    *p = v;
+                                    *a = k;
+                                }
+                            }
+                        }
+                    }
+                }
+                1.0
+            }
+            Pool::Global(s) => {
+                match activation {
+                    Activation::Relu => pool_relu(z, m, pooled),
+                    Activation::Linear => {
+                        pooled.fill(0.0);
+                        for zk in z.chunks_exact(m) {
+                            for (p, &v) in pooled.iter_mut().zip(zk) {
+                                *p += v;
+                            }
+                        }
+                    }
+                }
+                s
+            }
+            Pool::Windows { rows, cols, ph, pw } => {
+                pooled.fill(0.0);
+                let mut window = vec![0.0; m];
+                for r0 in (0..rows).step_by(ph) {
+                    for c0 in (0..cols).step_by(pw) {
+                        window.fill(0.0);
+                        let (r1, c1) = ((r0 + ph).min(rows), (c0 + pw).min(cols));
+                        for r in r0..r1 {
+                            for c in c0..c1 {
+                                let zk = &z[(r * cols + c) * m..][..m];
+                                for (acc, &v) in window.iter_mut().zip(zk) {
+                                    *acc += activation.apply(v);
+                                }
+                            }
+                        }
+                        let inv = 1.0 / ((r1 - r0) * (c1 - c0)) as f64;
+                        for (p, acc) in pooled.iter_mut().zip(&window) {
+                            *p += inv * acc;
+                        }
+                    }
+                }
+                1.0
+            }
+        }
+    }
+}
+
+impl Activation {
+    /// `σ(v)`; NaN propagates.
+    fn apply(self, v: f64) -> f64 {
+        match self {
+            Activation::Relu => {
+                if v < 0.0 {
+                    0.0
+                } else {
+                    v
+                }
+            }
+            Activation::Linear => v,
+        }
+    }
+
+    /// `σ'(v)`, with the ReLU's derivative at 0 taken as 0.
+    fn derivative(self, v: f64) -> f64 {
+        match self {
+            Activation::Relu => {
+                if v > 0.0 {
+                    1.0
+                } else {
+                    0.0
+                }
+            }
+            Activation::Linear => 1.0,
+        }
+    }
 }
 
 /// Index bookkeeping of a direct convolution over one `[C, H, W]` input.
@@ -248,15 +427,6 @@ fn max_pool_relu(z: &[f64], m: usize, pooled: &mut [f64], argmax: &mut [usize]) 
     }
 }
 
-/// Pools the ReLU of the pre-activations `z` as `pooling` says (without the scale `s`);
-/// `argmax` is filled for max pooling only.
-fn pool(pooling: Pooling, z: &[f64], m: usize, pooled: &mut [f64], argmax: &mut [usize]) {
-    match pooling {
-        Pooling::Sum | Pooling::Average => pool_relu(z, m, pooled),
-        Pooling::Max => max_pool_relu(z, m, pooled, argmax),
-    }
-}
-
 /// `Σ_i a_i b_i`.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
@@ -277,6 +447,15 @@ impl TwoLayerCnn {
             self.filters.len(),
             self.output_weights.len()
         );
+        if let Some(b) = &self.biases {
+            assert_eq!(
+                b.len(),
+                self.filters.len(),
+                "TwoLayerCnn: {} biases for {} filters",
+                b.len(),
+                self.filters.len()
+            );
+        }
         let h = self.geometry.filter_len(self.channels);
         for (j, u) in self.filters.iter().enumerate() {
             assert_eq!(
@@ -310,9 +489,22 @@ impl TwoLayerCnn {
         ut
     }
 
-    /// `(β/2) Σ_j (‖u_j‖² + w_j²)` with the given filter norm.
+    /// `(β/2) Σ_j (‖(u_j, b_j)‖² + w_j²)` with the given filter norm: the bias joins the filter
+    /// (`‖u‖₂² + b²` for ℓ2, `(‖u‖₁ + |b|)²` for ℓ1).
     pub fn regularizer_with_norm(&self, beta: f64, norm: FilterNorm) -> f64 {
-        let u: f64 = self.filters.iter().map(|f| norm.of(f).powi(2)).sum::<f64>();
+        let u: f64 = self
+            .filters
+            .iter()
+            .enumerate()
+            .map(|(j, f)| match &self.biases {
+                None => norm.of(f).powi(2),
+                Some(b) => {
+                    let mut ub = f.clone();
+                    ub.push(b[j]);
+                    norm.of(&ub).powi(2)
+                }
+            })
+            .sum::<f64>();
         let w: f64 = self.output_weights.iter().map(|v| v * v).sum();
         0.5 * beta * (u + w)
     }
@@ -335,13 +527,14 @@ impl TwoLayerCnn {
         }
     }
 
-    /// `(β/2) Σ_j (‖u_j‖₂² + w_j²)`.
+    /// `(β/2) Σ_j (‖u_j‖₂² + b_j² + w_j²)`.
     fn regularizer(&self, beta: f64) -> f64 {
         let sq: f64 = self
             .filters
             .iter()
             .flatten()
             .chain(&self.output_weights)
+            .chain(self.biases.iter().flatten())
             .map(|v| v * v)
             .sum();
         0.5 * beta * sq
@@ -349,8 +542,10 @@ impl TwoLayerCnn {
 
     /// Outputs f(x_t) for every sample, by direct convolution.
     ///
-    /// `f(x_t) = Σ_j w_j · s · Σ_k (⟨patch_k(x_t), u_j⟩)_+` with `s = pooling.scale(K)`
-    /// (max pooling: `Σ_j w_j · max_k (⟨patch_k(x_t), u_j⟩)_+`); patches read zeros in the padding. Returns zeros when the network has no filters or when the
+    /// `f(x_t) = Σ_j w_j · s · Σ_k σ(⟨patch_k(x_t), u_j⟩ + b_j)` for global pooling (`s = 1` or
+    /// `1/K`), `Σ_j w_j Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(⟨patch_k(x_t), u_j⟩ + b_j)` for local average
+    /// pooling over windows `R_a` of the output grid, `Σ_j w_j max_k σ(…)` for max pooling; patches read zeros in the padding (and
+    /// still get the bias). Returns zeros when the network has no filters or when the
     /// kernel does not fit the padded input (`K = 0`).
     ///
     /// # Panics
@@ -366,7 +561,7 @@ impl TwoLayerCnn {
         let Some(plan) = Plan::new(&self.geometry, c, height, width) else {
             return out;
         };
-        let s = self.pooling.scale(plan.positions);
+        let pool = Pool::new(self.pooling, plan.grid_rows, plan.grid_cols);
         let x = x.as_standard_layout();
         let data = x.as_slice().expect("standard layout is contiguous");
         let sample_len = c * height * width;
@@ -380,10 +575,22 @@ impl TwoLayerCnn {
         for (t, f) in out.iter_mut().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
             plan.preactivations(xs, &ut, m, &mut entries, &mut z);
-            pool(self.pooling, &z, m, &mut pooled, &mut argmax);
+            self.add_biases(&mut z);
+            let s = pool.apply(&z, m, self.activation, &mut pooled, &mut argmax);
             *f = s * dot(&pooled, &self.output_weights);
         }
         out
+    }
+
+    /// `z[k·m + j] += b_j` at every position.
+    fn add_biases(&self, z: &mut [f64]) {
+        if let Some(b) = &self.biases {
+            for zk in z.chunks_exact_mut(b.len()) {
+                for (v, bj) in zk.iter_mut().zip(b) {
+                    *v += bj;
+                }
+            }
+        }
     }
 
     /// Loss, regularizer and total for targets y and weight decay beta.
@@ -417,12 +624,15 @@ impl TwoLayerCnn {
 
     /// Gradient of the total objective w.r.t. (filters, output_weights), same shapes. ReLU derivative at 0 taken as 0.
     ///
-    /// With residuals `e_t = f(x_t) − y_t` and pre-activations `z_tjk = ⟨patch_k(x_t), u_j⟩`:
+    /// With residuals `e_t = f(x_t) − y_t`, pre-activations `z_tjk = ⟨patch_k(x_t), u_j⟩ + b_j`
+    /// and `c_k` the factor of position `k` in the pooling (`s` globally, `1/|R_a|` in a window):
     ///
     /// ```text
-    /// ∂/∂u_j = Σ_t e_t · w_j · s · Σ_k 1[z_tjk > 0] · patch_k(x_t)  +  β u_j
-    /// ∂/∂w_j = Σ_t e_t · s · Σ_k (z_tjk)_+                          +  β w_j
+    /// ∂/∂u_j = Σ_t e_t · w_j · Σ_k c_k σ'(z_tjk) · patch_k(x_t)  +  β u_j
+    /// ∂/∂b_j = Σ_t e_t · w_j · Σ_k c_k σ'(z_tjk)                 +  β b_j
+    /// ∂/∂w_j = Σ_t e_t · Σ_k c_k σ(z_tjk)                        +  β w_j
     /// ```
+    /// The bias part is returned by [`TwoLayerCnn::full_gradient`].
     ///
     /// Max pooling: a subgradient through the argmax, `Σ_k` replaced by the first position `κ_tj`
     /// attaining `max_k (z_tjk)_+` (`∂/∂u_j = Σ_t e_t w_j 1[z_tjκ > 0] patch_κ(x_t) + β u_j`); it is
@@ -437,8 +647,16 @@ impl TwoLayerCnn {
         y: ArrayView1<f64>,
         beta: f64,
     ) -> (Vec<Vec<f64>>, Vec<f64>) {
-        let (_, grad_u, grad_w) = self.value_and_gradient(x, y, beta);
-        (grad_u, grad_w)
+        let (_, g) = self.value_and_gradient(x, y, beta);
+        (g.filters, g.output_weights)
+    }
+
+    /// Gradient with respect to every parameter, biases included (see [`TwoLayerCnn::gradient`]).
+    ///
+    /// # Panics
+    /// As [`TwoLayerCnn::objective`].
+    pub fn full_gradient(&self, x: ArrayView4<f64>, y: ArrayView1<f64>, beta: f64) -> Gradient {
+        self.value_and_gradient(x, y, beta).1
     }
 
     /// Objective and gradient in one pass over the data (see [`TwoLayerCnn::gradient`]).
@@ -447,7 +665,7 @@ impl TwoLayerCnn {
         x: ArrayView4<f64>,
         y: ArrayView1<f64>,
         beta: f64,
-    ) -> (Objective, Vec<Vec<f64>>, Vec<f64>) {
+    ) -> (Objective, Gradient) {
         self.check_shapes(&x);
         let (n, c, height, width) = x.dim();
         assert_eq!(
@@ -463,6 +681,7 @@ impl TwoLayerCnn {
             .map(|u| u.iter().map(|v| beta * v).collect())
             .collect();
         let mut grad_w: Vec<f64> = self.output_weights.iter().map(|w| beta * w).collect();
+        let mut grad_b: Vec<f64> = self.biases.iter().flatten().map(|b| beta * b).collect();
         let regularizer = self.regularizer(beta);
 
         let plan = if m == 0 {
@@ -478,11 +697,17 @@ impl TwoLayerCnn {
                 regularizer,
                 total: loss + regularizer,
             };
-            return (objective, grad_u, grad_w);
+            let g = Gradient {
+                filters: grad_u,
+                output_weights: grad_w,
+                biases: grad_b,
+            };
+            return (objective, g);
         };
 
         let k = plan.positions;
-        let s = self.pooling.scale(k);
+        let pool = Pool::new(self.pooling, plan.grid_rows, plan.grid_cols);
+        let coefficient: Vec<f64> = (0..k).map(|kk| pool.coefficient(kk)).collect();
         let x = x.as_standard_layout();
         let data = x.as_slice().expect("standard layout is contiguous");
         let sample_len = c * height * width;
@@ -500,7 +725,8 @@ impl TwoLayerCnn {
         for (t, &target) in y.iter().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
             plan.preactivations(xs, &ut, m, &mut entries, &mut z);
-            pool(self.pooling, &z, m, &mut pooled, &mut argmax);
+            self.add_biases(&mut z);
+            let s = pool.apply(&z, m, self.activation, &mut pooled, &mut argmax);
             let e = s * dot(&pooled, &self.output_weights) - target;
             loss += 0.5 * e * e;
             if e == 0.0 {
@@ -509,17 +735,33 @@ impl TwoLayerCnn {
             for (gw, p) in grad_w.iter_mut().zip(&pooled) {
                 *gw += e * s * p;
             }
-            // g[k·m + j] = e · w_j · s · 1[z_kj > 0] (max pooling: and k is the argmax of j).
+            // g[k·m + j] = e · w_j · c_k · σ'(z_kj) (max pooling: only at the argmax of j).
             for (ew, w) in ews.iter_mut().zip(&self.output_weights) {
-                *ew = e * w * s;
+                *ew = e * w;
             }
-            for (k, (gk, zk)) in g.chunks_exact_mut(m).zip(z.chunks_exact(m)).enumerate() {
+            for (k, ((gk, zk), &ck)) in g
+                .chunks_exact_mut(m)
+                .zip(z.chunks_exact(m))
+                .zip(&coefficient)
+                .enumerate()
+            {
                 for (((gj, &zj), &ew), &a) in gk.iter_mut().zip(zk).zip(&ews).zip(&argmax) {
-                    let active = zj > 0.0 && (!max_pooling || a == k);
-                    *gj = if active { ew } else { 0.0 };
+                    let active = !max_pooling || a == k;
+                    *gj = if active {
+                        ew * ck * self.activation.derivative(zj)
+                    } else {
+                        0.0
+                    };
                 }
             }
             plan.accumulate_adjoint(xs, &g, m, &mut entries, &mut grad_t);
+            if !grad_b.is_empty() {
+                for gk in g.chunks_exact(m) {
+                    for (gb, gj) in grad_b.iter_mut().zip(gk) {
+                        *gb += gj;
+                    }
+                }
+            }
         }
         for (j, gu) in grad_u.iter_mut().enumerate() {
             for (i, d) in gu.iter_mut().enumerate() {
@@ -531,7 +773,12 @@ impl TwoLayerCnn {
             regularizer,
             total: loss + regularizer,
         };
-        (objective, grad_u, grad_w)
+        let g = Gradient {
+            filters: grad_u,
+            output_weights: grad_w,
+            biases: grad_b,
+        };
+        (objective, g)
     }
 
     /// m filters and weights with i.i.d. N(0, scale²) entries from `seed` (ChaCha8Rng::seed_from_u64, deterministic).
@@ -562,7 +809,30 @@ impl TwoLayerCnn {
             channels,
             filters,
             output_weights,
+            activation: Activation::Relu,
+            biases: None,
         }
+    }
+
+    /// The same network with activation `activation`.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// The same network with one bias per filter, i.i.d. N(0, scale²) from `seed`
+    /// (ChaCha8Rng::seed_from_u64, deterministic).
+    pub fn with_random_biases(mut self, scale: f64, seed: u64) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.biases = Some(
+            (0..self.width())
+                .map(|_| {
+                    let v: f64 = StandardNormal.sample(&mut rng);
+                    scale * v
+                })
+                .collect(),
+        );
+        self
     }
 
     /// Plain full-batch gradient descent with a backtracking (Armijo) step so the objective never increases; returns the final objective. `steps` iterations at most, starting step `lr`.
@@ -605,14 +875,21 @@ impl TwoLayerCnn {
         let mut eta = lr;
         let mut trial = self.clone();
         for _ in 0..steps {
-            let (_, grad_u, grad_w) = self.value_and_gradient(x, y, beta);
-            let gnorm2: f64 = grad_u.iter().flatten().chain(&grad_w).map(|g| g * g).sum();
+            let (_, grad) = self.value_and_gradient(x, y, beta);
+            let (grad_u, grad_w, grad_b) = (&grad.filters, &grad.output_weights, &grad.biases);
+            let gnorm2: f64 = grad_u
+                .iter()
+                .flatten()
+                .chain(grad_w)
+                .chain(grad_b)
+                .map(|g| g * g)
+                .sum();
             if !(gnorm2 > 0.0 && gnorm2.is_finite()) {
                 break;
             }
             let mut accepted = None;
             for _ in 0..MAX_BACKTRACKS {
-                for ((tu, u), gu) in trial.filters.iter_mut().zip(&self.filters).zip(&grad_u) {
+                for ((tu, u), gu) in trial.filters.iter_mut().zip(&self.filters).zip(grad_u) {
                     for ((tv, v), g) in tu.iter_mut().zip(u).zip(gu) {
                         *tv = v - eta * g;
                     }
@@ -621,9 +898,14 @@ impl TwoLayerCnn {
                     .output_weights
                     .iter_mut()
                     .zip(&self.output_weights)
-                    .zip(&grad_w)
+                    .zip(grad_w)
                 {
                     *tw = w - eta * g;
+                }
+                if let (Some(tb), Some(b)) = (&mut trial.biases, &self.biases) {
+                    for ((tb, b), g) in tb.iter_mut().zip(b).zip(grad_b) {
+                        *tb = b - eta * g;
+                    }
                 }
                 let candidate = trial.objective(x, y, beta);
                 // NaN candidates fail the comparison and are backtracked.
@@ -671,6 +953,8 @@ mod tests {
             channels,
             filters,
             output_weights,
+            activation: Activation::Relu,
+            biases: None,
         }
     }
 
@@ -789,7 +1073,11 @@ mod tests {
         let [ph, pw] = net.geometry.padding;
         let gr = (h + 2 * ph - kh) / sh + 1;
         let gc = (w + 2 * pw - kw) / sw + 1;
-        let s = net.pooling.scale(gr * gc);
+        let s = match net.pooling {
+            Pooling::Sum | Pooling::Max => 1.0,
+            Pooling::Average => 1.0 / (gr * gc) as f64,
+            Pooling::LocalAverage { .. } => panic!("naive_forward: global pooling only"),
+        };
         (0..n)
             .map(|t| {
                 let mut f = 0.0;
@@ -902,6 +1190,96 @@ mod tests {
                 check(gw_j, numeric, format!("∂/∂w[{j}]"));
             }
         }
+    }
+
+    #[test]
+    fn gradient_of_variants_matches_central_finite_differences() {
+        // Local average pooling (windows 2×1 over a 3×2 grid), linear activation, biases with
+        // padding, each alone and combined.
+        let g = geom([2, 3], [2, 1], [1, 1]);
+        let x = random_array((4, 2, 5, 4), 24);
+        let y = random_targets(4, 25);
+        let beta = 0.3;
+        let local = Pooling::LocalAverage { size: [2, 1] };
+        for (pooling, activation, bias) in [
+            (local, Activation::Relu, false),
+            (Pooling::Sum, Activation::Linear, false),
+            (Pooling::Average, Activation::Relu, true),
+            (local, Activation::Linear, true),
+        ] {
+            let mut cnn =
+                TwoLayerCnn::random(g, pooling, 2, 3, 0.8, 26).with_activation(activation);
+            if bias {
+                cnn = cnn.with_random_biases(0.5, 27);
+            }
+            let grad = cnn.full_gradient(x.view(), y.view(), beta);
+            let eps = 1e-6;
+            let fd = |perturb: &dyn Fn(&mut TwoLayerCnn, f64)| {
+                let mut plus = cnn.clone();
+                perturb(&mut plus, eps);
+                let mut minus = cnn.clone();
+                perturb(&mut minus, -eps);
+                (plus.objective(x.view(), y.view(), beta).total
+                    - minus.objective(x.view(), y.view(), beta).total)
+                    / (2.0 * eps)
+            };
+            let check = |analytic: f64, numeric: f64, what: String| {
+                let scale = analytic.abs().max(numeric.abs()).max(1e-3);
+                assert!(
+                    (analytic - numeric).abs() <= 1e-6 * scale,
+                    "{pooling:?} {activation:?} bias {bias} {what}: analytic {analytic}, \
+                     finite difference {numeric}"
+                );
+            };
+            for j in 0..3 {
+                for i in 0..12 {
+                    let numeric = fd(&|n: &mut TwoLayerCnn, d| n.filters[j][i] += d);
+                    check(grad.filters[j][i], numeric, format!("∂/∂u[{j}][{i}]"));
+                }
+                let numeric = fd(&|n: &mut TwoLayerCnn, d| n.output_weights[j] += d);
+                check(grad.output_weights[j], numeric, format!("∂/∂w[{j}]"));
+                if bias {
+                    let numeric = fd(&|n: &mut TwoLayerCnn, d| n.biases.as_mut().unwrap()[j] += d);
+                    check(grad.biases[j], numeric, format!("∂/∂b[{j}]"));
+                } else {
+                    assert!(grad.biases.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn local_average_linear_and_bias_forward_match_hand_computation() {
+        // Signal [1, −2, 3, −4] (one channel), kernel 1, u = [1], w = 2.
+        // ReLU, windows of 2: 2 · ((1 + 0)/2 + (3 + 0)/2) = 4.
+        // Linear, windows of 2: 2 · ((1 − 2)/2 + (3 − 4)/2) = −2.
+        // ReLU, bias 1.5, windows of 2: z = [2.5, −0.5, 4.5, −2.5] → 2 · (2.5/2 + 4.5/2) = 7.
+        // ReLU, windows of 3 (clipped: [1, −2, 3] and [−4]): 2 · (4/3 + 0) = 8/3.
+        let mut x = Array4::zeros((1, 1, 1, 4));
+        for (p, v) in [1.0, -2.0, 3.0, -4.0].iter().enumerate() {
+            x[[0, 0, 0, p]] = *v;
+        }
+        let g = geom([1, 1], [1, 1], [0, 0]);
+        let pool = |p: usize| Pooling::LocalAverage { size: [1, p] };
+        let relu = net(g, pool(2), 1, vec![vec![1.0]], vec![2.0]);
+        assert_outputs(&relu.forward(x.view()), &[4.0], "ReLU, windows of 2");
+        let linear = relu.clone().with_activation(Activation::Linear);
+        assert_outputs(&linear.forward(x.view()), &[-2.0], "linear, windows of 2");
+        let mut biased = relu.clone();
+        biased.biases = Some(vec![1.5]);
+        assert_outputs(&biased.forward(x.view()), &[7.0], "bias 1.5, windows of 2");
+        let clipped = net(g, pool(3), 1, vec![vec![1.0]], vec![2.0]);
+        assert_outputs(&clipped.forward(x.view()), &[8.0 / 3.0], "clipped window");
+        // Regularizer with a bias: (β/2)(u² + b² + w²) = 0.5 · (1 + 2.25 + 4) / 2.
+        let obj = biased.objective(x.view(), ndarray::array![7.0].view(), 0.5);
+        assert_eq!(
+            obj.regularizer,
+            0.25 * 7.25,
+            "regularizer {}",
+            obj.regularizer
+        );
+        let l1 = biased.regularizer_with_norm(0.5, FilterNorm::L1);
+        assert_eq!(l1, 0.25 * (2.5 * 2.5 + 4.0), "ℓ1 regularizer {l1}");
     }
 
     #[test]

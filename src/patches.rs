@@ -5,7 +5,7 @@
 //! stacked matrix `M = [X_1; …; X_K]` has row `k·n + t` for patch `k` of sample `t`.
 
 use crate::geometry::ConvGeometry;
-use ndarray::{Array3, ArrayView2, ArrayView4, Axis};
+use ndarray::{Array3, ArrayView2, ArrayView4, Axis, s};
 
 /// The patch matrices `X_1..X_K` of a data set.
 #[derive(Debug, Clone)]
@@ -45,6 +45,17 @@ impl Patches {
             }
         }
         Some(Patches { data })
+    }
+
+    /// The same patches with one constant-1 entry appended to every patch, so `h` becomes `h + 1`:
+    /// a filter `(u, b)` then computes `⟨patch, u⟩ + b` at every position (padded ones included),
+    /// and everything downstream — exact enumeration, sampling, reduction, the certificate — sees
+    /// only longer rows. The last entry of a filter over these patches is its bias.
+    pub fn with_bias(self) -> Patches {
+        let (k, n, h) = self.data.dim();
+        let mut data = Array3::<f64>::ones((k, n, h + 1));
+        data.slice_mut(s![.., .., ..h]).assign(&self.data);
+        Patches { data }
     }
 
     /// Number of patch positions `K`.

@@ -1,12 +1,15 @@
 //! One call from a validated problem to a certified, decoded network:
 //! patches → arrangements → reduction → build → solve → (full check, re-solve) → decode → certify.
+//! With linear activation there are no sign patterns: patches → build → solve → decode → certify
+//! ([`crate::arch::linear`]).
 
+use crate::arch::linear;
 use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement;
 use crate::backend::{Backend, Status};
 use crate::certify::{self, Certificate};
 use crate::error::{Error, Result};
-use crate::geometry::Pooling;
+use crate::geometry::{Activation, Pooling};
 use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
 use crate::problem::{Architecture, Problem};
@@ -38,24 +41,53 @@ pub struct SolveOptions {
 }
 
 /// Weights of a two-layer CNN in the result-file layout: one flattened filter per neuron in
-/// (channel, row, col) order and one output weight per neuron.
+/// (channel, row, col) order, one output weight per neuron, and (only when the problem has
+/// `"bias": true`) one bias per neuron.
 #[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Weights {
-    /// Filters, each of length `h`.
+    /// Filters, each of length `h = C·kh·kw`.
     pub filters: Vec<Vec<f64>>,
     /// Output weights, one per filter.
     pub output_weights: Vec<f64>,
+    /// Biases, one per filter; present exactly when the architecture has a bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<f64>>,
 }
 
 impl Weights {
-    /// Checks the shapes against filter length `h`; the message says what does not fit.
-    pub fn check(&self, h: usize) -> std::result::Result<(), String> {
+    /// Checks the shapes against filter length `h` (`C·kh·kw`, without the bias) and whether the
+    /// architecture has a bias; the message says what does not fit.
+    pub fn check(&self, h: usize, bias: bool) -> std::result::Result<(), String> {
         if self.filters.len() != self.output_weights.len() {
             return Err(format!(
                 "{} filters but {} output weights; give one output weight per filter",
                 self.filters.len(),
                 self.output_weights.len()
             ));
+        }
+        match (&self.biases, bias) {
+            (None, true) => {
+                return Err(
+                    "the problem has \"bias\": true but the network has no \"biases\"; give one \
+                     bias per neuron"
+                        .into(),
+                );
+            }
+            (Some(_), false) => {
+                return Err(
+                    "the network has \"biases\" but the problem's architecture has no bias; drop \
+                     them or set \"bias\": true in the architecture"
+                        .into(),
+                );
+            }
+            (Some(b), true) if b.len() != self.filters.len() => {
+                return Err(format!(
+                    "{} biases for {} filters; give one bias per filter",
+                    b.len(),
+                    self.filters.len()
+                ));
+            }
+            _ => {}
         }
         if let Some((j, f)) = self.filters.iter().enumerate().find(|(_, f)| f.len() != h) {
             return Err(format!(
@@ -69,6 +101,7 @@ impl Weights {
             .iter()
             .flatten()
             .chain(&self.output_weights)
+            .chain(self.biases.iter().flatten())
             .find(|v| !v.is_finite())
         {
             return Err(format!("the network holds the non-finite weight {v}"));
@@ -180,8 +213,17 @@ pub struct NetworkReport {
     pub stride: Vec<usize>,
     /// Padding as in the problem file.
     pub padding: Vec<usize>,
-    /// Pooling.
-    pub pooling: Pooling,
+    /// Pooling: `sum`, `average` or `local_average`.
+    pub pooling: &'static str,
+    /// Window of `local_average` pooling in patch positions, as in the problem file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<Vec<usize>>,
+    /// `linear`; absent for the default ReLU.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation: Option<&'static str>,
+    /// `true` when every neuron has a bias; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bias: Option<bool>,
 }
 
 /// The network layout of a result, by architecture.
@@ -226,7 +268,7 @@ pub struct Report {
     /// Circular networks: the inner filters `a_j` (unit norm), one per neuron.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_filters: Option<Vec<Vec<f64>>>,
-    /// Circular networks with `"bias": true`: the bias `e_j` of each neuron.
+    /// One bias per neuron, only when the architecture has a bias.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biases: Option<Vec<f64>>,
     /// Worst violation of the **full** constraint set at the solution.
@@ -296,20 +338,16 @@ impl Prepared {
     }
 }
 
-/// The geometry and pooling of a two-layer problem; an error naming the way to solve any other.
-fn two_layer_only(problem: &Problem) -> Result<(crate::geometry::ConvGeometry, Pooling)> {
-    match problem.architecture {
-        Architecture::TwoLayer { geometry, pooling } => Ok((geometry, pooling)),
-        Architecture::Circular { .. } => Err(Error::Invalid(format!(
-            "{}: a circular problem has no patches; use pipeline::solve or arch::circular",
-            problem.source.display()
-        ))),
-        Architecture::ThreeLayer { .. } => Err(Error::Invalid(format!(
-            "{}: a three_layer problem; solve it with pipeline::solve_any or \
-             arch::three_layer::solve",
-            problem.source.display()
-        ))),
-    }
+/// The error for a two-layer-only path reached with another architecture, naming the way to solve it.
+fn not_two_layer(problem: &Problem) -> Error {
+    let how = match problem.architecture {
+        Architecture::Circular { .. } => "pipeline::solve or arch::circular",
+        _ => "pipeline::solve_any or arch::three_layer::solve",
+    };
+    Error::Invalid(format!(
+        "{}: not a two_layer problem; solve it with {how}",
+        problem.source.display()
+    ))
 }
 
 /// The result of [`solve_any`]: one report per architecture, serialized as that report.
@@ -342,9 +380,7 @@ pub fn program(
     progress: Progress,
 ) -> Result<crate::ir::ConicProgram> {
     match problem.architecture {
-        Architecture::TwoLayer { .. } => {
-            Ok(prepare(problem, options, progress)?.program(problem).0)
-        }
+        Architecture::TwoLayer { .. } => two_layer_program(problem, options, progress),
         Architecture::Circular { .. } => {
             Ok(crate::arch::circular::prepare(problem, options, progress)?.program(problem))
         }
@@ -354,13 +390,49 @@ pub fn program(
     }
 }
 
-/// Patches, patterns, `A_i` and the (reduced) cone rows of a problem.
+/// The patch matrices the program sees (with the constant-1 bias entry when the architecture has
+/// a bias) and the per-position pooling weights `α_k` (formulations.md §4).
+fn patches_of(problem: &Problem) -> Result<(Patches, Vec<f64>)> {
+    let Architecture::TwoLayer {
+        geometry,
+        pooling,
+        bias,
+        ..
+    } = problem.architecture
+    else {
+        return Err(not_two_layer(problem));
+    };
+    let (_, _, hh, ww) = problem.x.dim();
+    let (Some(patches), Some((rows, cols))) = (
+        Patches::extract(problem.x.view(), &geometry),
+        geometry.grid(hh, ww),
+    ) else {
+        return Err(Error::Invalid("kernel larger than the input".into()));
+    };
+    let patches = if bias { patches.with_bias() } else { patches };
+    Ok((patches, pooling.patch_weights(rows, cols)))
+}
+
+/// Patches, patterns, `A_i` and the (reduced) cone rows of a ReLU problem (a linear-activation
+/// problem has no patterns: see [`program`]).
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {
     let mut timings = Timings::default();
-    let (geometry, pooling) = two_layer_only(problem)?;
+    let Architecture::TwoLayer { activation, .. } = problem.architecture else {
+        return Err(not_two_layer(problem));
+    };
+    if activation != Activation::Relu {
+        return Err(Error::Invalid(format!(
+            "{}: a {} network has no sign patterns to prepare; use pipeline::program or \
+             pipeline::solve",
+            problem.source.display(),
+            activation.name()
+        )));
+    }
     let t = Instant::now();
-    let patches = Patches::extract(problem.x.view(), &geometry)
-        .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
+    let Architecture::TwoLayer { pooling, .. } = problem.architecture else {
+        return Err(not_two_layer(problem));
+    };
+    let (patches, alpha) = patches_of(problem)?;
     // Max pooling has patterns of its own kind (formulations.md §4); the rest of the pipeline
     // reaches its cone rows only through the arrangement.
     let max_pooling = matches!(pooling, Pooling::Max);
@@ -386,8 +458,8 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
             "no gate produced a nonzero sign pattern (are the inputs all zero?); check the data",
         ));
     }
-    let (k, n, h) = patches.data.dim();
-    let a = two_layer::pattern_matrices(&patches, &arr, pooling.scale(k));
+    let (_, n, h) = patches.data.dim();
+    let a = two_layer::pattern_matrices(&patches, &arr, &alpha);
     timings.arrangements_s = secs(t);
 
     let t = Instant::now();
@@ -413,14 +485,178 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
     })
 }
 
+/// The conic program `solve` hands to the backend first (what `cvxcnn export` writes), for either
+/// activation. With linear activation `reduce` and `coupling` have nothing to act on.
+fn two_layer_program(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<crate::ir::ConicProgram> {
+    let Architecture::TwoLayer { activation, .. } = problem.architecture else {
+        return Err(not_two_layer(problem));
+    };
+    match activation {
+        Activation::Relu => Ok(prepare(problem, options, progress)?.program(problem).0),
+        Activation::Linear => {
+            let (patches, alpha) = patches_of(problem)?;
+            let a = linear::design(&patches, &alpha);
+            Ok(linear::build(
+                a.view(),
+                problem.y.view(),
+                problem.beta,
+                problem.filter_norm,
+            )
+            .0)
+        }
+    }
+}
+
+/// The network of the problem's architecture with the given program filters (length `h`, plus
+/// the bias as last entry when the architecture has one) and output weights.
+fn network_from_program(
+    problem: &Problem,
+    filters: &[Vec<f64>],
+    output_weights: &[f64],
+) -> TwoLayerCnn {
+    let Architecture::TwoLayer {
+        geometry,
+        pooling,
+        activation,
+        bias,
+    } = problem.architecture
+    else {
+        unreachable!("called only after dispatch on the architecture")
+    };
+    let (filters, biases) = if bias {
+        let h = geometry.filter_len(problem.x.dim().1);
+        (
+            filters.iter().map(|f| f[..h].to_vec()).collect(),
+            Some(filters.iter().map(|f| f[h]).collect()),
+        )
+    } else {
+        (filters.to_vec(), None)
+    };
+    TwoLayerCnn {
+        geometry,
+        pooling,
+        channels: problem.x.dim().1,
+        filters,
+        output_weights: output_weights.to_vec(),
+        activation,
+        biases,
+    }
+}
+
+/// A network given in the result-file layout (see [`Weights`]).
+fn network_from_weights(problem: &Problem, w: &Weights) -> TwoLayerCnn {
+    let Architecture::TwoLayer {
+        geometry,
+        pooling,
+        activation,
+        ..
+    } = problem.architecture
+    else {
+        unreachable!("called only after dispatch on the architecture")
+    };
+    TwoLayerCnn {
+        geometry,
+        pooling,
+        channels: problem.x.dim().1,
+        filters: w.filters.clone(),
+        output_weights: w.output_weights.clone(),
+        activation,
+        biases: w.biases.clone(),
+    }
+}
+
+/// Loss and regularizer of `net` on the problem's data, in the problem's filter norm.
+fn objective_of(problem: &Problem, net: &TwoLayerCnn) -> Objective {
+    net.objective_with_norm(
+        problem.x.view(),
+        problem.y.view(),
+        problem.beta,
+        problem.filter_norm,
+    )
+}
+
+/// Checks a network to certify against the problem's architecture.
+fn check_network(problem: &Problem, options: &SolveOptions) -> Result<()> {
+    if let Some(w) = &options.network {
+        let Architecture::TwoLayer { geometry, bias, .. } = problem.architecture else {
+            return Err(not_two_layer(problem));
+        };
+        w.check(geometry.filter_len(problem.x.dim().1), bias)
+            .map_err(|e| Error::Invalid(format!("the network to certify: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The `network` object of the result file.
+fn network_report(problem: &Problem) -> NetworkReport {
+    let Architecture::TwoLayer {
+        geometry,
+        pooling,
+        activation,
+        bias,
+    } = problem.architecture
+    else {
+        unreachable!("called only after dispatch on the architecture")
+    };
+    let one_d = problem.one_d;
+    let dims = |v: [usize; 2]| if one_d { vec![v[1]] } else { v.to_vec() };
+    NetworkReport {
+        kind: "two_layer",
+        kernel: dims(geometry.kernel),
+        stride: dims(geometry.stride),
+        padding: dims(geometry.padding),
+        pooling: pooling.name(),
+        pool_size: match pooling {
+            crate::geometry::Pooling::LocalAverage { size } => Some(dims(size)),
+            _ => None,
+        },
+        activation: (activation != Activation::Relu).then(|| activation.name()),
+        bias: bias.then_some(true),
+    }
+}
+
+/// The `data` object of the result file.
+fn data_report(problem: &Problem, k: usize) -> DataReport {
+    let Architecture::TwoLayer { geometry, .. } = problem.architecture else {
+        unreachable!("called only after dispatch on the architecture")
+    };
+    let (n, c, hh, ww) = problem.x.dim();
+    DataReport {
+        n,
+        channels: c,
+        input_shape: if problem.one_d {
+            vec![c, ww]
+        } else {
+            vec![c, hh, ww]
+        },
+        patches: k,
+        filter_len: geometry.filter_len(c),
+    }
+}
+
 /// Solves a problem: builds the convex program, solves it, checks it against the full constraint
 /// set, decodes the network and certifies it.
 pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
-    let start = Instant::now();
-    if let Architecture::Circular { .. } = problem.architecture {
-        return crate::arch::circular::solve(problem, options, progress);
+    let activation = match problem.architecture {
+        Architecture::TwoLayer { activation, .. } => activation,
+        Architecture::Circular { .. } => {
+            return crate::arch::circular::solve(problem, options, progress);
+        }
+        Architecture::ThreeLayer { .. } => return Err(not_two_layer(problem)),
+    };
+    match activation {
+        Activation::Relu => solve_relu(problem, options, progress),
+        Activation::Linear => solve_linear(problem, options),
     }
-    let (geometry, pooling) = two_layer_only(problem)?;
+}
+
+/// [`solve`] for ReLU networks: the program over sign patterns (formulations.md §1, §4).
+fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
+    let start = Instant::now();
     let Prepared {
         patches,
         arrangement: arr,
@@ -429,11 +665,8 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         coupling,
         mut timings,
     } = prepare(problem, options, progress)?;
-    let (k, n, h) = patches.data.dim();
-    if let Some(w) = &options.network {
-        w.check(h)
-            .map_err(|e| Error::Invalid(format!("the network to certify: {e}")))?;
-    }
+    let (k, n, _) = patches.data.dim();
+    check_network(problem, options)?;
     let m = patches.stacked();
     let irredundant = |prog: &str| reduce::irredundant(m, &arr, &|d, tot| progress(prog, d, tot));
     let mut rounds = 0;
@@ -490,23 +723,8 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
                 + options.backend.accuracy().1 * sol.primal_objective.abs()),
     );
     let decoded = two_layer::decode(&layout, &sol.x, min_norm);
-    let network_of = |filters: &[Vec<f64>], output_weights: &[f64]| TwoLayerCnn {
-        geometry,
-        pooling,
-        channels: problem.x.dim().1,
-        filters: filters.to_vec(),
-        output_weights: output_weights.to_vec(),
-    };
-    let objective_of = |net: &TwoLayerCnn| -> Objective {
-        net.objective_with_norm(
-            problem.x.view(),
-            problem.y.view(),
-            problem.beta,
-            problem.filter_norm,
-        )
-    };
-    let net = network_of(&decoded.filters, &decoded.output_weights);
-    let obj = objective_of(&net);
+    let net = network_from_program(problem, &decoded.filters, &decoded.output_weights);
+    let obj = objective_of(problem, &net);
     let yhat = net.forward(problem.x.view());
     let max_constraint_violation = worst.max(prog.max_violation(&sol.x));
     timings.decode_s += secs(t);
@@ -540,18 +758,15 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     let certificate = certify_with(&candidates, obj.total);
     // A given network: its own objective against the same dual bounds (plus its own residual).
     let network_certificate = options.network.as_ref().map(|w| {
-        let given = network_of(&w.filters, &w.output_weights);
+        let given = network_from_weights(problem, w);
         let mut cands = candidates.clone();
         cands.push(&problem.y - &given.forward(problem.x.view()));
-        certify_with(&cands, objective_of(&given).total)
+        certify_with(&cands, objective_of(problem, &given).total)
     });
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
 
     let cone_rows_written = 2 * rows.iter().map(Vec::len).sum::<usize>();
-    let one_d = problem.one_d;
-    let dims = |v: [usize; 2]| if one_d { vec![v[1]] } else { v.to_vec() };
-    let (_, c, hh, ww) = problem.x.dim();
     Ok(Report {
         status: sol.status,
         objective: sol.primal_objective,
@@ -567,11 +782,11 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             crate::problem::ArrangementSpec::Sample { .. } => "sample",
             crate::problem::ArrangementSpec::Gates { .. } => "gates",
         },
-        neurons: decoded.filters.len(),
-        filters: decoded.filters,
-        output_weights: decoded.output_weights,
+        neurons: net.filters.len(),
+        filters: net.filters,
+        output_weights: net.output_weights,
         inner_filters: None,
-        biases: None,
+        biases: net.biases,
         max_constraint_violation,
         timings,
         solver: SolverReport {
@@ -598,19 +813,123 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         },
         certificate,
         network_certificate,
-        network: NetworkLayout::TwoLayer(NetworkReport {
-            kind: "two_layer",
-            kernel: dims(geometry.kernel),
-            stride: dims(geometry.stride),
-            padding: dims(geometry.padding),
-            pooling,
-        }),
-        data: DataReport {
-            n,
-            channels: c,
-            input_shape: if one_d { vec![c, ww] } else { vec![c, hh, ww] },
-            patches: k,
-            filter_len: h,
+        network: NetworkLayout::TwoLayer(network_report(problem)),
+        data: data_report(problem, k),
+    })
+}
+
+/// [`solve`] for linear activation: one group-lasso block `min ½‖Az − y‖² + β‖z‖`,
+/// `A = Σ_k α_k X_k` (formulations.md §1, fact 7), decoded into one neuron and certified exactly
+/// (scope `global`: there are no patterns to sample). The problem's arrangements are not used.
+fn solve_linear(problem: &Problem, options: &SolveOptions) -> Result<Report> {
+    let start = Instant::now();
+    let mut timings = Timings::default();
+    check_network(problem, options)?;
+    let t = Instant::now();
+    let (patches, alpha) = patches_of(problem)?;
+    let k = patches.k();
+    let a = linear::design(&patches, &alpha);
+    timings.arrangements_s = secs(t);
+    let t = Instant::now();
+    let (prog, layout) = linear::build(
+        a.view(),
+        problem.y.view(),
+        problem.beta,
+        problem.filter_norm,
+    );
+    timings.build_s = secs(t);
+    let t = Instant::now();
+    let sol = options.backend.solve(&prog)?;
+    timings.solve_s = secs(t);
+
+    let t = Instant::now();
+    let tol = DECODE_ACCURACY_FACTOR
+        * ((sol.primal_objective - sol.dual_objective).abs()
+            + options.backend.accuracy().0
+            + options.backend.accuracy().1 * sol.primal_objective.abs());
+    let decoded = linear::decode(
+        a.view(),
+        problem.y.view(),
+        problem.beta,
+        &layout,
+        &sol.x,
+        tol,
+    );
+    let net = network_from_program(problem, &decoded.filters, &decoded.output_weights);
+    let obj = objective_of(problem, &net);
+    let yhat = net.forward(problem.x.view());
+    let max_constraint_violation = prog.max_violation(&sol.x);
+    timings.decode_s = secs(t);
+
+    let t = Instant::now();
+    let residual_rows = layout.residual_row..layout.residual_row + layout.n;
+    let candidates = vec![
+        &problem.y - &yhat,
+        ndarray::Array1::from(sol.z[residual_rows].to_vec()),
+    ];
+    let certify_with = |candidates: &[ndarray::Array1<f64>], objective: f64| {
+        certify::certify_linear(
+            a.view(),
+            problem.y.view(),
+            candidates,
+            problem.beta,
+            objective,
+            problem.filter_norm,
+        )
+    };
+    let certificate = certify_with(&candidates, obj.total);
+    let network_certificate = options.network.as_ref().map(|w| {
+        let given = network_from_weights(problem, w);
+        let mut cands = candidates.clone();
+        cands.push(&problem.y - &given.forward(problem.x.view()));
+        certify_with(&cands, objective_of(problem, &given).total)
+    });
+    timings.certify_s = secs(t);
+    timings.total_s = secs(start);
+
+    Ok(Report {
+        status: sol.status,
+        objective: sol.primal_objective,
+        dual_objective: sol.dual_objective,
+        network_objective: obj.total,
+        loss: obj.loss,
+        regularizer: obj.regularizer,
+        beta: problem.beta,
+        arrangements: 1,
+        gates_tried: 0,
+        arrangement_mode: "none",
+        neurons: net.filters.len(),
+        filters: net.filters,
+        output_weights: net.output_weights,
+        inner_filters: None,
+        biases: net.biases,
+        max_constraint_violation,
+        timings,
+        solver: SolverReport {
+            name: options.backend.name(),
+            status: sol.status,
+            iterations: sol.iterations,
+            total_iterations: sol.iterations,
+            rounds: 1,
+            primal_objective: sol.primal_objective,
+            dual_objective: sol.dual_objective,
+            gap: sol.primal_objective - sol.dual_objective,
+            primal_residual: sol.primal_residual,
+            dual_residual: sol.dual_residual,
+            settings: options.backend.clone(),
         },
+        program: ProgramReport {
+            variables: prog.n_vars(),
+            rows: prog.n_rows(),
+            nonzeros: prog.entries.len(),
+            cone_rows_full: 0,
+            cone_rows_written: 0,
+            reduced: options.reduce,
+            coupling: Coupling::Direct,
+        },
+        certificate,
+        network_certificate,
+        network: NetworkLayout::TwoLayer(network_report(problem)),
+        data: data_report(problem, k),
     })
 }

@@ -6,8 +6,9 @@
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
 use crate::circular_net::CircularCnn;
-use crate::geometry::{ConvGeometry, Pooling};
+use crate::geometry::{Activation, ConvGeometry, Pooling};
 use crate::network::TwoLayerCnn;
+use crate::problem::PoolingFile;
 use ndarray::{Array1, ArrayView4};
 use serde::Deserialize;
 use serde_json::Value;
@@ -74,7 +75,13 @@ struct SavedLayout {
     kernel: Vec<usize>,
     stride: Vec<usize>,
     padding: Vec<usize>,
-    pooling: Pooling,
+    pooling: PoolingFile,
+    #[serde(default)]
+    pool_size: Option<Vec<usize>>,
+    #[serde(default)]
+    activation: Option<Activation>,
+    #[serde(default)]
+    bias: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +89,8 @@ struct SavedScalar {
     network: SavedLayout,
     filters: Vec<Vec<f64>>,
     output_weights: Vec<f64>,
+    #[serde(default)]
+    biases: Option<Vec<f64>>,
     data: SavedData,
 }
 
@@ -179,18 +188,37 @@ fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
                 stride: dims2(&s.network.stride, one_d, 1, "stride")?,
                 padding: dims2(&s.network.padding, one_d, 0, "padding")?,
             };
+            let pooling = match (s.network.pooling, &s.network.pool_size) {
+                (PoolingFile::Sum, None) => Pooling::Sum,
+                (PoolingFile::Average, None) => Pooling::Average,
+                (PoolingFile::Max, None) => Pooling::Max,
+                (PoolingFile::LocalAverage, Some(size)) => Pooling::LocalAverage {
+                    size: dims2(size, one_d, 1, "pool_size")?,
+                },
+                (PoolingFile::LocalAverage, None) => {
+                    return Err(
+                        "network.pooling = \"local_average\" needs network.pool_size".into(),
+                    );
+                }
+                (_, Some(_)) => {
+                    return Err("network.pool_size is only for \"local_average\" pooling".into());
+                }
+            };
             let h = geometry.filter_len(shape[0]);
             let weights = crate::pipeline::Weights {
                 filters: s.filters,
                 output_weights: s.output_weights,
+                biases: s.biases,
             };
-            weights.check(h)?;
+            weights.check(h, s.network.bias.unwrap_or(false))?;
             Network::TwoLayer(TwoLayerCnn {
                 geometry,
-                pooling: s.network.pooling,
+                pooling,
                 channels: shape[0],
                 filters: weights.filters,
                 output_weights: weights.output_weights,
+                activation: s.network.activation.unwrap_or_default(),
+                biases: weights.biases,
             })
         }
         other => return Err(format!("unknown network kind {other:?}")),

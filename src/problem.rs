@@ -11,7 +11,7 @@
 
 use crate::data::{self, Targets};
 use crate::error::{Error, Result};
-use crate::geometry::{ConvGeometry, FilterNorm, Pooling};
+use crate::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use ndarray::{Array1, Array2, Array4, Axis};
 use ndarray_npy::ReadNpyExt;
 use serde::{Deserialize, Serialize};
@@ -107,8 +107,17 @@ pub enum ArchitectureFile {
         /// Zero padding on both sides, same length as `kernel`; default 0.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         padding: Option<Vec<usize>>,
-        /// `"sum"` or `"average"`.
-        pooling: Pooling,
+        /// `"sum"`, `"average"` or `"local_average"`.
+        pooling: PoolingFile,
+        /// Window of `"local_average"` pooling in patch positions: `[p]` or `[ph, pw]`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pool_size: Option<Vec<usize>>,
+        /// `"relu"` (default) or `"linear"`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        activation: Option<Activation>,
+        /// A bias per neuron (a constant-1 entry appended to every patch); default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bias: Option<bool>,
     },
     /// Three-layer circular CNN with one ReLU over 1-D signals (formulations.md §5).
     Circular {
@@ -170,6 +179,20 @@ pub enum OuterSpec {
     },
     /// Every nonzero `D' ∈ {0,1}ⁿ`.
     All,
+}
+
+/// The pooling named in a problem file; `"local_average"` takes its window from `pool_size`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolingFile {
+    /// Global sum pooling.
+    Sum,
+    /// Global average pooling.
+    Average,
+    /// Global max pooling (formulations.md §4).
+    Max,
+    /// Average over non-overlapping `pool_size` windows of patch positions.
+    LocalAverage,
 }
 
 /// The arrangements entry of a problem file.
@@ -234,8 +257,12 @@ pub enum Architecture {
     TwoLayer {
         /// Kernel, stride and padding.
         geometry: ConvGeometry,
-        /// Global pooling.
+        /// Pooling (global, or local with its window).
         pooling: Pooling,
+        /// Hidden-layer activation.
+        activation: Activation,
+        /// Whether every neuron has a bias (patches carry a constant-1 entry).
+        bias: bool,
     },
     /// Three-layer circular CNN with one ReLU, `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+`
     /// (formulations.md §5); inputs `[n, 1, d]`.
@@ -256,12 +283,14 @@ pub enum Architecture {
 
 impl Architecture {
     /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two- and
-    /// three-layer CNNs, `d` (or `d + 1` with a bias) for the circular one.
+    /// three-layer CNNs (plus one with a two-layer bias: patches carry a constant-1 entry), `d`
+    /// (or `d + 1` with a bias) for the circular one.
     pub fn gate_len(&self, channels: usize, width: usize) -> usize {
         match *self {
-            Architecture::TwoLayer { geometry, .. } | Architecture::ThreeLayer { geometry, .. } => {
-                geometry.filter_len(channels)
+            Architecture::TwoLayer { geometry, bias, .. } => {
+                geometry.filter_len(channels) + usize::from(bias)
             }
+            Architecture::ThreeLayer { geometry, .. } => geometry.filter_len(channels),
             Architecture::Circular { bias } => width + usize::from(bias),
         }
     }
@@ -501,6 +530,9 @@ impl Problem {
                 stride,
                 padding,
                 pooling,
+                pool_size,
+                activation,
+                bias,
             } => {
                 let geometry = geometry(
                     source,
@@ -510,9 +542,28 @@ impl Problem {
                     padding.as_deref(),
                     (x.dim().2, x.dim().3),
                 )?;
+                let pooling = pooling_of(
+                    source,
+                    inputs.one_d,
+                    *pooling,
+                    pool_size.as_deref(),
+                    &geometry,
+                    (x.dim().2, x.dim().3),
+                )?;
+                let activation = activation.unwrap_or_default();
+                if pooling == Pooling::Max && activation == Activation::Linear {
+                    return Err(bad(
+                        "\"activation\": \"linear\" with \"pooling\": \"max\" is not supported \
+                         (the maximum of linear responses is not a linear model, so the group-lasso \
+                         program does not apply); use \"relu\", or sum/average pooling"
+                            .into(),
+                    ));
+                }
                 Architecture::TwoLayer {
                     geometry,
-                    pooling: *pooling,
+                    pooling,
+                    activation,
+                    bias: bias.unwrap_or(false),
                 }
             }
             ArchitectureFile::Circular { bias } => {
@@ -811,4 +862,99 @@ fn geometry(
         ));
     }
     Ok(g)
+}
+
+/// The validated pooling: `pool_size` only with `"local_average"`, which needs it, with one entry
+/// per spatial dimension, each ≥ 1 and dividing the grid of patch positions (windows never
+/// overlap and never hang over the edge; formulations.md §4).
+fn pooling_of(
+    source: &Path,
+    one_d: bool,
+    pooling: PoolingFile,
+    pool_size: Option<&[usize]>,
+    geometry: &ConvGeometry,
+    (hh, ww): (usize, usize),
+) -> Result<Pooling> {
+    let bad = |m: String| Error::input(source, m);
+    let size = match (pooling, pool_size) {
+        (PoolingFile::Sum, None) => return Ok(Pooling::Sum),
+        (PoolingFile::Average, None) => return Ok(Pooling::Average),
+        (PoolingFile::Max, None) => return Ok(Pooling::Max),
+        (PoolingFile::Sum | PoolingFile::Average | PoolingFile::Max, Some(v)) => {
+            let name = match pooling {
+                PoolingFile::Sum => "sum",
+                PoolingFile::Average => "average",
+                _ => "max",
+            };
+            return Err(bad(format!(
+                "architecture.pool_size = {v:?} is given with \"pooling\": \"{name}\", which is \
+                 global; pool_size is only for \"pooling\": \"local_average\" — drop it or switch \
+                 the pooling"
+            )));
+        }
+        (PoolingFile::LocalAverage, None) => {
+            return Err(bad(format!(
+                "\"pooling\": \"local_average\" needs architecture.pool_size, the window in patch \
+                 positions ({})",
+                if one_d { "[p]" } else { "[ph, pw]" }
+            )));
+        }
+        (PoolingFile::LocalAverage, Some(v)) => v,
+    };
+    let dims = if one_d { 1 } else { 2 };
+    if size.len() != dims {
+        return Err(bad(format!(
+            "architecture.pool_size = {size:?} has {} entries but the inputs are {}; give {dims}",
+            size.len(),
+            if one_d {
+                "1-D signals [n, C, L]"
+            } else {
+                "images [n, C, H, W]"
+            }
+        )));
+    }
+    if size.contains(&0) {
+        return Err(bad(format!(
+            "architecture.pool_size = {size:?} has a zero entry; windows need size ≥ 1"
+        )));
+    }
+    let size = if one_d {
+        [1, size[0]]
+    } else {
+        [size[0], size[1]]
+    };
+    // The kernel fits (checked by `geometry`), so the grid exists.
+    let (gr, gc) = geometry.grid(hh, ww).unwrap_or((0, 0));
+    if !gr.is_multiple_of(size[0]) || !gc.is_multiple_of(size[1]) {
+        let divisors =
+            |g: usize| -> Vec<usize> { (1..=g).filter(|d| g.is_multiple_of(*d)).collect() };
+        let msg = if one_d {
+            format!(
+                "pool size {} does not divide the grid of {gc} patch positions (signal length {ww}, \
+                 kernel {}, stride {}, padding {}); windows must tile the grid: use a pool size \
+                 in {:?}, or change the kernel, stride or padding",
+                size[1],
+                geometry.kernel[1],
+                geometry.stride[1],
+                geometry.padding[1],
+                divisors(gc)
+            )
+        } else {
+            format!(
+                "pool size {}×{} does not divide the {gr}×{gc} grid of patch positions (input \
+                 {hh}×{ww}, kernel {}×{}, stride {:?}, padding {:?}); windows must tile the grid: \
+                 use rows in {:?} and columns in {:?}, or change the kernel, stride or padding",
+                size[0],
+                size[1],
+                geometry.kernel[0],
+                geometry.kernel[1],
+                geometry.stride,
+                geometry.padding,
+                divisors(gr),
+                divisors(gc)
+            )
+        };
+        return Err(bad(msg));
+    }
+    Ok(Pooling::LocalAverage { size })
 }

@@ -3,7 +3,7 @@
 //! and divergence is reported as a status, never as a number.
 
 use cvxcnn::baseline::{self, BaselineOptions, BaselineStatus, Optimizer};
-use cvxcnn::geometry::{ConvGeometry, FilterNorm, Pooling};
+use cvxcnn::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::pipeline::{self, SolveOptions};
 use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
 use ndarray::{Array1, Array4};
@@ -32,6 +32,8 @@ fn gaussian_problem(n: usize, len: usize, kernel: usize, pooling: Pooling, seed:
                 padding: [0, 0],
             },
             pooling,
+            activation: Activation::Relu,
+            bias: false,
         },
         beta: 0.05,
         filter_norm: FilterNorm::L2,

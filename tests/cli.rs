@@ -1064,3 +1064,236 @@ fn three_layer_one_vs_rest_is_refused() {
     v.as_object_mut().unwrap().remove("binary");
     refuses(with(v, &["task"], "one_vs_rest".into()), "scalar task");
 }
+
+/// A bad architecture must be refused with one line that names the problem file and every needle.
+fn refuses_naming_file(value: serde_json::Value, needles: &[&str]) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), value);
+    let out = dir.path().join("result.json");
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "expected failure for {needles:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err:?}");
+    assert!(!err.contains("panicked"), "no panic: {err}");
+    assert!(!out.exists(), "no partial output");
+    for needle in [p.to_str().unwrap()].iter().chain(needles) {
+        assert!(
+            err.contains(needle),
+            "stderr {err:?} should mention {needle:?}"
+        );
+    }
+}
+
+fn with_architecture(pairs: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let mut v = small_digits();
+    for (k, val) in pairs {
+        v["architecture"][*k] = val.clone();
+    }
+    v
+}
+
+#[test]
+fn pool_size_not_dividing_the_grid() {
+    // 8×8 digits, 3×3 kernel: a 6×6 grid of positions; 4×4 windows do not tile it.
+    refuses_naming_file(
+        with_architecture(&[
+            ("pooling", "local_average".into()),
+            ("pool_size", serde_json::json!([4, 4])),
+        ]),
+        &["pool size 4×4 does not divide the 6×6 grid", "[1, 2, 3, 6]"],
+    );
+}
+
+#[test]
+fn pool_size_with_a_global_pooling() {
+    refuses_naming_file(
+        with_architecture(&[("pool_size", serde_json::json!([2, 2]))]),
+        &["pool_size", "\"sum\"", "local_average"],
+    );
+}
+
+#[test]
+fn local_average_pooling_without_pool_size() {
+    refuses_naming_file(
+        with_architecture(&[("pooling", "local_average".into())]),
+        &["needs architecture.pool_size"],
+    );
+}
+
+#[test]
+fn pool_size_with_the_wrong_number_of_entries() {
+    refuses_naming_file(
+        with_architecture(&[
+            ("pooling", "local_average".into()),
+            ("pool_size", serde_json::json!([2])),
+        ]),
+        &["pool_size = [2] has 1 entries", "give 2"],
+    );
+}
+
+#[test]
+fn unknown_activation() {
+    refuses_naming_file(
+        with_architecture(&[("activation", "tanh".into())]),
+        &["tanh", "relu", "linear"],
+    );
+}
+
+#[test]
+fn bias_must_be_a_boolean() {
+    refuses_naming_file(
+        with_architecture(&[("bias", 1.into())]),
+        &["expected a boolean"],
+    );
+}
+
+/// Local average pooling, linear activation and biases through the real binary: the result keys,
+/// the `network` object, and `export`.
+#[test]
+fn architecture_variants_solve_and_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            vec![
+                ("pooling", serde_json::json!("local_average")),
+                ("pool_size", serde_json::json!([2, 3])),
+                ("bias", serde_json::json!(true)),
+            ],
+            "sample",
+        ),
+        (
+            vec![
+                ("activation", serde_json::json!("linear")),
+                ("pooling", serde_json::json!("local_average")),
+                ("pool_size", serde_json::json!([3, 3])),
+            ],
+            "none",
+        ),
+    ];
+    for (pairs, mode) in cases {
+        let p = write_problem(dir.path(), with_architecture(&pairs));
+        let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r = json(&o.stdout);
+        assert_eq!(r["status"], "optimal");
+        assert_eq!(r["arrangement_mode"], mode);
+        assert_eq!(r["network"]["pooling"], "local_average");
+        let pool_size = &pairs.iter().find(|(k, _)| *k == "pool_size").unwrap().1;
+        assert_eq!(&r["network"]["pool_size"], pool_size);
+        let net = r["network_objective"].as_f64().unwrap();
+        let obj = r["objective"].as_f64().unwrap();
+        assert!(
+            (net - obj).abs() <= 1e-6 * obj.abs().max(1.0),
+            "{net} vs {obj}"
+        );
+        let neurons = r["neurons"].as_u64().unwrap() as usize;
+        if mode == "none" {
+            assert_eq!(r["network"]["activation"], "linear");
+            assert_eq!(r["certificate"]["scope"], "global");
+            assert_eq!(neurons, 1);
+            assert!(r.get("biases").is_none());
+        } else {
+            assert_eq!(r["network"]["bias"], true);
+            assert_eq!(r["biases"].as_array().unwrap().len(), neurons);
+            assert_eq!(r["filters"][0].as_array().unwrap().len(), 9);
+        }
+        let out = dir.path().join("p.cbf");
+        let o = run(&[
+            "export",
+            p.to_str().unwrap(),
+            "--format",
+            "cbf",
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = run(&["solve-file", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let f = json(&o.stdout);
+        let fo = f["objective"].as_f64().unwrap();
+        assert!(
+            (fo - obj).abs() <= 1e-6 * obj.abs().max(1.0),
+            "file {fo} vs {obj}"
+        );
+    }
+}
+
+#[test]
+fn certify_network_refuses_missing_or_extra_biases_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut v = serde_json::json!({
+        "inputs": data("images.npy"),
+        "targets": data("labels.npy"),
+        "binary": {"positive": [3], "negative": [8]},
+        "max_samples": 10,
+        "architecture": {"kind": "two_layer", "kernel": [3, 3], "pooling": "sum", "bias": true},
+        "beta": 0.1,
+        "arrangements": {"mode": "sample", "count": 5, "seed": 1}
+    });
+    let net = dir.path().join("net.json");
+    let u = serde_json::json!([[0.1, 0.0, 0.0, 0.0, 0.2, 0.0, 0.0, 0.0, -0.1]]);
+    std::fs::write(
+        &net,
+        serde_json::json!({"filters": u, "output_weights": [1.0]}).to_string(),
+    )
+    .unwrap();
+    let p = write_problem(dir.path(), v.clone());
+    let out = dir.path().join("c.json");
+    let args = |p: &Path| {
+        vec![
+            "certify".to_string(),
+            p.display().to_string(),
+            "--network".into(),
+            net.display().to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--quiet".into(),
+        ]
+    };
+    let a = args(&p);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    refuses_cmd(
+        &a,
+        &out,
+        "net.json: the problem has \"bias\": true but the network has no \"biases\"",
+    );
+    // The same file with biases is accepted.
+    std::fs::write(
+        &net,
+        serde_json::json!({"filters": u, "output_weights": [1.0], "biases": [0.3]}).to_string(),
+    )
+    .unwrap();
+    let o = run(&a);
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("biases"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.exists(), "certificate written");
+    std::fs::remove_file(&out).unwrap();
+    // Biases for a problem without bias are refused.
+    v["architecture"]["bias"] = false.into();
+    let p = write_problem(dir.path(), v);
+    let a = args(&p);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    refuses_cmd(
+        &a,
+        &out,
+        "net.json: the network has \"biases\" but the problem's architecture has no bias",
+    );
+}
+
+#[test]
+fn linear_activation_with_max_pooling() {
+    refuses_naming_file(
+        with_architecture(&[("activation", "linear".into()), ("pooling", "max".into())]),
+        &["\"linear\" with \"pooling\": \"max\" is not supported"],
+    );
+}

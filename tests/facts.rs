@@ -1,7 +1,7 @@
 //! The checkable facts of formulations.md §1, each a test named after the fact.
 
 use approx::assert_relative_eq;
-use cvxcnn::geometry::{ConvGeometry, FilterNorm, Pooling};
+use cvxcnn::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::pipeline::{self, Report, SolveOptions};
 use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
@@ -44,7 +44,12 @@ fn problem(
         one_d: x.dim().2 == 1,
         x,
         y,
-        architecture: Architecture::TwoLayer { geometry, pooling },
+        architecture: Architecture::TwoLayer {
+            geometry,
+            pooling,
+            activation: Activation::Relu,
+            bias: false,
+        },
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
@@ -517,12 +522,15 @@ fn certify_reproduces_the_gap_of_a_hand_built_network() {
         channels: 1,
         filters: vec![vec![0.7, -0.2], vec![-0.3, 0.9], vec![0.5, 0.5]],
         output_weights: vec![0.8, -0.6, 0.4],
+        activation: Activation::Relu,
+        biases: None,
     };
     let by_hand = net.objective(x.view(), y.view(), beta).total;
     let opts = SolveOptions {
         network: Some(cvxcnn::pipeline::Weights {
             filters: net.filters.clone(),
             output_weights: net.output_weights.clone(),
+            biases: None,
         }),
         ..SolveOptions::default()
     };
@@ -548,6 +556,7 @@ fn certify_reproduces_the_gap_of_a_hand_built_network() {
         network: Some(cvxcnn::pipeline::Weights {
             filters: r.filters.clone(),
             output_weights: r.output_weights.clone(),
+            biases: None,
         }),
         ..SolveOptions::default()
     };
@@ -565,6 +574,7 @@ fn a_network_of_the_wrong_shape_is_refused() {
         network: Some(cvxcnn::pipeline::Weights {
             filters: vec![vec![1.0, 2.0, 3.0]],
             output_weights: vec![1.0],
+            biases: None,
         }),
         ..SolveOptions::default()
     };

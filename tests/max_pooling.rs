@@ -4,7 +4,7 @@
 use approx::assert_relative_eq;
 use cvxcnn::arrangement::max_pool;
 use cvxcnn::certify::Scope;
-use cvxcnn::geometry::{ConvGeometry, FilterNorm, Pooling};
+use cvxcnn::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::patches::Patches;
 use cvxcnn::pipeline::{self, Report, SolveOptions};
@@ -49,7 +49,12 @@ fn problem(
         one_d: x.dim().2 == 1,
         x,
         y,
-        architecture: Architecture::TwoLayer { geometry, pooling },
+        architecture: Architecture::TwoLayer {
+            geometry,
+            pooling,
+            activation: Activation::Relu,
+            bias: false,
+        },
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
@@ -244,6 +249,8 @@ fn exact_max_pool_optimum_lower_bounds_random_and_trained_networks() {
         channels: 1,
         filters: r.filters.clone(),
         output_weights: r.output_weights.clone(),
+        activation: Activation::Relu,
+        biases: None,
     };
     let attained = decoded.objective(x.view(), y.view(), beta).total;
     assert_relative_eq!(attained, opt, max_relative = 1e-6);

@@ -652,7 +652,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
             "no gate produced a nonzero sign pattern (are the inputs all zero?); check the data",
         ));
     }
-    let a = two_layer::pattern_matrices(&patches, &arr, 1.0);
+    let a = two_layer::pattern_matrices(&patches, &arr, &[1.0]);
     timings.arrangements_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let rows = if options.reduce {

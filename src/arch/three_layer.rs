@@ -676,7 +676,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
             "no gate produced a nonzero sign pattern (are the inputs all zero?); check the data",
         ));
     }
-    let a = crate::arch::two_layer::pattern_matrices(&patches, &arr, 1.0);
+    let a = crate::arch::two_layer::pattern_matrices(&patches, &arr, &vec![1.0; patches.k()]);
     let outer = match outer {
         OuterSpec::Sample { count, seed } => sample_outer(&a, &arr, count, inner_filters, seed),
         OuterSpec::All => all_outer(problem.n()),

@@ -1,9 +1,10 @@
-//! Two-layer CNN with global sum or average pooling (formulations.md §1).
+//! Two-layer ReLU CNN with global sum or average pooling (formulations.md §1), or local average
+//! pooling through per-position weights `α_k` (§4).
 //!
 //! ```text
 //! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
 //! s.t.  B_i c_i ≥ 0,  B_i c'_i ≥ 0
-//! A_i = s Σ_k D_i^k X_k,   B_i = (2D_i − I) M
+//! A_i = Σ_k α_k D_i^k X_k,   B_i = (2D_i − I) M     (α_k = s for global pooling)
 //! ```
 //! As an SOCP in the IR: a residual block `ρ = Σ_i A_i (c_i − c'_i) − y` (zero-cone rows) keeps the
 //! quadratic objective diagonal (`½‖ρ‖²`); each `‖c‖₂ ≤ t` is a second-order cone of size `h + 1`;
@@ -17,25 +18,39 @@ use crate::patches::Patches;
 use ndarray::{Array2, Array3, ArrayView1, Axis};
 use rayon::prelude::*;
 
-/// `A_i = s Σ_k D_i^k X_k` for every pattern, as `[P, n, h]`.
-pub fn pattern_matrices(patches: &Patches, arrangement: &Arrangement, scale: f64) -> Array3<f64> {
+/// `A_i = Σ_k α_k D_i^k X_k` for every pattern, as `[P, n, h]`, with per-position pooling weights
+/// `alpha` (`K` entries, [`crate::geometry::Pooling::patch_weights`]): `α_k = s` for global pooling
+/// (formulations.md §1), `Σ_a [k ∈ R_a]/|R_a|` for local average pooling (§4).
+pub fn pattern_matrices(
+    patches: &Patches,
+    arrangement: &Arrangement,
+    alpha: &[f64],
+) -> Array3<f64> {
     let (k, n, h) = patches.data.dim();
+    assert_eq!(
+        alpha.len(),
+        k,
+        "pattern_matrices: {} pooling weights for {k} patch positions",
+        alpha.len()
+    );
     let mut a = Array3::<f64>::zeros((arrangement.patterns.len(), n, h));
     a.axis_iter_mut(Axis(0))
         .into_par_iter()
         .zip(arrangement.patterns.par_iter())
         .for_each(|(mut ai, pat)| {
-            for kk in 0..k {
+            for (kk, &weight) in alpha.iter().enumerate() {
+                if weight == 0.0 {
+                    continue;
+                }
                 let xk = patches.data.index_axis(Axis(0), kk);
                 for t in 0..n {
                     if pat.on[kk * n + t] {
                         let mut row = ai.row_mut(t);
-                        row.scaled_add(scale, &xk.row(t));
+                        row.scaled_add(weight, &xk.row(t));
                     }
                 }
             }
         });
-    debug_assert_eq!(a.dim().2, h);
     a
 }
 

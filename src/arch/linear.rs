@@ -1,0 +1,165 @@
+//! Two-layer CNN with linear activation (formulations.md §1, fact 7; §4 for local pooling).
+//!
+//! With `σ(z) = z` the network is linear in its input: `f = Σ_j w_j Σ_k α_k X_k u_j = A z` with
+//! `A = Σ_k α_k X_k` and `z = Σ_j w_j u_j`. Since `‖w_j u_j‖ ≤ ½(‖u_j‖² + w_j²)`, with equality for
+//! a balanced neuron, the training problem is the single-block group lasso
+//!
+//! ```text
+//! min_z  ½‖A z − y‖² + β ‖z‖          (‖·‖₂, or ‖·‖₁ for "filter_norm": "l1")
+//! ```
+//!
+//! and one neuron suffices: `u = z/√‖z‖`, `w = √‖z‖`. No sign patterns are involved, so its
+//! certificate (`‖Aᵀv‖_dual ≤ β`) is exact and global. In the IR: a residual block
+//! `ρ = A z − y` (zero-cone rows, objective `½‖ρ‖²`) and `t ≥ ‖z‖` (one second-order cone, or
+//! `t_j ≥ |z_j|` as linear rows for ℓ1), objective `+ β Σ t`.
+
+use crate::arch::two_layer::Decoded;
+use crate::geometry::FilterNorm;
+use crate::ir::{ConeKind, ConicProgram};
+use crate::patches::Patches;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+
+/// `A = Σ_k α_k X_k` (`n × h`).
+pub fn design(patches: &Patches, alpha: &[f64]) -> Array2<f64> {
+    let (k, n, h) = patches.data.dim();
+    assert_eq!(
+        alpha.len(),
+        k,
+        "linear::design: {} pooling weights for {k} patch positions",
+        alpha.len()
+    );
+    let mut a = Array2::<f64>::zeros((n, h));
+    for (kk, &weight) in alpha.iter().enumerate() {
+        a.scaled_add(weight, &patches.data.index_axis(Axis(0), kk));
+    }
+    a
+}
+
+/// Where each variable of the linear program lives.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Samples.
+    pub n: usize,
+    /// Filter length.
+    pub h: usize,
+    /// First residual variable `ρ` (`n` of them).
+    pub rho: usize,
+    /// First residual row (its multipliers are the dual vector `v`).
+    pub residual_row: usize,
+    /// First entry of `z`.
+    pub z: usize,
+    /// First epigraph variable (1 for ℓ2, `h` for ℓ1).
+    pub t: usize,
+    /// Filter norm of the regularizer.
+    pub norm: FilterNorm,
+}
+
+impl Layout {
+    /// `z` in a solution vector.
+    pub fn block<'a>(&self, x: &'a [f64]) -> &'a [f64] {
+        &x[self.z..self.z + self.h]
+    }
+}
+
+/// Builds `min ½‖ρ‖² + β Σ t  s.t.  ρ − A z = −y,  t ≥ ‖z‖`.
+pub fn build(
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    norm: FilterNorm,
+) -> (ConicProgram, Layout) {
+    let (n, h) = a.dim();
+    let norm_vars = match norm {
+        FilterNorm::L2 => 1,
+        FilterNorm::L1 => h,
+    };
+    let mut prog = ConicProgram::new();
+    let layout = Layout {
+        n,
+        h,
+        rho: prog.add_vars("rho", n),
+        residual_row: 0,
+        z: prog.add_vars("z", h),
+        t: prog.add_vars("t", norm_vars),
+        norm,
+    };
+    for j in 0..n {
+        prog.p_diag[layout.rho + j] = 1.0;
+    }
+    for j in 0..norm_vars {
+        prog.q[layout.t + j] = beta;
+    }
+    let r0 = prog.add_rows("residual", ConeKind::Zero, n);
+    debug_assert_eq!(r0, layout.residual_row);
+    for t in 0..n {
+        prog.b[r0 + t] = -y[t];
+        prog.push(r0 + t, layout.rho + t, 1.0);
+        for j in 0..h {
+            prog.push(r0 + t, layout.z + j, -a[[t, j]]);
+        }
+    }
+    match norm {
+        FilterNorm::L2 => {
+            let r = prog.add_rows("norm_z", ConeKind::SecondOrder, h + 1);
+            prog.push(r, layout.t, -1.0);
+            for j in 0..h {
+                prog.push(r + 1 + j, layout.z + j, -1.0);
+            }
+        }
+        FilterNorm::L1 => {
+            let r = prog.add_rows("norm_z", ConeKind::Nonnegative, 2 * h);
+            for j in 0..h {
+                prog.push(r + j, layout.t + j, -1.0);
+                prog.push(r + j, layout.z + j, 1.0);
+                prog.push(r + h + j, layout.t + j, -1.0);
+                prog.push(r + h + j, layout.z + j, -1.0);
+            }
+        }
+    }
+    (prog, layout)
+}
+
+/// `½‖A z − y‖² + β‖z‖`.
+pub fn objective(
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    norm: FilterNorm,
+    z: &[f64],
+) -> f64 {
+    let r = a.dot(&ArrayView1::from(z)) - y;
+    0.5 * r.dot(&r) + beta * norm.of(z)
+}
+
+/// Decodes `z ↦ (u = z/√‖z‖, w = √‖z‖)`, one balanced neuron, or none when `z` is worth at most
+/// `tol` of objective (interior-point noise around the zero network; see
+/// [`crate::arch::two_layer::noise_threshold`]).
+pub fn decode(
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    layout: &Layout,
+    x: &[f64],
+    tol: f64,
+) -> Decoded {
+    let z = layout.block(x);
+    let r = layout.norm.of(z);
+    let zero = vec![0.0; layout.h];
+    let mut out = Decoded::default();
+    if r == 0.0
+        || objective(a, y, beta, layout.norm, &zero) <= objective(a, y, beta, layout.norm, z) + tol
+    {
+        out.dropped_norm = r;
+        return out;
+    }
+    let sq = r.sqrt();
+    out.filters.push(z.iter().map(|v| v / sq).collect());
+    out.output_weights.push(sq);
+    out
+}
+
+/// `‖Aᵀv‖_dual = max {vᵀA u : ‖u‖ ≤ 1}`: the dual constraint of the linear program, exact.
+pub fn dual_value(a: ArrayView2<f64>, v: ArrayView1<f64>, norm: FilterNorm) -> f64 {
+    let g: Array1<f64> = a.t().dot(&v);
+    norm.dual_of(g.as_slice().expect("a fresh Array1 is contiguous"))
+}
