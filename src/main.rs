@@ -403,12 +403,6 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
         check_writable(out)?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
-    if let cvxcnn::problem::Architecture::ThreeLayer { .. } = problem.architecture {
-        let progress = progress_bar(args.quiet);
-        let report = cvxcnn::arch::three_layer::solve(&problem, &opts, &progress)
-            .map_err(|e| e.to_string())?;
-        return finish_three_layer(args, certify_only, &report);
-    }
     if let (Some(w), Some(path), cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. }) =
         (&opts.network, &args.network, problem.architecture)
     {
@@ -425,7 +419,7 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
     }
     let progress = progress_bar(args.quiet);
     let outcome = task::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
-    let reports: Vec<(String, &pipeline::Report)> = match &outcome {
+    let reports: Vec<(String, &pipeline::Solved)> = match &outcome {
         Outcome::Scalar(s) => vec![(String::new(), &s.report)],
         Outcome::OneVsRest(r) => r
             .models
@@ -434,37 +428,46 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
             .collect(),
     };
     for (who, report) in &reports {
-        if report.status != Status::Optimal && !args.allow_inexact {
+        let status = report.status();
+        if status != Status::Optimal && !args.allow_inexact {
+            let (iterations, primal, dual) = report.solver_summary();
             return Err(format!(
-                "{}: {who}the solver stopped with status {} after {} iterations (primal {:.6e}, \
-                 dual {:.6e}); {}; no result written",
+                "{}: {who}the solver stopped with status {} after {iterations} iterations (primal \
+                 {primal:.6e}, dual {dual:.6e}); {}; no result written",
                 args.problem.display(),
-                report.status.name(),
-                report.solver.iterations,
-                report.solver.primal_objective,
-                report.solver.dual_objective,
-                report.status.advice()
+                status.name(),
+                status.advice()
             ));
         }
     }
     if !args.quiet {
         for (who, report) in &reports {
-            let c = &report.certificate;
+            let c = report.certificate();
+            let (size, total_s) = match report {
+                pipeline::Solved::TwoLayer(r) => (
+                    format!("{} neurons from {} patterns", r.neurons, r.arrangements),
+                    r.timings.total_s,
+                ),
+                pipeline::Solved::ThreeLayer(r) => (
+                    format!(
+                        "{} sub-networks with {} inner filters from {} inner × {} outer patterns",
+                        r.subnetworks, r.neurons, r.arrangements, r.outer_patterns
+                    ),
+                    r.timings.total_s,
+                ),
+            };
             eprintln!(
-                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {} neurons from {} patterns, \
-                 certificate {} gap {:.2e} ({}), {:.2} s",
-                report.status.name(),
-                report.objective,
-                report.network_objective,
-                report.neurons,
-                report.arrangements,
-                if c.certified { "ok" } else { "NOT certified" },
-                c.gap,
-                match c.scope {
+                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {size}, certificate {} gap \
+                 {:.2e} ({}), {total_s:.2} s",
+                report.status().name(),
+                report.objective(),
+                report.network_objective(),
+                if c.certified() { "ok" } else { "NOT certified" },
+                c.gap(),
+                match c.scope() {
                     cvxcnn::certify::Scope::Global => "global",
                     cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
                 },
-                report.timings.total_s
             );
         }
         let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.4}", a));
@@ -485,24 +488,31 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
     }
     if certify_only {
         for (who, report) in &reports {
-            if !report.certificate.certified {
+            let c = report.certificate();
+            if !c.certified() {
                 return Err(format!(
                     "{}: {who}not certified: relative gap {:.3e} > {:.0e} (max dual violation \
                      {:.3e}); tighten the solver tolerances (--tol-gap-rel) or check the status",
                     args.problem.display(),
-                    report.certificate.relative_gap,
+                    c.relative_gap(),
                     cvxcnn::certify::CERTIFIED_REL_GAP,
-                    report.certificate.max_dual_violation
+                    c.max_dual_violation()
                 ));
             }
         }
         let report = match &outcome {
-            Outcome::Scalar(s) => &s.report,
+            Outcome::Scalar(s) => match &s.report {
+                pipeline::Solved::TwoLayer(r) => r,
+                pipeline::Solved::ThreeLayer(r) => {
+                    write_json(&r.certificate, args.out.as_deref())?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+            },
             Outcome::OneVsRest(r) => {
                 #[derive(Serialize)]
                 struct ClassCertificate<'a> {
                     class: i64,
-                    certificate: &'a cvxcnn::certify::Certificate,
+                    certificate: pipeline::AnyCertificate<'a>,
                 }
                 #[derive(Serialize)]
                 struct PerClass<'a> {
@@ -514,7 +524,7 @@ fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
                     .iter()
                     .map(|m| ClassCertificate {
                         class: m.class,
-                        certificate: &m.outcome.report.certificate,
+                        certificate: m.outcome.report.certificate(),
                     })
                     .collect();
                 write_json(
@@ -591,63 +601,6 @@ fn predict(args: &PredictArgs) -> Result<ExitCode, String> {
         Predictions::Labels(l) => l.iter().for_each(|v| lines.push_str(&format!("{v}\n"))),
     }
     write_text(&lines, args.out.as_deref())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Status check, summary line and output of a three-layer solve (as for two-layer results).
-fn finish_three_layer(
-    args: &SolveArgs,
-    certify_only: bool,
-    report: &cvxcnn::arch::three_layer::Report,
-) -> Result<ExitCode, String> {
-    if report.status != Status::Optimal && !args.allow_inexact {
-        return Err(format!(
-            "{}: the solver stopped with status {} after {} iterations (primal {:.6e}, dual {:.6e}); \
-             {}; no result written",
-            args.problem.display(),
-            report.status.name(),
-            report.solver.iterations,
-            report.solver.primal_objective,
-            report.solver.dual_objective,
-            report.status.advice()
-        ));
-    }
-    let c = &report.certificate;
-    if !args.quiet {
-        eprintln!(
-            "cvxcnn: {} objective {:.10e} (network {:.10e}), {} sub-networks with {} inner filters \
-             from {} inner × {} outer patterns, certificate {} gap {:.2e} ({}), {:.2} s",
-            report.status.name(),
-            report.objective,
-            report.network_objective,
-            report.subnetworks,
-            report.neurons,
-            report.arrangements,
-            report.outer_patterns,
-            if c.certified { "ok" } else { "NOT certified" },
-            c.gap,
-            match c.scope {
-                cvxcnn::certify::Scope::Global => "global",
-                cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
-            },
-            report.timings.total_s
-        );
-    }
-    if certify_only {
-        if !c.certified {
-            return Err(format!(
-                "{}: not certified: relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); \
-                 tighten the solver tolerances (--tol-gap-rel) or check the status",
-                args.problem.display(),
-                c.relative_gap,
-                cvxcnn::certify::CERTIFIED_REL_GAP,
-                c.max_dual_violation
-            ));
-        }
-        write_json(c, args.out.as_deref())?;
-    } else {
-        write_json(report, args.out.as_deref())?;
-    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -360,6 +360,108 @@ pub enum Solved {
     ThreeLayer(Box<crate::arch::three_layer::Report>),
 }
 
+/// A reference to the certificate of either kind of report, serialized as that certificate.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum AnyCertificate<'a> {
+    /// Two-layer and circular results.
+    TwoLayer(&'a Certificate),
+    /// Three-layer results.
+    ThreeLayer(&'a crate::arch::three_layer::Certificate),
+}
+
+impl AnyCertificate<'_> {
+    /// Whether the certificate holds.
+    pub fn certified(&self) -> bool {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.certified,
+            AnyCertificate::ThreeLayer(c) => c.certified,
+        }
+    }
+
+    /// `global` or `sampled_patterns`.
+    pub fn scope(&self) -> certify::Scope {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.scope,
+            AnyCertificate::ThreeLayer(c) => c.scope,
+        }
+    }
+
+    /// `primal_objective − lower_bound`.
+    pub fn gap(&self) -> f64 {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.gap,
+            AnyCertificate::ThreeLayer(c) => c.gap,
+        }
+    }
+
+    /// `gap / max(1, |primal_objective|)`.
+    pub fn relative_gap(&self) -> f64 {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.relative_gap,
+            AnyCertificate::ThreeLayer(c) => c.relative_gap,
+        }
+    }
+
+    /// `max(0, max_dual_value − β)`.
+    pub fn max_dual_violation(&self) -> f64 {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.max_dual_violation,
+            AnyCertificate::ThreeLayer(c) => c.max_dual_violation,
+        }
+    }
+}
+
+impl Solved {
+    /// `optimal` only when the solver converged to its tolerances.
+    pub fn status(&self) -> Status {
+        match self {
+            Solved::TwoLayer(r) => r.status,
+            Solved::ThreeLayer(r) => r.status,
+        }
+    }
+
+    /// Convex optimum.
+    pub fn objective(&self) -> f64 {
+        match self {
+            Solved::TwoLayer(r) => r.objective,
+            Solved::ThreeLayer(r) => r.objective,
+        }
+    }
+
+    /// Objective of the decoded network from its independent forward pass.
+    pub fn network_objective(&self) -> f64 {
+        match self {
+            Solved::TwoLayer(r) => r.network_objective,
+            Solved::ThreeLayer(r) => r.network_objective,
+        }
+    }
+
+    /// The dual certificate of the optimum.
+    pub fn certificate(&self) -> AnyCertificate<'_> {
+        match self {
+            Solved::TwoLayer(r) => AnyCertificate::TwoLayer(&r.certificate),
+            Solved::ThreeLayer(r) => AnyCertificate::ThreeLayer(&r.certificate),
+        }
+    }
+
+    /// `(iterations of the last round, primal objective, dual objective)` of the solver.
+    pub fn solver_summary(&self) -> (u32, f64, f64) {
+        match self {
+            Solved::TwoLayer(r) => (
+                r.solver.iterations,
+                r.solver.primal_objective,
+                r.solver.dual_objective,
+            ),
+            Solved::ThreeLayer(r) => (
+                r.solver.iterations,
+                r.solver.primal_objective,
+                r.solver.dual_objective,
+            ),
+        }
+    }
+}
+
 /// Solves a problem of any architecture (dispatch on `problem.architecture`).
 pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Solved> {
     match problem.architecture {

@@ -9,6 +9,7 @@ use crate::circular_net::CircularCnn;
 use crate::geometry::{Activation, ConvGeometry, Pooling};
 use crate::network::TwoLayerCnn;
 use crate::problem::PoolingFile;
+use crate::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, ArrayView4};
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,6 +21,8 @@ pub enum Network {
     TwoLayer(TwoLayerCnn),
     /// `"kind": "circular"` (formulations.md §5).
     Circular(CircularCnn),
+    /// `"kind": "three_layer"` (formulations.md §6).
+    ThreeLayer(ThreeLayerCnn),
 }
 
 impl Network {
@@ -28,6 +31,7 @@ impl Network {
         match self {
             Network::TwoLayer(net) => net.forward(x),
             Network::Circular(net) => net.forward(x.slice(ndarray::s![.., 0, 0, ..])),
+            Network::ThreeLayer(net) => net.forward(x),
         }
     }
 }
@@ -151,6 +155,92 @@ fn circular(v: &Value) -> Result<(Network, Vec<usize>), String> {
     Ok((Network::Circular(net), s.data.input_shape))
 }
 
+#[derive(Deserialize)]
+struct SavedThreeLayerLayout {
+    kernel: Vec<usize>,
+    stride: Vec<usize>,
+    padding: Vec<usize>,
+    pooling: String,
+}
+
+#[derive(Deserialize)]
+struct SavedThreeLayer {
+    network: SavedThreeLayerLayout,
+    filters: Vec<Vec<Vec<f64>>>,
+    inner_weights: Vec<Vec<f64>>,
+    output_weights: Vec<f64>,
+    data: SavedData,
+}
+
+/// A three-layer network from a result file:
+/// `f(x) = Σ_j w₂ⱼ relu(Σ_l w₁ⱼₗ Σ_k relu(⟨patch_k(x), u_jl⟩))`.
+fn three_layer(v: &Value) -> Result<(Network, Vec<usize>), String> {
+    let s: SavedThreeLayer = serde_json::from_value(v.clone()).map_err(|e| {
+        format!(
+            "{e}; a three_layer result needs \"network\" (kernel, stride, padding, pooling), \
+             \"filters\" ([m][m1_j][h]), \"inner_weights\" ([m][m1_j]), \"output_weights\" ([m]) \
+             and \"data\""
+        )
+    })?;
+    let shape = s.data.input_shape.clone();
+    let one_d = match shape.len() {
+        2 => true,
+        3 => false,
+        _ => {
+            return Err(format!(
+                "data.input_shape = {shape:?}; expected [C, L] or [C, H, W]"
+            ));
+        }
+    };
+    if s.network.pooling != "sum" {
+        return Err(format!(
+            "network.pooling = {:?}; a three_layer network pools by \"sum\"",
+            s.network.pooling
+        ));
+    }
+    let geometry = ConvGeometry {
+        kernel: dims2(&s.network.kernel, one_d, 1, "kernel")?,
+        stride: dims2(&s.network.stride, one_d, 1, "stride")?,
+        padding: dims2(&s.network.padding, one_d, 0, "padding")?,
+    };
+    let h = geometry.filter_len(shape[0]);
+    let m = s.output_weights.len();
+    if s.filters.len() != m || s.inner_weights.len() != m {
+        return Err(format!(
+            "{m} output_weights but {} filters and {} inner_weights entries; give one of each per \
+             sub-network",
+            s.filters.len(),
+            s.inner_weights.len()
+        ));
+    }
+    for (j, (us, w1)) in s.filters.iter().zip(&s.inner_weights).enumerate() {
+        if us.len() != w1.len() {
+            return Err(format!(
+                "sub-network {j} has {} filters but {} inner_weights; give one inner weight per \
+                 inner filter",
+                us.len(),
+                w1.len()
+            ));
+        }
+        if let Some(u) = us.iter().find(|u| u.len() != h) {
+            return Err(format!(
+                "filters[{j}] has a filter of length {} but the kernel and {} channel(s) make \
+                 h = {h}",
+                u.len(),
+                shape[0]
+            ));
+        }
+    }
+    let net = ThreeLayerCnn {
+        geometry,
+        channels: shape[0],
+        filters: s.filters,
+        inner_weights: s.inner_weights,
+        output_weights: s.output_weights,
+    };
+    Ok((Network::ThreeLayer(net), shape))
+}
+
 fn dims2(v: &[usize], one_d: bool, fill: usize, what: &str) -> Result<[usize; 2], String> {
     match (one_d, v) {
         (true, [a]) => Ok([fill, *a]),
@@ -163,8 +253,10 @@ fn dims2(v: &[usize], one_d: bool, fill: usize, what: &str) -> Result<[usize; 2]
 }
 
 fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
-    if v.pointer("/network/kind").and_then(Value::as_str) == Some("circular") {
-        return circular(v);
+    match v.pointer("/network/kind").and_then(Value::as_str) {
+        Some("circular") => return circular(v),
+        Some("three_layer") => return three_layer(v),
+        _ => {}
     }
     let s: SavedScalar = serde_json::from_value(v.clone()).map_err(|e| {
         format!(

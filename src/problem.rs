@@ -681,15 +681,6 @@ impl Problem {
                 }
             }
         };
-        if matches!(architecture, Architecture::ThreeLayer { .. })
-            && (task != Task::Scalar || test.is_some())
-        {
-            return Err(bad(
-                "three_layer problems take the scalar task without held-out data for now; drop \
-                 \"task\", \"test_inputs\" and \"test_targets\" (or use a two_layer architecture)"
-                    .into(),
-            ));
-        }
         Ok(Problem {
             source: source.to_path_buf(),
             x,

@@ -5,7 +5,7 @@
 
 use crate::backend::Status;
 use crate::error::{Error, Result};
-use crate::pipeline::{self, Progress, Report, SolveOptions};
+use crate::pipeline::{self, Progress, SolveOptions, Solved};
 use crate::predict::{self, Predictions, Saved};
 use crate::problem::{Problem, Task};
 use ndarray::Array1;
@@ -13,12 +13,14 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
-/// A scalar result: the [`Report`] keys plus accuracies on the training and held-out data.
+/// A scalar result: the keys of the architecture's report ([`pipeline::Report`] for two-layer and
+/// circular, [`crate::arch::three_layer::Report`] for three-layer) plus accuracies on the training
+/// and held-out data.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScalarOutcome {
-    /// Every key of the two-layer result contract.
+    /// Every key of the architecture's result contract.
     #[serde(flatten)]
-    pub report: Report,
+    pub report: Solved,
     /// Fraction of training samples whose ±1 target has the sign of the output (targets ±1 only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_accuracy: Option<f64>,
@@ -88,7 +90,7 @@ impl Outcome {
     /// `optimal` only when every network's solve is.
     pub fn status(&self) -> Status {
         match self {
-            Outcome::Scalar(s) => s.report.status,
+            Outcome::Scalar(s) => s.report.status(),
             Outcome::OneVsRest(r) => r.status,
         }
     }
@@ -115,7 +117,7 @@ pub fn solve_scalar(
     options: &SolveOptions,
     progress: Progress,
 ) -> Result<ScalarOutcome> {
-    let report = pipeline::solve(problem, options, progress)?;
+    let report = pipeline::solve_any(problem, options, progress)?;
     let json = serde_json::to_value(&report)
         .map_err(|e| Error::Solver(format!("cannot serialize the result: {e}")))?;
     let saved = rebuild(&json)?;
@@ -165,17 +167,17 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         task: "one_vs_rest",
         status: models
             .iter()
-            .map(|m| m.outcome.report.status)
+            .map(|m| m.outcome.report.status())
             .find(|&s| s != Status::Optimal)
             .unwrap_or(Status::Optimal),
-        objective: models.iter().map(|m| m.outcome.report.objective).sum(),
+        objective: models.iter().map(|m| m.outcome.report.objective()).sum(),
         network_objective: models
             .iter()
-            .map(|m| m.outcome.report.network_objective)
+            .map(|m| m.outcome.report.network_objective())
             .sum(),
         certified: models
             .iter()
-            .all(|m| m.outcome.report.certificate.certified),
+            .all(|m| m.outcome.report.certificate().certified()),
         classes: classes.clone(),
         train_accuracy: 0.0,
         test_accuracy: None,

@@ -1054,17 +1054,6 @@ fn three_layer_export_then_solve_file_reproduces_the_optimum() {
     );
 }
 
-#[test]
-fn three_layer_one_vs_rest_is_refused() {
-    let mut v = with(
-        small_digits(),
-        &["architecture"],
-        serde_json::json!({"kind": "three_layer", "kernel": [3, 3], "inner_filters": 2}),
-    );
-    v.as_object_mut().unwrap().remove("binary");
-    refuses(with(v, &["task"], "one_vs_rest".into()), "scalar task");
-}
-
 /// A bad architecture must be refused with one line that names the problem file and every needle.
 fn refuses_naming_file(value: serde_json::Value, needles: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
