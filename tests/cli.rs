@@ -1054,6 +1054,79 @@ fn three_layer_export_then_solve_file_reproduces_the_optimum() {
     );
 }
 
+#[test]
+fn predict_rebuilds_a_three_layer_network_from_its_result() {
+    // The outputs `predict` computes from the JSON alone (independent direct-convolution forward
+    // pass) reproduce the result's loss on the training inputs.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), three_layer_problem());
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&std::fs::read(&out).unwrap());
+    assert!(r["subnetworks"].as_u64().unwrap() > 1);
+    // The problem keeps the first 12 samples.
+    let x: ndarray::Array3<f64> = ndarray_npy::read_npy(data("three_x.npy")).unwrap();
+    let y: ndarray::Array1<f64> = ndarray_npy::read_npy(data("three_y.npy")).unwrap();
+    let xp = dir.path().join("train.npy");
+    ndarray_npy::write_npy(&xp, &x.slice(ndarray::s![..12, .., ..]).to_owned()).unwrap();
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        xp.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a number per line"))
+        .collect();
+    assert_eq!(f.len(), 12);
+    let loss: f64 = 0.5 * f.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let want = r["loss"].as_f64().unwrap();
+    assert!(want > 1e-3, "a loss that can tell a wrong network: {want}");
+    assert!(
+        (loss - want).abs() < 1e-12 * want.max(1.0),
+        "{loss} vs {want}"
+    );
+    // A result whose weights do not fit its layout is refused naming the file and the shape.
+    let mut bad = r.clone();
+    bad["filters"][0][0] = serde_json::json!([1.0, 2.0]);
+    let bp = dir.path().join("bad.json");
+    std::fs::write(&bp, bad.to_string()).unwrap();
+    let o = run(&[
+        "predict",
+        bp.to_str().unwrap(),
+        "--inputs",
+        xp.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("bad.json") && err.contains("h = 3"),
+        "{err}"
+    );
+    let mut bad = r.clone();
+    bad["inner_weights"][0] = serde_json::json!([]);
+    std::fs::write(&bp, bad.to_string()).unwrap();
+    let o = run(&[
+        "predict",
+        bp.to_str().unwrap(),
+        "--inputs",
+        xp.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("inner_weights"),
+        "{err}"
+    );
+}
+
 /// A bad architecture must be refused with one line that names the problem file and every needle.
 fn refuses_naming_file(value: serde_json::Value, needles: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
