@@ -161,6 +161,8 @@ struct SavedThreeLayerLayout {
     stride: Vec<usize>,
     padding: Vec<usize>,
     pooling: String,
+    #[serde(default)]
+    bias: bool,
 }
 
 #[derive(Deserialize)]
@@ -169,17 +171,19 @@ struct SavedThreeLayer {
     filters: Vec<Vec<Vec<f64>>>,
     inner_weights: Vec<Vec<f64>>,
     output_weights: Vec<f64>,
+    #[serde(default)]
+    biases: Option<Vec<Vec<f64>>>,
     data: SavedData,
 }
 
 /// A three-layer network from a result file:
-/// `f(x) = Σ_j w₂ⱼ relu(Σ_l w₁ⱼₗ Σ_k relu(⟨patch_k(x), u_jl⟩))`.
+/// `f(x) = Σ_j w₂ⱼ relu(Σ_l w₁ⱼₗ Σ_k relu(⟨patch_k(x), u_jl⟩ + b_jl))` (no `b` without a bias).
 fn three_layer(v: &Value) -> Result<(Network, Vec<usize>), String> {
     let s: SavedThreeLayer = serde_json::from_value(v.clone()).map_err(|e| {
         format!(
             "{e}; a three_layer result needs \"network\" (kernel, stride, padding, pooling), \
              \"filters\" ([m][m1_j][h]), \"inner_weights\" ([m][m1_j]), \"output_weights\" ([m]) \
-             and \"data\""
+             (\"biases\" [m][m1_j] with a bias) and \"data\""
         )
     })?;
     let shape = s.data.input_shape.clone();
@@ -231,12 +235,31 @@ fn three_layer(v: &Value) -> Result<(Network, Vec<usize>), String> {
             ));
         }
     }
+    let biases_fit = s.biases.as_ref().is_none_or(|b| {
+        b.len() == m
+            && b.iter()
+                .zip(&s.inner_weights)
+                .all(|(b, w)| b.len() == w.len())
+    });
+    if s.network.bias != s.biases.is_some() || !biases_fit {
+        return Err(format!(
+            "network.bias = {} but \"biases\" is {}; give one bias per inner filter \
+             (biases[j][l]) exactly when bias is true",
+            s.network.bias,
+            if s.biases.is_some() {
+                "not shaped like inner_weights"
+            } else {
+                "absent"
+            }
+        ));
+    }
     let net = ThreeLayerCnn {
         geometry,
         channels: shape[0],
         filters: s.filters,
         inner_weights: s.inner_weights,
         output_weights: s.output_weights,
+        biases: s.biases,
     };
     Ok((Network::ThreeLayer(net), shape))
 }

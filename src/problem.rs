@@ -141,6 +141,10 @@ pub enum ArchitectureFile {
         /// Outer patterns `D'_l`; default `{"mode": "sample", "count": 30, "seed": 0}`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outer_patterns: Option<OuterPatternsFile>,
+        /// A bias per inner neuron (a constant-1 entry appended to every patch, constrained with
+        /// the inner filters in `‖U_j‖_F ≤ 1`); default false.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bias: Option<bool>,
     },
 }
 
@@ -278,19 +282,23 @@ pub enum Architecture {
         inner_filters: usize,
         /// Outer patterns.
         outer: OuterSpec,
+        /// Whether every inner neuron has a bias (patches carry a constant-1 entry).
+        bias: bool,
     },
 }
 
 impl Architecture {
     /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two- and
-    /// three-layer CNNs (plus one with a two-layer bias: patches carry a constant-1 entry), `d`
+    /// three-layer CNNs (plus one with a bias: patches carry a constant-1 entry), `d`
     /// (or `d + 1` with a bias) for the circular one.
     pub fn gate_len(&self, channels: usize, width: usize) -> usize {
         match *self {
             Architecture::TwoLayer { geometry, bias, .. } => {
                 geometry.filter_len(channels) + usize::from(bias)
             }
-            Architecture::ThreeLayer { geometry, .. } => geometry.filter_len(channels),
+            Architecture::ThreeLayer { geometry, bias, .. } => {
+                geometry.filter_len(channels) + usize::from(bias)
+            }
             Architecture::Circular { bias } => width + usize::from(bias),
         }
     }
@@ -598,6 +606,7 @@ impl Problem {
                 padding,
                 inner_filters,
                 outer_patterns,
+                bias,
             } => {
                 let geometry = geometry(
                     source,
@@ -654,6 +663,7 @@ impl Problem {
                     geometry,
                     inner_filters: *inner_filters,
                     outer,
+                    bias: bias.unwrap_or(false),
                 }
             }
         };

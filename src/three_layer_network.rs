@@ -6,13 +6,15 @@
 //! [`crate::arch::three_layer`]), so it can check a decoded network and train comparison networks.
 //!
 //! Sub-network `j` has inner filters `u_{j1..jm₁ⱼ}` (length `h = C·kh·kw`, (channel, row, col) order),
-//! inner weights `w₁ⱼ ∈ R^{m₁ⱼ}` and an output weight `w₂ⱼ`:
+//! inner weights `w₁ⱼ ∈ R^{m₁ⱼ}`, an output weight `w₂ⱼ` and, with a bias, inner biases `b_jl`:
 //!
 //! ```text
-//! g_j(x) = Σ_l w₁ⱼₗ Σ_k (⟨patch_k(x), u_jl⟩)_+        (sum pooling over the K positions)
+//! g_j(x) = Σ_l w₁ⱼₗ Σ_k (⟨patch_k(x), u_jl⟩ + b_jl)_+   (sum pooling over the K positions)
 //! f(x)   = Σ_j w₂ⱼ (g_j(x))_+
-//! F      = ½ Σ_t (f(x_t) − y_t)² + (β/2) Σ_j (‖w₁ⱼ‖² + w₂ⱼ²)     with ‖U_j‖_F ≤ 1
+//! F      = ½ Σ_t (f(x_t) − y_t)² + (β/2) Σ_j (‖w₁ⱼ‖² + w₂ⱼ²)     with ‖[U_j, b_j]‖_F ≤ 1
 //! ```
+//!
+//! Padded positions get the bias too (the bias is a constant-1 entry of every patch).
 
 use crate::geometry::ConvGeometry;
 use crate::network::Objective;
@@ -35,10 +37,15 @@ pub struct ThreeLayerCnn {
     pub inner_weights: Vec<Vec<f64>>,
     /// `output_weights[j]` = `w₂ⱼ`.
     pub output_weights: Vec<f64>,
+    /// `biases[j][l]` = `b_jl` (inside the inner ReLU, constrained with `U_j`), if the network has
+    /// a bias.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<Vec<f64>>>,
 }
 
-/// The value of every `⟨patch_k(x_t), u⟩` for one filter: `acts[t][k]`, by direct convolution.
-fn convolve(x: ArrayView4<f64>, g: &ConvGeometry, u: &[f64]) -> Vec<Vec<f64>> {
+/// The value of every `⟨patch_k(x_t), u⟩ + b` for one filter: `acts[t][k]`, by direct
+/// convolution.
+fn convolve(x: ArrayView4<f64>, g: &ConvGeometry, u: &[f64], bias: f64) -> Vec<Vec<f64>> {
     let (n, c, hh, ww) = x.dim();
     let [kh, kw] = g.kernel;
     let [sh, sw] = g.stride;
@@ -51,7 +58,7 @@ fn convolve(x: ArrayView4<f64>, g: &ConvGeometry, u: &[f64]) -> Vec<Vec<f64>> {
             let mut out = Vec::with_capacity(rows * cols);
             for r in 0..rows {
                 for q in 0..cols {
-                    let mut v = 0.0;
+                    let mut v = bias;
                     for ch in 0..c {
                         for a in 0..kh {
                             let pr = (r * sh + a) as isize - ph as isize;
@@ -87,13 +94,19 @@ impl ThreeLayerCnn {
         self.output_weights.len()
     }
 
+    /// `b_jl` (0 without a bias).
+    pub fn bias(&self, j: usize, l: usize) -> f64 {
+        self.biases.as_ref().map_or(0.0, |b| b[j][l])
+    }
+
     /// `g_j(x_t)` for every sub-network and sample: `[m, n]`, the input of the outer ReLU.
     pub fn subnetwork_preactivations(&self, x: ArrayView4<f64>) -> Array2<f64> {
         let n = x.dim().0;
         let mut g = Array2::<f64>::zeros((self.width(), n));
         for (j, (us, w1)) in self.filters.iter().zip(&self.inner_weights).enumerate() {
-            for (u, &w) in us.iter().zip(w1) {
-                for (t, acts) in convolve(x, &self.geometry, u).iter().enumerate() {
+            for (l, (u, &w)) in us.iter().zip(w1).enumerate() {
+                let b = self.bias(j, l);
+                for (t, acts) in convolve(x, &self.geometry, u, b).iter().enumerate() {
                     g[[j, t]] += w * acts.iter().map(|&a| relu(a)).sum::<f64>();
                 }
             }
@@ -132,21 +145,32 @@ impl ThreeLayerCnn {
         }
     }
 
-    /// `‖U_j‖_F` for every sub-network.
+    /// `‖[U_j, b_j]‖_F` for every sub-network (`‖U_j‖_F` without a bias).
     pub fn frobenius_norms(&self) -> Vec<f64> {
-        self.filters
-            .iter()
-            .map(|us| us.iter().flatten().map(|v| v * v).sum::<f64>().sqrt())
+        (0..self.width())
+            .map(|j| {
+                let u: f64 = self.filters[j].iter().flatten().map(|v| v * v).sum();
+                let b: f64 = self
+                    .biases
+                    .as_ref()
+                    .map_or(0.0, |b| b[j].iter().map(|v| v * v).sum());
+                (u + b).sqrt()
+            })
             .collect()
     }
 
-    /// Scales every `U_j` with `‖U_j‖_F > 1` back onto the unit sphere (projection onto the
-    /// constraint set).
+    /// Scales every `[U_j, b_j]` with `‖[U_j, b_j]‖_F > 1` back onto the unit sphere (projection
+    /// onto the constraint set).
     pub fn project(&mut self) {
-        for us in self.filters.iter_mut() {
-            let norm = us.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+        for (j, norm) in self.frobenius_norms().into_iter().enumerate() {
             if norm > 1.0 {
-                us.iter_mut().flatten().for_each(|v| *v /= norm);
+                self.filters[j]
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|v| *v /= norm);
+                if let Some(b) = self.biases.as_mut() {
+                    b[j].iter_mut().for_each(|v| *v /= norm);
+                }
             }
         }
     }
@@ -161,6 +185,21 @@ impl ThreeLayerCnn {
         scale: f64,
         seed: u64,
     ) -> Self {
+        Self::random_with_bias(geometry, channels, m, m1, scale, seed, false)
+    }
+
+    /// As [`random`](Self::random); with `bias`, Gaussian inner biases are drawn after everything
+    /// else (so the weights are those of `random`'s draw before scaling) and `[U_j, b_j]` is scaled
+    /// to unit Frobenius norm.
+    pub fn random_with_bias(
+        geometry: ConvGeometry,
+        channels: usize,
+        m: usize,
+        m1: usize,
+        scale: f64,
+        seed: u64,
+        bias: bool,
+    ) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let h = geometry.filter_len(channels);
         let mut draw = || -> f64 { StandardNormal.sample(&mut rng) };
@@ -171,36 +210,53 @@ impl ThreeLayerCnn {
             .map(|_| (0..m1).map(|_| scale * draw()).collect())
             .collect();
         let output_weights = (0..m).map(|_| scale * draw()).collect();
+        let biases = bias.then(|| (0..m).map(|_| (0..m1).map(|_| draw()).collect()).collect());
         let mut net = Self {
             geometry,
             channels,
             filters,
             inner_weights,
             output_weights,
+            biases,
         };
-        for us in net.filters.iter_mut() {
-            let norm = us.iter().flatten().map(|v| v * v).sum::<f64>().sqrt();
+        for (j, norm) in net.frobenius_norms().into_iter().enumerate() {
             if norm > 0.0 {
-                us.iter_mut().flatten().for_each(|v| *v /= norm);
+                net.filters[j].iter_mut().flatten().for_each(|v| *v /= norm);
+                if let Some(b) = net.biases.as_mut() {
+                    b[j].iter_mut().for_each(|v| *v /= norm);
+                }
             }
         }
         net
     }
 
-    /// The objective and its gradient with respect to `(U, w₁, w₂)` (same nesting as the weights).
+    /// The objective and its gradient with respect to `(U, w₁, w₂, b)` (same nesting as the
+    /// weights; the bias gradient is all zeros without a bias).
     #[allow(clippy::type_complexity)]
     pub fn gradient(
         &self,
         x: ArrayView4<f64>,
         y: ArrayView1<f64>,
         beta: f64,
-    ) -> (f64, Vec<Vec<Vec<f64>>>, Vec<Vec<f64>>, Vec<f64>) {
+    ) -> (
+        f64,
+        Vec<Vec<Vec<f64>>>,
+        Vec<Vec<f64>>,
+        Vec<f64>,
+        Vec<Vec<f64>>,
+    ) {
         let n = x.dim().0;
         // Pre-activations of every inner filter: acts[j][l][t][k].
         let acts: Vec<Vec<Vec<Vec<f64>>>> = self
             .filters
             .iter()
-            .map(|us| us.iter().map(|u| convolve(x, &self.geometry, u)).collect())
+            .enumerate()
+            .map(|(j, us)| {
+                us.iter()
+                    .enumerate()
+                    .map(|(l, u)| convolve(x, &self.geometry, u, self.bias(j, l)))
+                    .collect()
+            })
             .collect();
         let pooled = |j: usize, l: usize, t: usize| -> f64 {
             acts[j][l][t].iter().map(|&a| relu(a)).sum::<f64>()
@@ -238,6 +294,11 @@ impl ThreeLayerCnn {
             .map(|w| w.iter().map(|v| beta * v).collect())
             .collect();
         let mut gw2: Vec<f64> = self.output_weights.iter().map(|v| beta * v).collect();
+        let mut gb: Vec<Vec<f64>> = self
+            .inner_weights
+            .iter()
+            .map(|w| vec![0.0; w.len()])
+            .collect();
         for j in 0..m {
             for t in 0..n {
                 gw2[j] += r[t] * relu(g[j][t]);
@@ -252,6 +313,7 @@ impl ThreeLayerCnn {
                         if a <= 0.0 {
                             continue;
                         }
+                        gb[j][l] += delta * w;
                         let (pr0, pc0) = ((k / cols) * sh, (k % cols) * sw);
                         for ch in 0..c {
                             for aa in 0..kh {
@@ -273,7 +335,10 @@ impl ThreeLayerCnn {
                 }
             }
         }
-        (value, gu, gw1, gw2)
+        if self.biases.is_none() {
+            gb.iter_mut().flatten().for_each(|v| *v = 0.0);
+        }
+        (value, gu, gw1, gw2, gb)
     }
 
     /// Projected gradient descent: `θ ← Π(θ − η ∇F)` with `Π` the projection onto
@@ -291,7 +356,7 @@ impl ThreeLayerCnn {
         let mut current = self.objective(x, y, beta).total;
         let mut eta = lr;
         for _ in 0..steps {
-            let (_, gu, gw1, gw2) = self.gradient(x, y, beta);
+            let (_, gu, gw1, gw2, gb) = self.gradient(x, y, beta);
             let mut accepted = false;
             for _ in 0..60 {
                 let mut trial = self.clone();
@@ -308,6 +373,12 @@ impl ThreeLayerCnn {
                     .iter_mut()
                     .zip(&gw2)
                     .for_each(|(v, g)| *v -= eta * g);
+                if let Some(b) = trial.biases.as_mut() {
+                    b.iter_mut()
+                        .flatten()
+                        .zip(gb.iter().flatten())
+                        .for_each(|(v, g)| *v -= eta * g);
+                }
                 trial.project();
                 let value = trial.objective(x, y, beta).total;
                 if value < current {
@@ -348,15 +419,30 @@ mod tests {
             stride: [1, 2],
             padding: [1, 0],
         };
-        let net = ThreeLayerCnn::random(geometry, 2, 3, 2, 1.0, 9);
+        for bias in [false, true] {
+            let net = ThreeLayerCnn::random_with_bias(geometry, 2, 3, 2, 1.0, 9, bias);
+            assert_eq!(net.biases.is_some(), bias);
+            check_gradient(&net, x.view(), y.view());
+        }
+    }
+
+    fn check_gradient(net: &ThreeLayerCnn, x: ArrayView4<f64>, y: ArrayView1<f64>) {
         let beta = 0.3;
-        let (v, gu, gw1, gw2) = net.gradient(x.view(), y.view(), beta);
-        assert!((v - net.objective(x.view(), y.view(), beta).total).abs() < 1e-12);
+        let (v, gu, gw1, gw2, gb) = net.gradient(x, y, beta);
+        assert!((v - net.objective(x, y, beta).total).abs() < 1e-12);
         let eps = 1e-6;
-        let obj = |n: &ThreeLayerCnn| n.objective(x.view(), y.view(), beta).total;
+        let obj = |n: &ThreeLayerCnn| n.objective(x, y, beta).total;
         let mut worst: f64 = 0.0;
         for j in 0..3 {
             for l in 0..2 {
+                if net.biases.is_some() {
+                    let (mut a, mut b) = (net.clone(), net.clone());
+                    a.biases.as_mut().unwrap()[j][l] += eps;
+                    b.biases.as_mut().unwrap()[j][l] -= eps;
+                    worst = worst.max(((obj(&a) - obj(&b)) / (2.0 * eps) - gb[j][l]).abs());
+                } else {
+                    assert_eq!(gb[j][l], 0.0);
+                }
                 for (i, &g) in gu[j][l].iter().enumerate() {
                     let (mut a, mut b) = (net.clone(), net.clone());
                     a.filters[j][l][i] += eps;
@@ -384,14 +470,16 @@ mod tests {
             stride: [1, 1],
             padding: [0, 0],
         };
-        let mut net = ThreeLayerCnn::random(geometry, 2, 4, 3, 0.5, 2);
-        let before = net.objective(x.view(), y.view(), 0.1).total;
-        let after = net
-            .train_projected_gd(x.view(), y.view(), 0.1, 200, 0.01)
-            .total;
-        assert!(after < before, "{after} !< {before}");
-        for f in net.frobenius_norms() {
-            assert!(f <= 1.0 + 1e-12, "‖U‖_F = {f}");
+        for bias in [false, true] {
+            let mut net = ThreeLayerCnn::random_with_bias(geometry, 2, 4, 3, 0.5, 2, bias);
+            let before = net.objective(x.view(), y.view(), 0.1).total;
+            let after = net
+                .train_projected_gd(x.view(), y.view(), 0.1, 200, 0.01)
+                .total;
+            assert!(after < before, "{after} !< {before}");
+            for f in net.frobenius_norms() {
+                assert!(f <= 1.0 + 1e-12, "‖[U, b]‖_F = {f}");
+            }
         }
     }
 }

@@ -1058,8 +1058,18 @@ fn three_layer_export_then_solve_file_reproduces_the_optimum() {
 fn predict_rebuilds_a_three_layer_network_from_its_result() {
     // The outputs `predict` computes from the JSON alone (independent direct-convolution forward
     // pass) reproduce the result's loss on the training inputs.
+    for bias in [false, true] {
+        predict_three_layer(bias);
+    }
+}
+
+fn predict_three_layer(bias: bool) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let p = write_problem(dir.path(), three_layer_problem());
+    let mut v = three_layer_problem();
+    if bias {
+        v["architecture"]["bias"] = true.into();
+    }
+    let p = write_problem(dir.path(), v);
     let out = dir.path().join("r.json");
     let o = run(&[
         "solve",
@@ -1070,7 +1080,25 @@ fn predict_rebuilds_a_three_layer_network_from_its_result() {
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = json(&std::fs::read(&out).unwrap());
-    assert!(r["subnetworks"].as_u64().unwrap() > 1);
+    let m = r["subnetworks"].as_u64().unwrap() as usize;
+    assert!(m > 1);
+    assert_eq!(
+        r["data"]["filter_len"], 3,
+        "filters keep length h without the bias"
+    );
+    if bias {
+        assert_eq!(r["network"]["bias"], true);
+        let b = r["biases"].as_array().expect("biases with a bias");
+        assert_eq!(b.len(), m);
+        for j in 0..m {
+            assert_eq!(
+                b[j].as_array().unwrap().len(),
+                r["inner_widths"][j].as_u64().unwrap() as usize
+            );
+        }
+    } else {
+        assert!(r["network"].get("bias").is_none() && r.get("biases").is_none());
+    }
     // The problem keeps the first 12 samples.
     let x: ndarray::Array3<f64> = ndarray_npy::read_npy(data("three_x.npy")).unwrap();
     let y: ndarray::Array1<f64> = ndarray_npy::read_npy(data("three_y.npy")).unwrap();
@@ -1125,6 +1153,18 @@ fn predict_rebuilds_a_three_layer_network_from_its_result() {
         !o.status.success() && err.contains("inner_weights"),
         "{err}"
     );
+    // Biases must come exactly with network.bias.
+    let mut bad = r.clone();
+    bad["network"]["bias"] = (!bias).into();
+    std::fs::write(&bp, bad.to_string()).unwrap();
+    let o = run(&[
+        "predict",
+        bp.to_str().unwrap(),
+        "--inputs",
+        xp.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("biases"), "{err}");
 }
 
 /// A bad architecture must be refused with one line that names the problem file and every needle.

@@ -24,6 +24,16 @@
 //! "all"}`) the convex optimum bounds every three-layer network of any widths; with sampled patterns
 //! it bounds only the sampled sub-model.
 //!
+//! **Bias.** With `"bias": true` every patch gets a constant-1 entry appended (`x_k → [x_k, 1]`,
+//! `h → h + 1`, as two_layer does) and the program above is written unchanged over the augmented
+//! patches. A block `c ∈ R^{h+1}` is then a pair `[u, b]`, and the inner neuron of a decoded filter is
+//! `(⟨[x_k, 1], [u, b]⟩)_+ = (⟨x_k, u⟩ + b)_+`: the three-layer network with one bias per inner
+//! neuron. Every step above only uses the rows of the (augmented) patch matrix, so the exactness
+//! argument and the reverse map hold verbatim with `[U_j, b_j]` in place of `U_j`: the constraint
+//! `‖[U_j, b_j]‖_F ≤ 1` covers the biases, which are not weight-decayed otherwise. The inner
+//! patterns, the gates and the outer-pattern generators all live in `R^{h+1}` (a gate is a pair
+//! `[u, b]` too), so they need nothing else.
+//!
 //! **Inner width.** The program does not bound how many blocks of a group are nonzero, so a decoded
 //! sub-network can have more inner filters than the problem's `inner_filters` (`m₁`), which only sets
 //! the width of the random generating sub-networks of the sampled outer patterns. The report says
@@ -562,6 +572,9 @@ pub struct NetworkReport {
     pub pooling: &'static str,
     /// `m₁` of the problem file.
     pub inner_filters: usize,
+    /// `true` only with a bias (absent otherwise).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub bias: bool,
 }
 
 /// The result of a three-layer solve (README, "Three-layer result files").
@@ -609,7 +622,10 @@ pub struct Report {
     pub inner_weights: Vec<Vec<f64>>,
     /// `output_weights[j]` = `w₂ⱼ`.
     pub output_weights: Vec<f64>,
-    /// `max_j |‖U_j‖_F − 1|` of the decoded network.
+    /// Only with a bias: `biases[j][l]` = `b_jl`, the bias of inner filter `u_jl`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub biases: Option<Vec<Vec<f64>>>,
+    /// `max_j |‖[U_j, b_j]‖_F − 1|` of the decoded network (`‖U_j‖_F` without a bias).
     pub max_frobenius_deviation: f64,
     /// Worst violation of the full constraint set (all inner rows, outer rows, coupling, norms).
     pub max_constraint_violation: f64,
@@ -656,6 +672,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
         geometry,
         inner_filters,
         outer,
+        bias,
     } = problem.architecture
     else {
         return Err(Error::Invalid(
@@ -666,6 +683,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
     let t = Instant::now();
     let patches = Patches::extract(problem.x.view(), &geometry)
         .ok_or_else(|| Error::Invalid("kernel larger than the input".into()))?;
+    let patches = if bias { patches.with_bias() } else { patches };
     let arr = crate::arrangement::build(&patches, &problem.arrangements).map_err(|e| match e {
         Error::Exact(e) => Error::input(&problem.source, e.to_string()),
         other => other,
@@ -747,6 +765,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         geometry,
         inner_filters,
         outer: outer_spec,
+        bias,
     } = problem.architecture
     else {
         unreachable!("prepare checked the architecture");
@@ -798,13 +817,22 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
                 + abs
                 + rel * sol.primal_objective.abs()),
     );
-    let decoded = decode(&layout, &sol.x, min_norm);
+    let mut decoded = decode(&layout, &sol.x, min_norm);
+    // With a bias the last entry of every decoded block `[u, b]` is the inner neuron's bias.
+    let biases = bias.then(|| {
+        decoded
+            .filters
+            .iter_mut()
+            .map(|us| us.iter_mut().map(|u| u.pop().unwrap_or(0.0)).collect())
+            .collect::<Vec<Vec<f64>>>()
+    });
     let net = ThreeLayerCnn {
         geometry,
         channels: problem.x.dim().1,
         filters: decoded.filters.clone(),
         inner_weights: decoded.inner_weights.clone(),
         output_weights: decoded.output_weights.clone(),
+        biases: biases.clone(),
     };
     let obj = net.objective(problem.x.view(), y, problem.beta);
     let pre = net.subnetwork_preactivations(problem.x.view());
@@ -914,6 +942,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         filters: decoded.filters,
         inner_weights: decoded.inner_weights,
         output_weights: decoded.output_weights,
+        biases,
         max_frobenius_deviation,
         max_constraint_violation,
         max_outer_pattern_violation,
@@ -950,13 +979,14 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             padding: dims(geometry.padding),
             pooling: "sum",
             inner_filters,
+            bias,
         },
         data: DataReport {
             n,
             channels: c,
             input_shape: if one_d { vec![c, ww] } else { vec![c, hh, ww] },
             patches: k,
-            filter_len: h,
+            filter_len: h - usize::from(bias),
         },
     })
 }
