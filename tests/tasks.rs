@@ -335,3 +335,112 @@ fn bad_task_inputs_get_clear_errors() {
         "per-sample shape",
     );
 }
+
+#[test]
+fn three_layer_one_vs_rest_certifies_every_class_and_predict_agrees() {
+    // Digits 0, 1, 2 with a 4×4 stride-4 kernel (K = 4 positions, h = 16) and few patterns, so the
+    // three three-layer programs are small.
+    let dir = tempfile::tempdir().unwrap();
+    let p = problem_with(dir.path(), |v| {
+        v["max_samples"] = 24.into();
+        v["architecture"] = serde_json::json!({
+            "kind": "three_layer", "kernel": [4, 4], "stride": [4, 4], "inner_filters": 2,
+            "outer_patterns": {"mode": "sample", "count": 12, "seed": 1}
+        });
+        v["beta"] = 0.5.into();
+        v["arrangements"] = serde_json::json!({"mode": "sample", "count": 6, "seed": 2});
+    });
+    let out = dir.path().join("r.json");
+    ok(&run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]));
+    let r = read(&out);
+    assert_eq!(r["task"], "one_vs_rest");
+    assert_eq!(r["status"], "optimal");
+    assert_eq!(r["classes"], serde_json::json!([0, 1, 2]));
+    assert_eq!(r["certified"], true);
+    let models = r["models"].as_array().unwrap();
+    assert_eq!(models.len(), 3);
+    let mut total = 0.0;
+    for (m, c) in models.iter().zip(0..) {
+        assert_eq!(m["class"], c);
+        assert_eq!(m["network"]["kind"], "three_layer");
+        assert!(m["subnetworks"].as_u64().unwrap() > 0, "class {c}");
+        // Certified in its scope: the sampled sub-model (sampled inner and outer patterns).
+        assert_eq!(m["certificate"]["certified"], true, "class {c}");
+        assert_eq!(m["certificate"]["scope"], "sampled_patterns", "class {c}");
+        let (obj, net) = (
+            m["objective"].as_f64().unwrap(),
+            m["network_objective"].as_f64().unwrap(),
+        );
+        assert!((obj - net).abs() <= 1e-6 * obj.max(1.0), "{obj} vs {net}");
+        assert!(
+            m["train_accuracy"].as_f64().is_some(),
+            "±1 targets per class"
+        );
+        total += obj;
+    }
+    assert!((r["objective"].as_f64().unwrap() - total).abs() <= 1e-12 * total);
+
+    // `predict` on the held-out inputs gives labels whose accuracy is the reported one, exactly.
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("digits_test_images.npy"),
+    ]);
+    ok(&o);
+    let predicted: Vec<i64> = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().expect("a label per line"))
+        .collect();
+    let truth = labels(&data("digits_test_labels.npy"));
+    assert_eq!(predicted.len(), truth.len());
+    assert!(predicted.iter().all(|l| [0, 1, 2].contains(l)));
+    let acc =
+        predicted.iter().zip(&truth).filter(|(p, t)| p == t).count() as f64 / truth.len() as f64;
+    assert_eq!(r["test_accuracy"].as_f64().unwrap(), acc);
+    assert_eq!(r["test_samples"], truth.len());
+    // The training accuracy is predict's too.
+    let (x3, y3) = (dir.path().join("x3.npy"), dir.path().join("y3.npy"));
+    let train = dir.path().join("train.npy");
+    {
+        use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+        let x = ndarray::Array4::<f64>::read_npy(std::fs::File::open(&x3).unwrap()).unwrap();
+        x.slice(ndarray::s![..24, .., .., ..])
+            .to_owned()
+            .write_npy(std::fs::File::create(&train).unwrap())
+            .unwrap();
+    }
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        train.to_str().unwrap(),
+    ]);
+    ok(&o);
+    let truth = labels(y3.to_str().unwrap());
+    let right = String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .zip(&truth)
+        .filter(|(l, t)| l.parse::<i64>().unwrap() == **t)
+        .count();
+    assert_eq!(r["train_accuracy"].as_f64().unwrap(), right as f64 / 24.0);
+
+    // `certify` writes one three-layer certificate per class and exits 0.
+    let o = run(&["certify", p.to_str().unwrap(), "--quiet"]);
+    ok(&o);
+    let c: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(c["task"], "one_vs_rest");
+    for (k, class) in c["classes"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(class["class"], k as i64);
+        assert_eq!(class["certificate"]["certified"], true);
+        assert!(class["certificate"]["outer_patterns"].as_u64().unwrap() > 0);
+    }
+}
