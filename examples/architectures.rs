@@ -17,10 +17,16 @@ fn main() {
     let rows = [
         ("digits", "two-layer, sum pooling"),
         ("digits_bias", "two-layer, sum pooling, bias"),
-        ("digits_local_average", "two-layer, local average pooling 3×3"),
+        (
+            "digits_local_average",
+            "two-layer, local average pooling 3×3",
+        ),
         ("digits_max", "two-layer, global max pooling"),
         ("digits_linear", "linear activation (closed form)"),
-        ("digits_circular", "circular three-layer (spectral ℓ1), 8×8 as d = 64"),
+        (
+            "digits_circular",
+            "circular three-layer (spectral ℓ1), 8×8 as d = 64",
+        ),
         ("digits_three_layer", "three-layer, two ReLU layers"),
         ("digits_ovr", "two-layer, one-vs-rest, 10 classes"),
     ];
@@ -50,22 +56,26 @@ fn main() {
                 let r = &s.report;
                 println!(
                     "| `{name}` | {what} | {} | {:.8} | {} | {} {:.1e} | {} | {} | {:.1} |",
-                    status(r.status),
-                    r.network_objective,
-                    r.neurons,
-                    if r.certificate.certified { "✓" } else { "✗" },
-                    r.certificate.relative_gap,
+                    status(r.status()),
+                    r.network_objective(),
+                    r.neurons(),
+                    if r.certificate().certified() {
+                        "✓"
+                    } else {
+                        "✗"
+                    },
+                    r.certificate().relative_gap(),
                     acc(s.train_accuracy),
                     acc(s.test_accuracy),
                     secs
                 );
             }
             Ok(Outcome::OneVsRest(r)) => {
-                let neurons: usize = r.models.iter().map(|m| m.outcome.report.neurons).sum();
+                let neurons: usize = r.models.iter().map(|m| m.outcome.report.neurons()).sum();
                 let gap = r
                     .models
                     .iter()
-                    .map(|m| m.outcome.report.certificate.relative_gap)
+                    .map(|m| m.outcome.report.certificate().relative_gap())
                     .fold(f64::MIN, f64::max);
                 println!(
                     "| `{name}` | {what} | {} | {:.8} | {} | {} {:.1e} | {} | {} | {:.1} |",

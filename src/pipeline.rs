@@ -437,6 +437,14 @@ impl Solved {
         }
     }
 
+    /// Neurons of the decoded network (three-layer: inner filters over all sub-networks).
+    pub fn neurons(&self) -> usize {
+        match self {
+            Solved::TwoLayer(r) => r.neurons,
+            Solved::ThreeLayer(r) => r.neurons,
+        }
+    }
+
     /// The dual certificate of the optimum.
     pub fn certificate(&self) -> AnyCertificate<'_> {
         match self {
