@@ -128,6 +128,31 @@ impl Dft {
             .collect()
     }
 
+    /// The orthonormal real Fourier basis `Q` (`d × d`, `z = Q v`): column 0 is `1/√d`; a conjugate
+    /// pair `k` has columns `2k − 1`, `2k` = `√(2/d) cos(2πjk/d)`, `√(2/d) sin(2πjk/d)`; for even `d`
+    /// column `d − 1` is `(−1)^j/√d`. Then `|ĝ_k| = √(d / mult_k) ‖v_k‖` (coordinates of frequency
+    /// `k`), so `‖ĝ‖₁ / d = Σ_k √(mult_k / d) ‖v_k‖`.
+    pub fn basis(&self) -> Array2<f64> {
+        let d = self.d;
+        let mut q = Array2::<f64>::zeros((d, d));
+        for k in 0..self.half() {
+            let col = basis_column(k);
+            if self.is_real(k) {
+                let f = 1.0 / (d as f64).sqrt();
+                for j in 0..d {
+                    q[[j, col]] = f * self.cos(k, j);
+                }
+            } else {
+                let f = (2.0 / d as f64).sqrt();
+                for j in 0..d {
+                    q[[j, col]] = f * self.cos(k, j);
+                    q[[j, col + 1]] = f * self.sin(k, j);
+                }
+            }
+        }
+        q
+    }
+
     /// `‖ĝ‖₁ = Σ_k |ĝ_k|` over all `d` frequencies.
     pub fn l1(&self, g: &[f64]) -> f64 {
         self.forward(g).iter().map(|&(r, i)| r.hypot(i)).sum()
@@ -240,24 +265,16 @@ impl Layout {
     }
 }
 
-/// Writes `Re ĝ_k`, `Im ĝ_k` of block `z` (variables `base..base+d`) with factor `f` into rows.
-fn push_dft_row(
-    prog: &mut ConicProgram,
-    dft: &Dft,
-    row: usize,
-    base: usize,
-    k: usize,
-    re: bool,
-    f: f64,
-) {
-    for j in 0..dft.d {
-        let v = if re { dft.cos(k, j) } else { -dft.sin(k, j) };
-        prog.push(row, base + j, f * v);
-    }
+/// Column of the orthonormal real Fourier basis [`Dft::basis`] that holds frequency `k`'s first
+/// coordinate (`0` for `k = 0`, `2k − 1` otherwise; a conjugate pair also uses column `2k`).
+fn basis_column(k: usize) -> usize {
+    if k == 0 { 0 } else { 2 * k - 1 }
 }
 
-/// Adds `u_k ≥ |ĝ_k|` for `k = 0..=⌊d/2⌋` of the signal in variables `g..g+d` to `prog`, with
-/// epigraph variables `u..u+⌊d/2⌋+1`. Rows: `s = b − Ax`.
+/// Adds `u_k ≥ ‖v_k‖` for `k = 0..=⌊d/2⌋`, where `v_k` are the Fourier coordinates of frequency `k`
+/// (one for a real frequency, two for a conjugate pair) of the block in variables `g..g+d`, with
+/// epigraph variables `u..u+⌊d/2⌋+1`. Since `|ĝ_k| = √(d / mult_k) ‖v_k‖`, the cones are
+/// `(u_k, v_k)` on the variables themselves. Rows: `s = b − Ax`.
 fn push_spectral_epigraph(prog: &mut ConicProgram, dft: &Dft, name: &str, g: usize, u: usize) {
     let reals: Vec<usize> = (0..dft.half()).filter(|&k| dft.is_real(k)).collect();
     let r = prog.add_rows(
@@ -266,21 +283,49 @@ fn push_spectral_epigraph(prog: &mut ConicProgram, dft: &Dft, name: &str, g: usi
         2 * reals.len(),
     );
     for (q, &k) in reals.iter().enumerate() {
-        // u − Re ≥ 0 and u + Re ≥ 0.
+        // u − v ≥ 0 and u + v ≥ 0.
         prog.push(r + 2 * q, u + k, -1.0);
-        push_dft_row(prog, dft, r + 2 * q, g, k, true, 1.0);
+        prog.push(r + 2 * q, g + basis_column(k), 1.0);
         prog.push(r + 2 * q + 1, u + k, -1.0);
-        push_dft_row(prog, dft, r + 2 * q + 1, g, k, true, -1.0);
+        prog.push(r + 2 * q + 1, g + basis_column(k), -1.0);
     }
     for k in (0..dft.half()).filter(|&k| !dft.is_real(k)) {
         let r = prog.add_rows(&format!("{name}.pair[{k}]"), ConeKind::SecondOrder, 3);
         prog.push(r, u + k, -1.0);
-        push_dft_row(prog, dft, r + 1, g, k, true, -1.0);
-        push_dft_row(prog, dft, r + 2, g, k, false, -1.0);
+        prog.push(r + 1, g + basis_column(k), -1.0);
+        prog.push(r + 2, g + basis_column(k) + 1, -1.0);
     }
 }
 
+/// `X̃ Q̃` for the rows `X̃` (`· × h`): the signal part times the orthonormal basis `Q`, a bias
+/// column unchanged. The program's blocks are Fourier coordinates `v` with `z = Q v`.
+fn in_basis(m: ArrayView2<f64>, q: &Array2<f64>) -> Array2<f64> {
+    let d = q.nrows();
+    let mut out = m.to_owned();
+    out.slice_mut(s![.., ..d])
+        .assign(&m.slice(s![.., ..d]).dot(q));
+    out
+}
+
+/// The solution `x` of [`build`]'s program with every block mapped back from Fourier coordinates
+/// `v` to the signal domain `z = Q v` (bias entries unchanged), so [`Layout::block`] reads `z`.
+pub fn signal_solution(layout: &Layout, x: &[f64]) -> Vec<f64> {
+    let q = Dft::new(layout.d).basis();
+    let mut out = x.to_vec();
+    for start in [layout.c, layout.c_neg] {
+        for i in 0..layout.p {
+            let b = start + i * layout.h;
+            let z = q.dot(&ArrayView1::from(&x[b..b + layout.d]));
+            out[b..b + layout.d].copy_from_slice(z.as_slice().expect("contiguous"));
+        }
+    }
+    out
+}
+
 /// Builds the SOCP of formulations.md §5 (direct coupling) over the rows `m = X̃` (`n × h`).
+///
+/// The blocks `c_i`, `c'_i` of the program are Fourier coordinates `v` (`z = Q v`, [`Dft::basis`];
+/// a bias entry stays as it is): read a solution through [`signal_solution`].
 pub fn build(
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
@@ -294,6 +339,14 @@ pub fn build(
     let bias = h == d + 1;
     let dft = Dft::new(d);
     let half = dft.half();
+    // Blocks are written in Fourier coordinates (`z = Q v`, Q orthonormal): the spectral cones then
+    // sit on the variables themselves instead of on dense DFT rows, which kept Clarabel from
+    // converging (`almost_solved`) once d ≳ 60.
+    let q = dft.basis();
+    let m = in_basis(m, &q);
+    let a_rows: Vec<Array2<f64>> = (0..p)
+        .map(|i| in_basis(a.index_axis(Axis(0), i), &q))
+        .collect();
     let mut prog = ConicProgram::new();
     let layout = Layout {
         n,
@@ -321,7 +374,7 @@ pub fn build(
             prog.q[t_neg + i] = beta;
         } else {
             for k in 0..half {
-                let w = beta * dft.multiplicity(k) / d as f64;
+                let w = beta * (dft.multiplicity(k) / d as f64).sqrt();
                 prog.q[u + i * half + k] = w;
                 prog.q[u_neg + i * half + k] = w;
             }
@@ -332,9 +385,9 @@ pub fn build(
     for tt in 0..n {
         prog.b[r0 + tt] = -y[tt];
         prog.push(r0 + tt, layout.rho + tt, 1.0);
-        for i in 0..p {
+        for (i, ai) in a_rows.iter().enumerate() {
             for j in 0..h {
-                let v = a[[i, tt, j]];
+                let v = ai[[tt, j]];
                 prog.push(r0 + tt, layout.c + i * h + j, -v);
                 prog.push(r0 + tt, layout.c_neg + i * h + j, v);
             }
@@ -374,7 +427,11 @@ pub fn build(
                 let r = prog.add_rows(&format!("{name}[{i}].bias"), ConeKind::SecondOrder, 3);
                 prog.push(r, tb + i, -1.0);
                 for k in 0..half {
-                    prog.push(r + 1, ub + i * half + k, -dft.multiplicity(k) / d as f64);
+                    prog.push(
+                        r + 1,
+                        ub + i * half + k,
+                        -(dft.multiplicity(k) / d as f64).sqrt(),
+                    );
                 }
                 prog.push(r + 2, cb + i * h + d, -1.0);
             }
@@ -714,7 +771,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     let dft = Dft::new(d);
     let mut rounds = 0;
     let mut total_iterations = 0;
-    let (sol, layout, prog, worst) = loop {
+    let (sol, xs, layout, prog, worst) = loop {
         rounds += 1;
         let t = Instant::now();
         let (prog, layout) = build(m, &arr, &a, problem.y.view(), problem.beta, &rows, d);
@@ -725,8 +782,9 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         total_iterations += sol.iterations;
         progress("solve", rounds, options.max_rounds);
         let t = Instant::now();
+        let xs = signal_solution(&layout, &sol.x);
         let blocks: Vec<(usize, Vec<f64>)> = (0..p)
-            .flat_map(|i| [true, false].map(|sg| (i, layout.block(&sol.x, i, sg).to_vec())))
+            .flat_map(|i| [true, false].map(|sg| (i, layout.block(&xs, i, sg).to_vec())))
             .collect();
         let scale = blocks
             .iter()
@@ -739,20 +797,20 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         let (added, worst) = reduce::add_violated(m, &arr, &blocks, tol, &mut rows);
         timings.decode_s += t.elapsed().as_secs_f64();
         if added == 0 || rounds >= options.max_rounds || sol.status != Status::Optimal {
-            break (sol, layout, prog, worst);
+            break (sol, xs, layout, prog, worst);
         }
     };
 
     let t = Instant::now();
     let values: Vec<[f64; 2]> = (0..p)
-        .map(|i| [true, false].map(|sg| block_regularizer(&dft, layout.block(&sol.x, i, sg))))
+        .map(|i| [true, false].map(|sg| block_regularizer(&dft, layout.block(&xs, i, sg))))
         .collect();
     let (tol_abs, tol_rel) = options.backend.accuracy();
     let min_value = noise_threshold(
         &a,
         &layout,
         &values,
-        &sol.x,
+        &xs,
         problem.y.view(),
         problem.beta,
         DECODE_ACCURACY_FACTOR
@@ -771,7 +829,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             if r <= min_value {
                 continue;
             }
-            if let Some(nr) = decode_block(&dft, layout.block(&sol.x, i, *pos), *pos) {
+            if let Some(nr) = decode_block(&dft, layout.block(&xs, i, *pos), *pos) {
                 net.inner_filters.push(nr.inner);
                 net.filters.push(nr.filter);
                 net.output_weights.push(nr.weight);
