@@ -265,7 +265,6 @@ fn al_matches_pipeline(p: &Problem, label: &str) {
 }
 
 #[test]
-#[ignore = "about 35 s: 296,262 inner iterations; run with --ignored"]
 fn al_reaches_relu_optimum_on_signal_exact() {
     al_matches_pipeline(&load("problems/signal_exact.json"), "signal_exact");
 }
@@ -273,6 +272,94 @@ fn al_reaches_relu_optimum_on_signal_exact() {
 #[test]
 fn al_reaches_relu_optimum_on_digits20() {
     al_matches_pipeline(&digits(20, 20), "digits20");
+}
+
+#[test]
+fn al_reaches_relu_optimum_on_digits40() {
+    al_matches_pipeline(&load("bench/digits40.json"), "digits40");
+}
+
+/// The reference method (penalty AL with FISTA inside) still reaches the optimum.
+#[test]
+fn penalty_al_reaches_relu_optimum_on_digits20() {
+    let p = digits(20, 20);
+    let prep = prepare(&p);
+    let relu = pipeline::solve(&p, &SolveOptions::default(), &quiet).expect("solve");
+    let options = AlOptions {
+        method: al::AlMethod::Penalty,
+        ..AlOptions::default()
+    };
+    let out = al::solve_prepared(&prep, p.y.view(), p.beta, &options, 5);
+    assert!(out.result.converged);
+    assert_eq!(out.result.stop, "converged");
+    assert!(rel(out.result.objective, relu.objective) < 1e-5);
+    assert!(out.full_violation <= 1e-6);
+}
+
+/// The ADMM's lower bound is a true bound (below Clarabel's optimum, up to Clarabel's tolerance)
+/// and within the requested gap of the objective; its iterate is feasible to rounding.
+#[test]
+fn admm_gap_certifies_the_objective() {
+    let p = load("bench/digits40.json");
+    let prep = prepare(&p);
+    let relu = pipeline::solve(&p, &SolveOptions::default(), &quiet).expect("solve");
+    for tol_gap in [1e-3, 1e-6] {
+        let options = AlOptions {
+            tol_gap,
+            ..AlOptions::default()
+        };
+        let res = al::solve_prepared(&prep, p.y.view(), p.beta, &options, 5).result;
+        assert!(res.converged, "tol {tol_gap}: {}", res.stop);
+        assert!(res.lower_bound <= relu.objective * (1.0 + 1e-8));
+        assert!(res.objective >= relu.objective * (1.0 - 1e-8));
+        assert!(res.objective - res.lower_bound <= tol_gap * res.objective);
+        assert!(res.violation <= 1e-12, "violation {}", res.violation);
+        // Every check of the trace is feasible to rounding too.
+        assert!(res.trace.iter().all(|t| t.violation <= 1e-12));
+    }
+}
+
+/// Bad input gets an honest status, never `converged`: a non-finite or negative penalty (the step
+/// diverges or cannot be taken), an iteration cap and a time cap.
+#[test]
+fn al_reports_failures_honestly() {
+    let p = digits(20, 20);
+    let prep = prepare(&p);
+    for (options, want) in [
+        (
+            AlOptions {
+                mu0: Some(f64::NAN),
+                ..AlOptions::default()
+            },
+            "numerical_error",
+        ),
+        (
+            AlOptions {
+                mu0: Some(-1.0),
+                ..AlOptions::default()
+            },
+            "numerical_error",
+        ),
+        (
+            AlOptions {
+                max_iter: 3,
+                ..AlOptions::default()
+            },
+            "max_iterations",
+        ),
+        (
+            AlOptions {
+                time_limit: 0.0,
+                check_every: 1,
+                ..AlOptions::default()
+            },
+            "max_time",
+        ),
+    ] {
+        let res = al::solve_prepared(&prep, p.y.view(), p.beta, &options, 5).result;
+        assert!(!res.converged, "{want}");
+        assert_eq!(res.stop, want);
+    }
 }
 
 /// Timing of both methods on `bench/digits40.json` against Clarabel (prints; run with `--ignored`).

@@ -11,6 +11,9 @@
 //! soft-threshold on every block. Multipliers are updated as `λ ← max(0, λ − μg)`; `μ` grows when the
 //! violation does not fall fast enough.
 
+use super::admm::{self, AdmmOptions, Program, Stop};
+use super::cone;
+use super::dense::DenseLoss;
 use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
 use crate::arrangement::Arrangement;
 use ndarray::linalg::general_mat_vec_mul;
@@ -18,7 +21,21 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis, s};
 use rayon::prelude::*;
 use std::time::Instant;
 
-/// Options of [`solve`].
+/// Which augmented-Lagrangian method [`solve`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlMethod {
+    /// ADMM on the splitting `x = u` ([`super::admm`]): cached factorization of the loss, exact
+    /// prox per block (cone projection + shrink), certified duality-gap stop. The default.
+    #[default]
+    Admm,
+    /// Classical method of multipliers with the cone rows in the penalty, each subproblem solved by
+    /// restarted FISTA (slow: kept as the reference implementation).
+    Penalty,
+}
+
+/// Options of [`solve`]. Fields marked (penalty) only apply to [`AlMethod::Penalty`], (ADMM) only
+/// to [`AlMethod::Admm`].
 #[derive(Debug, Clone)]
 pub struct AlOptions {
     /// Converged only when the relative violation is at most this …
@@ -45,6 +62,21 @@ pub struct AlOptions {
     pub mu_factor: f64,
     /// Wall-clock cap in seconds.
     pub time_limit: f64,
+    /// The method.
+    pub method: AlMethod,
+    /// (ADMM) converged when the certified relative duality gap is at most this (and the
+    /// violation at most `tol_violation`).
+    pub tol_gap: f64,
+    /// (ADMM) iteration cap.
+    pub max_iter: usize,
+    /// (ADMM) iterations between checks (objective, dual bound, violation, trace point).
+    pub check_every: usize,
+    /// (ADMM) over-relaxation factor in (0, 2).
+    pub relaxation: f64,
+    /// (ADMM) let ρ follow ‖∇f(u)‖/‖u‖ at checks (see [`super::admm`]).
+    pub adaptive_rho: bool,
+    /// (ADMM) Anderson-acceleration memory (0: plain ADMM).
+    pub anderson: usize,
 }
 
 impl Default for AlOptions {
@@ -61,6 +93,13 @@ impl Default for AlOptions {
             mu0: None,
             mu_factor: 10.0,
             time_limit: f64::INFINITY,
+            method: AlMethod::Admm,
+            tol_gap: 1e-6,
+            max_iter: 200_000,
+            check_every: 10,
+            relaxation: 1.6,
+            adaptive_rho: true,
+            anderson: 10,
         }
     }
 }
@@ -99,8 +138,14 @@ pub struct AlResult {
     pub outer_iterations: usize,
     /// FISTA iterations over all subproblems.
     pub inner_iterations: usize,
-    /// Objective change and violation both below tolerance (and the last subproblem solved).
+    /// The stopping criteria were met: (ADMM) certified gap and violation below tolerance;
+    /// (penalty) objective change and violation below tolerance and the last subproblem solved.
     pub converged: bool,
+    /// Why the run stopped: `converged`, `max_iterations`, `max_time`, `numerical_error`.
+    pub stop: &'static str,
+    /// A lower bound on the optimum of the program with the given cone rows (ADMM: the best dual
+    /// bound of the checks; penalty: −∞, none computed).
+    pub lower_bound: f64,
     /// One entry per outer step.
     pub history: Vec<AlCheck>,
     /// One point at the start and after every outer step (iterations = FISTA iterations so far).
@@ -187,6 +232,10 @@ pub fn solve(
     warm: Option<&AlResult>,
     options: &AlOptions,
 ) -> AlResult {
+    if options.method == AlMethod::Admm {
+        let mut loss = DenseLoss::new(a, y);
+        return solve_with_loss(&mut loss, a.dim().2, beta, cones, warm, options);
+    }
     let start = Instant::now();
     let (p, n, h) = a.dim();
     assert_eq!(y.len(), n, "y has {} entries for n = {n}", y.len());
@@ -223,7 +272,17 @@ pub fn solve(
     if let Some(w) = warm {
         x.slice_mut(s![..p, ..]).assign(&w.c);
         x.slice_mut(s![p.., ..]).assign(&w.c_prime);
-        lam = w.multipliers.clone();
+        // Rows may have been added since (constraint generation): new rows start at 0.
+        lam = w
+            .multipliers
+            .iter()
+            .enumerate()
+            .map(|(j, l)| {
+                let mut v = l.to_vec();
+                v.resize(cones[j % p].nrows(), 0.0);
+                Array1::from(v)
+            })
+            .collect();
         mu = w.mu;
     }
 
@@ -372,8 +431,102 @@ pub fn solve(
         outer_iterations: outer,
         inner_iterations: inner_total,
         converged,
+        stop: if converged {
+            "converged"
+        } else if secs(start) > options.time_limit {
+            "max_time"
+        } else {
+            "max_iterations"
+        },
+        lower_bound: f64::NEG_INFINITY,
         history,
         trace,
+    }
+}
+
+/// ADMM ([`AlMethod::Admm`]) with a prepared loss (its factorization is reused across calls with
+/// the same patterns: β paths, constraint-generation rounds). `h` is the filter size.
+pub fn solve_with_loss(
+    loss: &mut DenseLoss,
+    h: usize,
+    beta: f64,
+    cones: &[Array2<f64>],
+    warm: Option<&AlResult>,
+    options: &AlOptions,
+) -> AlResult {
+    let hp = loss.dim();
+    let p = hp / h;
+    assert_eq!(cones.len(), p, "one cone matrix per pattern");
+    let poly = cone::cones(cones);
+    let row_scale = cones
+        .iter()
+        .map(|b| max_row_norm(b.view()))
+        .fold(0.0_f64, f64::max);
+    let warm_u: Option<Vec<f64>> = warm.map(|w| {
+        let mut u = w.c.iter().copied().collect::<Vec<f64>>();
+        u.extend(w.c_prime.iter());
+        u
+    });
+    let admm_options = AdmmOptions {
+        tol_gap: options.tol_gap,
+        tol_violation: options.tol_violation,
+        max_iter: options.max_iter,
+        check_every: options.check_every,
+        time_limit: options.time_limit,
+        rho0: options.mu0,
+        relaxation: options.relaxation,
+        adaptive_rho: options.adaptive_rho,
+        anderson: options.anderson,
+    };
+    let out = admm::run(
+        loss,
+        beta,
+        h,
+        Program::Relu {
+            cones: &poly,
+            row_scale,
+        },
+        warm_u.as_deref().zip(warm.map(|w| w.mu)),
+        &admm_options,
+    );
+    let c = Array2::from_shape_vec((p, h), out.u[..hp].to_vec()).expect("shape");
+    let c_prime = Array2::from_shape_vec((p, h), out.u[hp..].to_vec()).expect("shape");
+    let multipliers = (0..2 * p)
+        .map(|j| {
+            Array1::from(poly[j % p].original_multipliers(cones[j % p].view(), &out.multipliers[j]))
+        })
+        .collect();
+    let history: Vec<AlCheck> = out
+        .trace
+        .windows(2)
+        .zip(out.rhos.get(1..).unwrap_or(&[]))
+        .map(|(t, &mu)| AlCheck {
+            seconds: t[1].seconds,
+            objective: t[1].objective,
+            violation: t[1].violation,
+            mu,
+            inner_iterations: t[1].iterations - t[0].iterations,
+        })
+        .collect();
+    AlResult {
+        c,
+        c_prime,
+        objective: out.objective,
+        violation: out.violation,
+        multipliers,
+        mu: out.rho,
+        outer_iterations: history.len(),
+        inner_iterations: out.iterations,
+        converged: out.stop == Stop::Converged,
+        stop: match out.stop {
+            Stop::Converged => "converged",
+            Stop::MaxIterations => "max_iterations",
+            Stop::MaxTime => "max_time",
+            Stop::NumericalError => "numerical_error",
+        },
+        lower_bound: out.lower_bound,
+        history,
+        trace: out.trace,
     }
 }
 
@@ -399,11 +552,28 @@ pub fn solve_prepared(
     options: &AlOptions,
     max_rounds: usize,
 ) -> PreparedResult {
+    let mut loss = (options.method == AlMethod::Admm).then(|| DenseLoss::new(prep.a.view(), y));
+    solve_prepared_with(prep, loss.as_mut(), y, beta, options, max_rounds, None)
+}
+
+/// [`solve_prepared`] with a loss built once by the caller (ADMM; `None` for the penalty method or
+/// to build it here) and an optional warm start (a result on the same patterns, e.g. the previous
+/// β of a path). The loss must have been built from `prep.a` and `y`.
+pub fn solve_prepared_with(
+    prep: &crate::pipeline::Prepared,
+    mut loss: Option<&mut DenseLoss>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    options: &AlOptions,
+    max_rounds: usize,
+    warm: Option<&AlResult>,
+) -> PreparedResult {
     let m = prep.patches.stacked();
     let arr = &prep.arrangement;
     let p = arr.patterns.len();
+    let h = prep.a.dim().2;
     let mut rows = prep.rows.clone();
-    let mut warm: Option<AlResult> = None;
+    let mut warm: Option<AlResult> = warm.cloned();
     let mut rounds = 0;
     let start = Instant::now();
     let mut history = Vec::new();
@@ -412,7 +582,12 @@ pub fn solve_prepared(
     loop {
         rounds += 1;
         let cones = cone_matrices(m, arr, &rows);
-        let mut res = solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options);
+        let mut res = match loss.as_deref_mut() {
+            Some(l) if options.method == AlMethod::Admm => {
+                solve_with_loss(l, h, beta, &cones, warm.as_ref(), options)
+            }
+            _ => solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options),
+        };
         history.extend(res.history.iter().copied());
         // Rounds after the first start warm: shift their clock and iteration count.
         let (t0, k0) = (

@@ -5,7 +5,10 @@
 //! Both apply `Σ_i A_i z_i` and its adjoint with the `[P, n, h]` pattern matrices directly; no KKT
 //! system is ever formed.
 
+pub mod admm;
 pub mod al;
+pub mod cone;
+pub mod dense;
 pub mod fista;
 
 use ndarray::linalg::general_mat_vec_mul;
