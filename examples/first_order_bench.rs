@@ -1,0 +1,102 @@
+//! First-order ReLU solver (ADMM augmented Lagrangian) against Clarabel on one problem; prints JSON.
+//!
+//! ```sh
+//! cargo run --release --example first_order_bench -- bench/digits340.json [--tol-gap 1e-4,1e-5] [--no-clarabel]
+//! ```
+//!
+//! For each gap tolerance the solver runs cold and stops by its own certified duality gap; the JSON
+//! has its time, iterations, objective, lower bound, violations and the whole convergence trace.
+//! `bench/scs_compare.py` runs this beside SCS and Python Clarabel on the exported program.
+
+use cvxcnn::first_order::al::{self, AlOptions};
+use cvxcnn::pipeline::{self, SolveOptions};
+use cvxcnn::problem::Problem;
+use serde_json::json;
+use std::path::Path;
+use std::time::Instant;
+
+fn quiet(_: &str, _: usize, _: usize) {}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first() else {
+        eprintln!("usage: first_order_bench PROBLEM [--tol-gap X,Y] [--no-clarabel]");
+        std::process::exit(2);
+    };
+    let mut tols = vec![1e-4, 1e-5];
+    let mut clarabel = true;
+    let mut i = 1;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--tol-gap" => {
+                tols = args
+                    .get(i + 1)
+                    .map(|s| s.split(',').filter_map(|t| t.parse().ok()).collect())
+                    .unwrap_or_default();
+                i += 1;
+            }
+            "--no-clarabel" => clarabel = false,
+            other => {
+                eprintln!("unknown argument {other}");
+                std::process::exit(2);
+            }
+        }
+        i += 1;
+    }
+    let problem = Problem::load(Path::new(path)).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(1)
+    });
+    let t = Instant::now();
+    let prep = pipeline::prepare(&problem, &SolveOptions::default(), &quiet).expect("prepare");
+    let prepare_s = t.elapsed().as_secs_f64();
+    let (p, n, h) = prep.a.dim();
+    let reference = clarabel.then(|| {
+        let report = pipeline::solve(&problem, &SolveOptions::default(), &quiet).expect("solve");
+        json!({
+            "objective": report.objective,
+            "status": format!("{:?}", report.status),
+            "solve_s": report.timings.solve_s,
+            "iterations": report.solver.iterations,
+        })
+    });
+    let mut runs = Vec::new();
+    for &tol_gap in &tols {
+        let options = AlOptions {
+            tol_gap,
+            tol_violation: 1e-6,
+            ..AlOptions::default()
+        };
+        let t = Instant::now();
+        let out = al::solve_prepared(&prep, problem.y.view(), problem.beta, &options, 5);
+        let secs = t.elapsed().as_secs_f64();
+        let r = &out.result;
+        eprintln!(
+            "AL tol_gap {tol_gap:.0e}: {:.10} (lb {:.10}) in {secs:.3}s, {} iterations, {}, violation {:.1e}, full {:.1e}",
+            r.objective, r.lower_bound, r.inner_iterations, r.stop, r.violation, out.full_violation
+        );
+        runs.push(json!({
+            "tol_gap": tol_gap,
+            "seconds": secs,
+            "iterations": r.inner_iterations,
+            "objective": r.objective,
+            "lower_bound": r.lower_bound,
+            "violation": r.violation,
+            "full_violation": out.full_violation,
+            "rounds": out.rounds,
+            "stop": r.stop,
+            "trace": r.trace,
+        }));
+    }
+    let report = json!({
+        "problem": path,
+        "n": n,
+        "patterns": p,
+        "h": h,
+        "prepare_s": prepare_s,
+        "threads": rayon::current_num_threads(),
+        "clarabel": reference,
+        "al": runs,
+    });
+    println!("{}", serde_json::to_string(&report).expect("json"));
+}
