@@ -41,6 +41,8 @@ enum Command {
     /// Run several solvers on one problem and print one table: objective, gap to Clarabel's
     /// optimum, constraint violation, iterations, time (JSON report and SVG plot on request).
     Compare(CompareArgs),
+    /// Solve one problem for several weight decays β, each warm-started from the previous one.
+    Path(PathArgs),
 }
 
 #[derive(Args)]
@@ -62,6 +64,55 @@ enum SolverArg {
     Clarabel,
     /// OSQP, operator splitting; linear constraints only (build with `--features osqp`).
     Osqp,
+}
+
+/// Solvers of `path`.
+#[derive(Clone, Copy, ValueEnum)]
+enum PathSolverArg {
+    /// ReLU program, ADMM augmented Lagrangian (first order, warm-started).
+    Al,
+    /// Gated-ReLU relaxation, restarted FISTA (first order, warm-started; a lower bound).
+    Fista,
+    /// ReLU program, Clarabel (interior point, each β from scratch).
+    Clarabel,
+}
+
+#[derive(Args)]
+struct PathArgs {
+    /// Problem file (its own β is ignored).
+    problem: PathBuf,
+    /// Weight decays, comma-separated, solved in this order (decreasing warm-starts best).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required = true,
+        allow_hyphen_values = true
+    )]
+    betas: Vec<f64>,
+    /// Solver.
+    #[arg(long, value_enum, default_value = "al")]
+    solver: PathSolverArg,
+    /// Write the path JSON here (the table then goes to stdout) instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// First-order solvers: relative duality-gap tolerance.
+    #[arg(long, default_value_t = 1e-6)]
+    tol_gap: f64,
+    /// Iteration limit per β (default: 200,000 for al, 100,000 for fista, 200 for clarabel).
+    #[arg(long)]
+    max_iter: Option<usize>,
+    /// Time limit per β in seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Write every cone row (no exact constraint reduction).
+    #[arg(long)]
+    no_reduce: bool,
+    /// Keep the path when some β did not reach `optimal` (statuses are reported as they are).
+    #[arg(long)]
+    allow_inexact: bool,
+    /// No progress bar and no table on stderr.
+    #[arg(long)]
+    quiet: bool,
 }
 
 /// Export formats.
@@ -276,6 +327,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::SolveFile(args) => solve_file(&args),
         Command::Predict(args) => predict(&args),
         Command::Compare(args) => compare(&args),
+        Command::Path(args) => path(&args),
     }
 }
 
@@ -886,6 +938,101 @@ fn compare_table(report: &cvxcnn::compare::CompareReport) -> String {
         );
     }
     t
+}
+
+fn path(args: &PathArgs) -> Result<ExitCode, String> {
+    use cvxcnn::first_order::al::AlOptions;
+    use cvxcnn::first_order::fista::FistaOptions;
+    use cvxcnn::first_order::path::{self, PathSolver};
+    path::check_betas(&args.betas)?;
+    let tol = positive("tol-gap", args.tol_gap)?;
+    let time_limit = match args.time_limit {
+        Some(t) => positive("time-limit", t)?,
+        None => f64::INFINITY,
+    };
+    if args.max_iter == Some(0) {
+        return Err("--max-iter = 0: give at least 1".into());
+    }
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    let solve_options = SolveOptions {
+        reduce: !args.no_reduce,
+        backend: Backend::Clarabel(ClarabelSettings {
+            max_iter: args
+                .max_iter
+                .map_or(200, |m| m.min(u32::MAX as usize) as u32),
+            time_limit,
+            ..ClarabelSettings::default()
+        }),
+        ..SolveOptions::default()
+    };
+    let progress = progress_bar(args.quiet);
+    let prep = pipeline::prepare(&problem, &solve_options, &progress).map_err(|e| e.to_string())?;
+    let al_options = AlOptions {
+        tol_gap: tol,
+        max_iter: args.max_iter.unwrap_or(AlOptions::default().max_iter),
+        time_limit,
+        ..AlOptions::default()
+    };
+    let fista_options = FistaOptions {
+        tol,
+        max_iter: args.max_iter.unwrap_or(FistaOptions::default().max_iter),
+        time_limit,
+        ..FistaOptions::default()
+    };
+    let solver = match args.solver {
+        PathSolverArg::Al => PathSolver::Al,
+        PathSolverArg::Fista => PathSolver::Fista,
+        PathSolverArg::Clarabel => PathSolver::Clarabel,
+    };
+    let report = path::run(
+        &problem,
+        &prep,
+        &solve_options,
+        &args.betas,
+        solver,
+        &al_options,
+        &fista_options,
+    )?;
+    let mut table = format!(
+        "{:>10} {:>16} {:>16} {:>9} {:>7} {:>10} {:>8}  status\n",
+        "beta", "objective", "lower_bound", "violation", "neurons", "iterations", "seconds"
+    );
+    for e in &report.entries {
+        table += &format!(
+            "{:>10} {:>16.10} {:>16.10} {:>9.1e} {:>7} {:>10} {:>8.3}  {}\n",
+            e.beta,
+            e.objective,
+            e.lower_bound,
+            e.violation,
+            e.neurons,
+            e.iterations,
+            e.seconds,
+            e.status
+        );
+    }
+    if let Some(bad) = report.entries.iter().find(|e| e.status != "optimal")
+        && !args.allow_inexact
+    {
+        return Err(format!(
+            "{}: at β = {} the solver stopped with status {} after {} iterations; raise \
+             --max-iter/--time-limit or loosen --tol-gap, or pass --allow-inexact to keep the path; \
+             no result written",
+            args.problem.display(),
+            bad.beta,
+            bad.status,
+            bad.iterations
+        ));
+    }
+    write_json(&report, args.out.as_deref())?;
+    if args.out.is_some() {
+        print!("{table}");
+    } else if !args.quiet {
+        eprint!("{table}");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_writable(out: &Path) -> Result<(), String> {

@@ -1399,3 +1399,97 @@ fn linear_activation_with_max_pooling() {
         &["\"linear\" with \"pooling\": \"max\" is not supported"],
     );
 }
+
+#[test]
+fn path_writes_one_entry_per_beta_and_matches_solve() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("path.json");
+    let o = run(&[
+        "path",
+        p.to_str().unwrap(),
+        "--betas",
+        "0.1,0.05",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(table.lines().count(), 3, "header + one line per β: {table}");
+    let v = json(&std::fs::read(&out).expect("written"));
+    assert_eq!(v["solver"], "al");
+    let entries = v["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 2);
+    for key in [
+        "beta",
+        "objective",
+        "lower_bound",
+        "violation",
+        "iterations",
+        "seconds",
+        "neurons",
+        "status",
+    ] {
+        assert!(entries[0].get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(entries[0]["beta"], 0.1);
+    assert!(entries.iter().all(|e| e["status"] == "optimal"));
+    // The first β is the problem's own: same optimum as `solve` (Clarabel).
+    let s = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    let want = json(&s.stdout)["objective"].as_f64().unwrap();
+    let got = entries[0]["objective"].as_f64().unwrap();
+    assert!((got - want).abs() <= 1e-5 * want, "{got} vs {want}");
+    assert!(entries[0]["lower_bound"].as_f64().unwrap() <= want * (1.0 + 1e-8));
+    assert!(entries[0]["violation"].as_f64().unwrap() <= 1e-6);
+}
+
+#[test]
+fn path_refuses_bad_betas_and_inexact_paths() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = write_problem(dir.path(), small_digits());
+    let out = dir.path().join("path.json");
+    let (ps, os) = (p.to_str().unwrap(), out.to_str().unwrap());
+    for (betas, needle) in [
+        ("0.1,-0.05", "β = -0.05 (entry 2"),
+        ("0", "β = 0 (entry 1"),
+        ("0.1,NaN", "β = NaN"),
+        ("0.1,0.1", "appears twice"),
+    ] {
+        refuses_cmd(
+            &["path", ps, "--betas", betas, "--out", os, "--quiet"],
+            &out,
+            needle,
+        );
+    }
+    refuses_cmd(
+        &[
+            "path",
+            ps,
+            "--betas",
+            "0.1",
+            "--tol-gap",
+            "0",
+            "--out",
+            os,
+            "--quiet",
+        ],
+        &out,
+        "--tol-gap = 0",
+    );
+    refuses_cmd(
+        &[
+            "path",
+            ps,
+            "--betas",
+            "0.1",
+            "--max-iter",
+            "3",
+            "--out",
+            os,
+            "--quiet",
+        ],
+        &out,
+        "status max_iterations",
+    );
+}

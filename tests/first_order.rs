@@ -144,6 +144,29 @@ fn check_trace(trace: &[cvxcnn::first_order::TracePoint], objective: f64, violat
     assert!((last.violation - violation).abs() <= 1e-12 * violation.max(1.0));
 }
 
+/// The gated ADMM reaches Clarabel's gated optimum with a certified gap, like FISTA.
+#[test]
+fn gated_admm_reaches_clarabel_gated_optimum() {
+    for p in [load("bench/digits40.json"), digits(30, 30)] {
+        let prep = prepare(&p);
+        let (want, _, _) = clarabel_gated(&prep, &p);
+        let options = FistaOptions {
+            method: fista::GatedMethod::Admm,
+            ..FistaOptions::default()
+        };
+        let res = fista::solve(prep.a.view(), p.y.view(), p.beta, None, &options);
+        eprintln!(
+            "gated ADMM {} vs {want}: {} its",
+            res.objective, res.iterations
+        );
+        assert!(res.converged, "{}", res.stop);
+        assert!(rel(res.objective, want) < 1e-5);
+        assert!(res.lower_bound <= want * (1.0 + 1e-7));
+        assert!(res.objective - res.lower_bound <= 1e-6 * res.objective);
+        check_trace(&res.trace, res.objective, 0.0);
+    }
+}
+
 #[test]
 fn gated_optimum_is_below_relu_optimum() {
     for p in [
@@ -428,5 +451,80 @@ fn bench_gated() {
             t.elapsed().as_secs_f64(),
             res.stop
         );
+        let t = Instant::now();
+        let options = FistaOptions {
+            method: fista::GatedMethod::Admm,
+            ..FistaOptions::default()
+        };
+        let res = fista::solve(prep.a.view(), p.y.view(), p.beta, None, &options);
+        eprintln!(
+            "{path}: gated ADMM {:.10} (rel {:.1e}) in {} its, {:.3}s, stop {}",
+            res.objective,
+            rel(res.objective, want),
+            res.iterations,
+            t.elapsed().as_secs_f64(),
+            res.stop
+        );
     }
+}
+
+/// A warm-started β path gives, at every β, the optimum of a cold solve and of Clarabel (1e-5),
+/// and the gated path stays below the ReLU path.
+#[test]
+fn beta_path_matches_cold_solves() {
+    use cvxcnn::first_order::path::{self, PathSolver};
+    let p = digits(30, 30);
+    let prep = prepare(&p);
+    let betas = [0.1, 0.05, 0.02];
+    let options = SolveOptions::default();
+    let run = |solver| {
+        path::run(
+            &p,
+            &prep,
+            &options,
+            &betas,
+            solver,
+            &AlOptions::default(),
+            &FistaOptions::default(),
+        )
+        .expect("path")
+    };
+    let al_path = run(PathSolver::Al);
+    let gated = run(PathSolver::Fista);
+    let clarabel = run(PathSolver::Clarabel);
+    for (k, &beta) in betas.iter().enumerate() {
+        let (a, g, c) = (&al_path.entries[k], &gated.entries[k], &clarabel.entries[k]);
+        assert_eq!(a.beta, beta);
+        let cold = al::solve_prepared(&prep, p.y.view(), beta, &AlOptions::default(), 5);
+        eprintln!(
+            "β {beta}: path {:.10} ({} its) cold {:.10} ({} its) clarabel {:.10} gated {:.10}",
+            a.objective,
+            a.iterations,
+            cold.result.objective,
+            cold.result.inner_iterations,
+            c.objective,
+            g.objective
+        );
+        assert_eq!(a.status, "optimal");
+        assert_eq!(c.status, "optimal");
+        assert!(rel(a.objective, cold.result.objective) < 1e-5);
+        assert!(rel(a.objective, c.objective) < 1e-5);
+        assert!(a.violation <= 1e-6);
+        assert!(a.lower_bound <= c.objective * (1.0 + 1e-8));
+        assert!(g.objective <= a.objective * (1.0 + 1e-7));
+    }
+}
+
+#[test]
+fn bad_betas_are_refused() {
+    use cvxcnn::first_order::path::check_betas;
+    assert!(check_betas(&[0.1, 0.05]).is_ok());
+    assert!(check_betas(&[]).unwrap_err().contains("no β"));
+    assert!(check_betas(&[0.1, -1.0]).unwrap_err().contains("β = -1"));
+    assert!(
+        check_betas(&[f64::INFINITY])
+            .unwrap_err()
+            .contains("finite")
+    );
+    assert!(check_betas(&[0.1, 0.2, 0.1]).unwrap_err().contains("twice"));
 }

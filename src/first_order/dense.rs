@@ -258,6 +258,35 @@ impl DenseLoss {
     }
 }
 
+/// The dense `n × hP` matrix alone, for methods that only need products (FISTA).
+pub struct DenseOp {
+    a: Mat<f64>,
+}
+
+impl DenseOp {
+    /// From the pattern matrices `[P, n, h]`.
+    pub fn new(a3: ArrayView3<f64>) -> Self {
+        let (p, n, h) = a3.dim();
+        Self {
+            a: Mat::<f64>::from_fn(n, p * h, |t, col| a3[[col / h, t, col % h]]),
+        }
+    }
+
+    /// `A z` (`z` of length `hP`, block `i` at `i·h`).
+    pub fn apply(&self, z: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.a.nrows()];
+        gemv(self.a.as_ref(), z, &mut out);
+        out
+    }
+
+    /// `Aᵀ r`.
+    pub fn adjoint(&self, r: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.a.ncols()];
+        gemv_t(self.a.as_ref(), r, &mut out);
+        out
+    }
+}
+
 /// `out ← M x`.
 pub fn gemv(m: MatRef<f64>, x: &[f64], out: &mut [f64]) {
     let (r, c) = (m.nrows(), m.ncols());

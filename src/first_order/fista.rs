@@ -7,9 +7,22 @@
 //! Stopping uses a duality gap: with the residual `v = y − Az`, the point `θv`,
 //! `θ = min(1, β / max_i ‖A_i^T v‖)`, is dual feasible, and `½‖y‖² − ½‖θv − y‖²` is a lower bound.
 
+use super::admm::{self, AdmmOptions, Program, Stop};
+use super::dense::{DenseLoss, DenseOp};
 use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3};
 use std::time::Instant;
+
+/// Which method [`solve`] runs on the gated program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GatedMethod {
+    /// Restarted FISTA with backtracking (the default).
+    #[default]
+    Fista,
+    /// ADMM with the cached factorization of the loss and Anderson acceleration
+    /// ([`super::admm`], the prox is the group soft-threshold); stops on `tol` as a duality gap.
+    Admm,
+}
 
 /// Options of [`solve`].
 #[derive(Debug, Clone)]
@@ -29,6 +42,8 @@ pub struct FistaOptions {
     pub window: usize,
     /// Wall-clock cap in seconds.
     pub time_limit: f64,
+    /// The method.
+    pub method: GatedMethod,
 }
 
 impl Default for FistaOptions {
@@ -41,6 +56,7 @@ impl Default for FistaOptions {
             tol_change: 1e-11,
             window: 200,
             time_limit: f64::INFINITY,
+            method: GatedMethod::Fista,
         }
     }
 }
@@ -98,6 +114,9 @@ pub fn solve(
     warm: Option<ArrayView2<f64>>,
     options: &FistaOptions,
 ) -> FistaResult {
+    if options.method == GatedMethod::Admm {
+        return solve_admm(a, y, beta, warm, options);
+    }
     let start = Instant::now();
     let (p, n, h) = a.dim();
     assert_eq!(y.len(), n, "y has {} entries for n = {n}", y.len());
@@ -115,13 +134,22 @@ pub fn solve(
         .map(|r| r.dot(&r).sqrt())
         .fold(beta, f64::max);
     let lip0 = op.norm_sq_estimate(20);
+    // Products with the contiguous n × hP matrix (one dense gemv each way).
+    let dense = DenseOp::new(a);
+    let ys = y.to_vec();
+    let residual = |x: &Array2<f64>| -> Vec<f64> {
+        let mut r = dense.apply(x.as_slice().expect("standard layout"));
+        r.iter_mut().zip(&ys).for_each(|(ri, yi)| *ri -= yi);
+        r
+    };
     let value = |x: &Array2<f64>| {
-        let r = op.apply(x.view()) - y;
-        0.5 * r.dot(&r)
+        let r = residual(x);
+        0.5 * r.iter().map(|v| v * v).sum::<f64>()
     };
     let value_grad = |x: &Array2<f64>| {
-        let r = op.apply(x.view()) - y;
-        (0.5 * r.dot(&r), op.adjoint(r.view()))
+        let r = residual(x);
+        let g = Array2::from_shape_vec((p, h), dense.adjoint(&r)).expect("shape");
+        (0.5 * r.iter().map(|v| v * v).sum::<f64>(), g)
     };
     let f0 = value(&x0) + beta * group_norm_sum(x0.view());
     let mut history = vec![(secs(start), f0)];
@@ -198,5 +226,54 @@ pub fn solve(
         } else {
             met
         },
+    }
+}
+
+fn solve_admm(
+    a: ArrayView3<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    warm: Option<ArrayView2<f64>>,
+    options: &FistaOptions,
+) -> FistaResult {
+    let (p, n, h) = a.dim();
+    assert_eq!(y.len(), n, "y has {} entries for n = {n}", y.len());
+    let mut loss = DenseLoss::new(a, y);
+    let warm_u: Option<Vec<f64>> = warm.map(|z| {
+        assert_eq!(z.dim(), (p, h), "warm start must be [P, h]");
+        z.iter().copied().collect()
+    });
+    let admm_options = AdmmOptions {
+        tol_gap: options.tol,
+        tol_violation: f64::INFINITY,
+        max_iter: options.max_iter,
+        check_every: options.check_every,
+        time_limit: options.time_limit,
+        ..AdmmOptions::default()
+    };
+    let out = admm::run(
+        &mut loss,
+        beta,
+        h,
+        Program::Gated,
+        warm_u.as_deref().map(|u| (u, f64::NAN)),
+        &admm_options,
+    );
+    let z = Array2::from_shape_vec((p, h), out.u).expect("shape");
+    FistaResult {
+        z,
+        objective: out.objective,
+        lower_bound: out.lower_bound,
+        iterations: out.iterations,
+        converged: out.stop == Stop::Converged,
+        history: out.trace.iter().map(|t| (t.seconds, t.objective)).collect(),
+        grad_map: f64::NAN,
+        stop: match out.stop {
+            Stop::Converged => "duality gap",
+            Stop::MaxIterations | Stop::MaxTime => "iteration or time limit",
+            Stop::NumericalError => "numerical error",
+        },
+        lipschitz: f64::NAN,
+        trace: out.trace,
     }
 }

@@ -10,6 +10,7 @@ pub mod al;
 pub mod cone;
 pub mod dense;
 pub mod fista;
+pub mod path;
 
 use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
