@@ -74,7 +74,11 @@ fn main() {
         std::hint::black_box(acc);
         t.elapsed().as_secs_f64() / reps as f64
     };
-    eprintln!("floor: two dense products with the {n} × {} matrix take {:.3} ms", p * h, floor * 1e3);
+    eprintln!(
+        "floor: two dense products with the {n} × {} matrix take {:.3} ms",
+        p * h,
+        floor * 1e3
+    );
     let mut runs = Vec::new();
     for &tol_gap in &tols {
         let options = AlOptions {

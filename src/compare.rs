@@ -439,10 +439,11 @@ pub fn run(
                     "converged"
                 } else if seconds >= ao.time_limit {
                     "max_time"
-                } else if res.outer_iterations >= ao.max_outer {
-                    "max_iterations"
-                } else {
+                } else if res.stop == "converged" {
+                    // Converged on the rows in use, but the full-set check added rows.
                     "not_converged"
+                } else {
+                    res.stop
                 };
                 Row {
                     solver: "al",
@@ -455,7 +456,7 @@ pub fn run(
                     iterations: Some(res.inner_iterations),
                     seconds: Some(seconds),
                     message: Some(format!(
-                        "{} outer steps, {} rounds; relative full-set violation {:.1e}",
+                        "{} checks, {} rounds; relative full-set violation {:.1e}",
                         res.outer_iterations,
                         r.rounds,
                         al::full_violation(
