@@ -168,6 +168,30 @@ pub struct SolverReport {
     pub settings: Backend,
 }
 
+impl SolverReport {
+    /// The report of the last of `rounds` solves by `backend` (`total_iterations` over all).
+    pub fn new(
+        backend: &Backend,
+        sol: &crate::backend::Solution,
+        total_iterations: u32,
+        rounds: usize,
+    ) -> Self {
+        Self {
+            name: backend.name(),
+            status: sol.status,
+            iterations: sol.iterations,
+            total_iterations,
+            rounds,
+            primal_objective: sol.primal_objective,
+            dual_objective: sol.dual_objective,
+            gap: sol.primal_objective - sol.dual_objective,
+            primal_residual: sol.primal_residual,
+            dual_residual: sol.dual_residual,
+            settings: backend.clone(),
+        }
+    }
+}
+
 /// Size of the program handed to the solver.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProgramReport {
@@ -887,11 +911,7 @@ fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> 
         beta: problem.beta,
         arrangements: arr.patterns.len(),
         gates_tried: arr.candidates,
-        arrangement_mode: match problem.arrangements {
-            crate::problem::ArrangementSpec::Exact { .. } => "exact",
-            crate::problem::ArrangementSpec::Sample { .. } => "sample",
-            crate::problem::ArrangementSpec::Gates { .. } => "gates",
-        },
+        arrangement_mode: problem.arrangements.mode_name(),
         neurons: net.filters.len(),
         filters: net.filters,
         output_weights: net.output_weights,
@@ -899,19 +919,7 @@ fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> 
         biases: net.biases,
         max_constraint_violation,
         timings,
-        solver: SolverReport {
-            name: options.backend.name(),
-            status: sol.status,
-            iterations: sol.iterations,
-            total_iterations,
-            rounds,
-            primal_objective: sol.primal_objective,
-            dual_objective: sol.dual_objective,
-            gap: sol.primal_objective - sol.dual_objective,
-            primal_residual: sol.primal_residual,
-            dual_residual: sol.dual_residual,
-            settings: options.backend.clone(),
-        },
+        solver: SolverReport::new(&options.backend, &sol, total_iterations, rounds),
         program: ProgramReport {
             variables: prog.n_vars(),
             rows: prog.n_rows(),
@@ -1015,19 +1023,7 @@ fn solve_linear(problem: &Problem, options: &SolveOptions) -> Result<Report> {
         biases: net.biases,
         max_constraint_violation,
         timings,
-        solver: SolverReport {
-            name: options.backend.name(),
-            status: sol.status,
-            iterations: sol.iterations,
-            total_iterations: sol.iterations,
-            rounds: 1,
-            primal_objective: sol.primal_objective,
-            dual_objective: sol.dual_objective,
-            gap: sol.primal_objective - sol.dual_objective,
-            primal_residual: sol.primal_residual,
-            dual_residual: sol.dual_residual,
-            settings: options.backend.clone(),
-        },
+        solver: SolverReport::new(&options.backend, &sol, sol.iterations, 1),
         program: ProgramReport {
             variables: prog.n_vars(),
             rows: prog.n_rows(),

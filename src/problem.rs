@@ -252,6 +252,15 @@ impl ArrangementSpec {
     pub fn is_exact(&self) -> bool {
         matches!(self, ArrangementSpec::Exact { .. })
     }
+
+    /// `exact`, `sample` or `gates`, as in the problem file (the result's `arrangement_mode`).
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            ArrangementSpec::Exact { .. } => "exact",
+            ArrangementSpec::Sample { .. } => "sample",
+            ArrangementSpec::Gates { .. } => "gates",
+        }
+    }
 }
 
 /// Architecture (validated).

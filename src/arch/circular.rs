@@ -35,7 +35,7 @@ use crate::pipeline::{
     DECODE_ACCURACY_FACTOR, DataReport, NetworkLayout, ProgramReport, Progress, Report,
     SolveOptions, SolverReport, Timings, VIOLATION_REL_TOL,
 };
-use crate::problem::{ArrangementSpec, Problem};
+use crate::problem::Problem;
 use crate::reduce;
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis, s};
 use rayon::prelude::*;
@@ -883,11 +883,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         beta: problem.beta,
         arrangements: p,
         gates_tried: arr.candidates,
-        arrangement_mode: match problem.arrangements {
-            ArrangementSpec::Exact { .. } => "exact",
-            ArrangementSpec::Sample { .. } => "sample",
-            ArrangementSpec::Gates { .. } => "gates",
-        },
+        arrangement_mode: problem.arrangements.mode_name(),
         neurons: net.width(),
         filters: net.filters,
         inner_filters: Some(net.inner_filters),
@@ -895,19 +891,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         output_weights: net.output_weights,
         max_constraint_violation,
         timings,
-        solver: SolverReport {
-            name: options.backend.name(),
-            status: sol.status,
-            iterations: sol.iterations,
-            total_iterations,
-            rounds,
-            primal_objective: sol.primal_objective,
-            dual_objective: sol.dual_objective,
-            gap: sol.primal_objective - sol.dual_objective,
-            primal_residual: sol.primal_residual,
-            dual_residual: sol.dual_residual,
-            settings: options.backend.clone(),
-        },
+        solver: SolverReport::new(&options.backend, &sol, total_iterations, rounds),
         program: ProgramReport {
             variables: prog.n_vars(),
             rows: prog.n_rows(),

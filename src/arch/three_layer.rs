@@ -923,11 +923,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         beta: problem.beta,
         arrangements: arr.patterns.len(),
         gates_tried: arr.candidates,
-        arrangement_mode: match problem.arrangements {
-            ArrangementSpec::Exact { .. } => "exact",
-            ArrangementSpec::Sample { .. } => "sample",
-            ArrangementSpec::Gates { .. } => "gates",
-        },
+        arrangement_mode: problem.arrangements.mode_name(),
         outer_patterns: outer.on.len(),
         outer_tried: outer.candidates,
         outer_mode: match outer_spec {
@@ -947,19 +943,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         max_constraint_violation,
         max_outer_pattern_violation,
         timings,
-        solver: SolverReport {
-            name: options.backend.name(),
-            status: sol.status,
-            iterations: sol.iterations,
-            total_iterations,
-            rounds,
-            primal_objective: sol.primal_objective,
-            dual_objective: sol.dual_objective,
-            gap: sol.primal_objective - sol.dual_objective,
-            primal_residual: sol.primal_residual,
-            dual_residual: sol.dual_residual,
-            settings: options.backend.clone(),
-        },
+        solver: SolverReport::new(&options.backend, &sol, total_iterations, rounds),
         program: ProgramReport {
             variables: prog.n_vars(),
             rows: prog.n_rows(),
