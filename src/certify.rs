@@ -201,6 +201,30 @@ pub fn certify_linear(
     )
 }
 
+/// The dual bound of one candidate `v` whose largest per-pattern dual value is `max_dual_value`:
+/// `(d(θv), θ)` with `θ ∈ [−θ_max, θ_max]`, `θ_max = min(1, β / max_dual_value)`, maximizing the
+/// concave `d(θv) = θvᵀy − ½θ²‖v‖²` (negative `θ` covers the other sign of `v`). `None` when
+/// `v = 0`. A valid lower bound on the convex optimum over the patterns `max_dual_value` covers.
+pub fn scaled_bound(
+    y: ArrayView1<f64>,
+    v: ArrayView1<f64>,
+    beta: f64,
+    max_dual_value: f64,
+) -> Option<(f64, f64)> {
+    let theta_max = if max_dual_value > beta {
+        beta / max_dual_value
+    } else {
+        1.0
+    };
+    let vv = v.dot(&v);
+    let vy = v.dot(&y);
+    if vv == 0.0 {
+        return None;
+    }
+    let theta = (vy / vv).clamp(-theta_max, theta_max);
+    Some((-0.5 * theta * theta * vv + theta * vy, theta))
+}
+
 /// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
 /// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous).
 fn certificate(
@@ -219,18 +243,9 @@ fn certificate(
         let max_dual_value = max_dual(cand.view());
         // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best
         // feasible θ is the clamped maximizer. Negative θ covers the other sign of v.
-        let theta_max = if max_dual_value > beta {
-            beta / max_dual_value
-        } else {
-            1.0
-        };
-        let vv = cand.dot(cand);
-        let vy = cand.dot(&y);
-        if vv == 0.0 {
+        let Some((bound, theta)) = scaled_bound(y, cand.view(), beta, max_dual_value) else {
             continue;
-        }
-        let theta = (vy / vv).clamp(-theta_max, theta_max);
-        let bound = -0.5 * theta * theta * vv + theta * vy;
+        };
         if bound > best.0 {
             best = (bound, max_dual_value, theta);
         }

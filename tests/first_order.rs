@@ -528,3 +528,94 @@ fn bad_betas_are_refused() {
     );
     assert!(check_betas(&[0.1, 0.2, 0.1]).unwrap_err().contains("twice"));
 }
+
+/// The working-set driver (AL on a few patterns, exact pricing of all of them) reaches the optimum
+/// of the program with **all** patterns: Clarabel's and the full AL's to 1e-5, a certified gap over
+/// every pattern, and the dual values of every pattern at its residual within β (1 + 1e-3).
+#[test]
+fn working_set_reaches_the_all_pattern_optimum() {
+    use cvxcnn::certify;
+    use cvxcnn::first_order::working_set::{self, InitialRule, WorkingSetOptions};
+    use cvxcnn::geometry::FilterNorm;
+    for (p, label, initial) in [
+        (load("bench/digits40.json"), "digits40", 5),
+        (load("problems/signal_exact.json"), "signal_exact", 2),
+    ] {
+        let prep = prepare(&p);
+        let relu = pipeline::solve(&p, &SolveOptions::default(), &quiet).expect("solve");
+        let full = al::solve_prepared(&prep, p.y.view(), p.beta, &AlOptions::default(), 5);
+        let options = WorkingSetOptions {
+            tol_gap: 1e-7,
+            initial,
+            initial_rule: InitialRule::First,
+            batch: 3,
+            ..WorkingSetOptions::default()
+        };
+        let out = working_set::solve(&prep, p.y.view(), p.beta, &options);
+        eprintln!(
+            "{label}: P = {}, clarabel {:.10}, full AL {:.10}, working set {:.10} (lb {:.10}, gap {:.2e}) \
+             |W| {} in {} rounds, {} iterations, stop {}",
+            prep.a.dim().0,
+            relu.objective,
+            full.result.objective,
+            out.objective,
+            out.lower_bound,
+            out.relative_gap,
+            out.working_set.len(),
+            out.rounds.len(),
+            out.iterations,
+            out.stop
+        );
+        assert!(out.converged, "{label}: {}", out.stop);
+        // It had to generate columns: the first working set was not enough.
+        assert!(out.rounds[0].violators > 0, "{label}: nothing to add");
+        assert!(out.working_set.len() > initial);
+        assert!(
+            out.working_set.len() < prep.a.dim().0,
+            "{label}: took every pattern"
+        );
+        assert!(rel(out.objective, relu.objective) < 1e-5, "{label}");
+        assert!(rel(out.objective, full.result.objective) < 1e-5, "{label}");
+        // The objective is recomputed from the blocks over all patterns …
+        let again = al::objective(
+            prep.a.view(),
+            p.y.view(),
+            p.beta,
+            out.c.view(),
+            out.c_prime.view(),
+        );
+        assert!(rel(again, out.objective) < 1e-9, "{label}");
+        assert!(
+            out.full_violation <= 1e-6,
+            "{label}: {}",
+            out.full_violation
+        );
+        // … and the final dual check over all patterns is redone independently.
+        let z = &out.c - &out.c_prime;
+        let v = &p.y - &cvxcnn::first_order::Operator::new(prep.a.view()).apply(z.view());
+        let m = prep.patches.stacked();
+        let d = certify::dual_values(
+            m,
+            &prep.arrangement,
+            &prep.a,
+            &prep.rows,
+            v.view(),
+            FilterNorm::L2,
+        );
+        let max_d = d.iter().copied().fold(0.0_f64, f64::max);
+        assert!(max_d <= p.beta * (1.0 + 1e-3), "{label}: max dual {max_d}");
+        let cert = certify::certify(
+            m,
+            &prep.arrangement,
+            &prep.a,
+            &prep.rows,
+            p.y.view(),
+            &[v],
+            p.beta,
+            again,
+            FilterNorm::L2,
+        );
+        assert!(cert.relative_gap <= 1e-6, "{label}: {}", cert.relative_gap);
+        assert!((cert.lower_bound - out.lower_bound).abs() <= 1e-9 * again.abs().max(1.0));
+    }
+}
