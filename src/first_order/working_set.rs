@@ -46,10 +46,15 @@ pub enum InitialRule {
 /// Options of [`solve`].
 #[derive(Debug, Clone)]
 pub struct WorkingSetOptions {
-    /// Options of every AL run on the working set; `al.tol_gap` is the first rounds' tolerance
-    /// (divided by 10 whenever no pattern is left to add but the certified gap is not met, down to
-    /// `min_inner_tol_gap`), `al.time_limit` is ignored (the remaining time of `time_limit` is used).
+    /// Options of every AL run on the working set; `al.tol_gap` is the inner gap tolerance once
+    /// the certified gap is small (divided by 10 whenever no pattern is left to add but the
+    /// certified gap is not met, down to `min_inner_tol_gap`); `al.time_limit` is ignored (the
+    /// remaining time of `time_limit` is used).
     pub al: AlOptions,
+    /// Inner gap tolerance of the first round. While `W` is far from enough, solving on it
+    /// accurately is wasted: after each round the inner tolerance becomes
+    /// `min(previous, max(al.tol_gap, 0.1 · certified gap))`.
+    pub inner_tol_gap0: f64,
     /// Stop when the certified relative gap over all patterns is at most this.
     pub tol_gap: f64,
     /// Size of the first working set.
@@ -76,6 +81,7 @@ impl Default for WorkingSetOptions {
                 tol_violation: 1e-6,
                 ..AlOptions::default()
             },
+            inner_tol_gap0: 1e-2,
             tol_gap: 1e-4,
             initial: 200,
             initial_rule: InitialRule::Correlation,
@@ -201,6 +207,7 @@ pub fn solve_with_progress(
         }
     };
     let mut inner = options.al.clone();
+    inner.tol_gap = options.inner_tol_gap0.max(options.al.tol_gap);
     let mut rounds: Vec<Round> = Vec::new();
     let mut trace: Vec<TracePoint> = Vec::new();
     let mut iterations = 0;
@@ -302,6 +309,9 @@ pub fn solve_with_progress(
             warm = Some(res);
             continue;
         }
+        inner.tol_gap = inner
+            .tol_gap
+            .min((0.1 * relative_gap).max(options.al.tol_gap));
         // Grow W: old blocks keep their values, new blocks start at zero.
         warm = Some(extend_warm(res, added, h));
         w.extend(outside);
