@@ -27,6 +27,47 @@ fn json(text: &[u8]) -> serde_json::Value {
     serde_json::from_slice(text).expect("valid JSON")
 }
 
+/// Runs a command that must succeed (the test fails with its stderr otherwise); its stdout as JSON.
+fn run_json(args: &[&str]) -> serde_json::Value {
+    let o = run(args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    json(&o.stdout)
+}
+
+/// Exports problem `p` in `format` into `dir` and returns the objective `solve-file` finds for it.
+fn exported_optimum(p: &Path, format: &str, dir: &Path) -> f64 {
+    let f = dir.join(format!("exported.{format}"));
+    let e = run(&[
+        "export",
+        p.to_str().unwrap(),
+        "--format",
+        format,
+        "--out",
+        f.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(
+        e.status.success(),
+        "export {format}: {}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+    run_json(&["solve-file", f.to_str().unwrap()])["objective"]
+        .as_f64()
+        .unwrap()
+}
+
+/// `got` equals `expected` to 1e-6 relative (the solvers' accuracy).
+fn assert_same_optimum(got: f64, expected: f64, what: &str) {
+    assert!(
+        (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
+        "{what}: {got} vs {expected}"
+    );
+}
+
 /// Writes a problem file into `dir` and returns its path.
 fn write_problem(dir: &Path, value: serde_json::Value) -> PathBuf {
     let p = dir.join("problem.json");
@@ -406,36 +447,11 @@ fn l1_digits() -> serde_json::Value {
 fn export_then_solve_file_reproduces_the_optimum() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = write_problem(dir.path(), l1_digits());
-    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
-    for (fmt, ext) in [("cbf", "cbf"), ("mps", "mps")] {
-        let f = dir.path().join(format!("p.{ext}"));
-        let e = run(&[
-            "export",
-            p.to_str().unwrap(),
-            "--format",
-            fmt,
-            "--out",
-            f.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(
-            e.status.success(),
-            "{fmt}: {}",
-            String::from_utf8_lossy(&e.stderr)
-        );
-        let s = run(&["solve-file", f.to_str().unwrap()]);
-        assert!(
-            s.status.success(),
-            "{fmt}: {}",
-            String::from_utf8_lossy(&s.stderr)
-        );
-        let got = json(&s.stdout)["objective"].as_f64().unwrap();
-        assert!(
-            (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
-            "{fmt}: {got} vs {expected}"
-        );
+    let expected = run_json(&["solve", p.to_str().unwrap(), "--quiet"])["objective"]
+        .as_f64()
+        .unwrap();
+    for fmt in ["cbf", "mps"] {
+        assert_same_optimum(exported_optimum(&p, fmt, dir.path()), expected, fmt);
     }
 }
 
@@ -588,15 +604,13 @@ fn certify_network_reports_its_gap_and_refuses_bad_shapes() {
         r#"{"filters": [[0.5, -0.5], [1.0, 0.2]], "output_weights": [0.3, -0.7]}"#,
     )
     .unwrap();
-    let o = run(&[
+    let c = run_json(&[
         "certify",
         problem.to_str().unwrap(),
         "--network",
         good.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let c = json(&o.stdout);
     assert_eq!(c["network"]["scope"], "global");
     assert!(c["network"]["gap"].as_f64().unwrap() > 0.0);
     assert_eq!(c["optimum"]["certified"], true);
@@ -659,15 +673,13 @@ fn max_pooling_problem_solves_and_certifies_its_network_globally() {
         (obj - net).abs() <= 1e-6 * obj.abs().max(1.0),
         "{obj} vs {net}"
     );
-    let o = run(&[
+    let c = run_json(&[
         "certify",
         p.to_str().unwrap(),
         "--network",
         out.to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let c = json(&o.stdout);
     assert_eq!(c["network"]["scope"], "global");
     let gap = c["network"]["gap"].as_f64().unwrap();
     assert!(
@@ -714,9 +726,7 @@ fn circular_exact() -> PathBuf {
 
 #[test]
 fn circular_problem_solves_with_its_layout() {
-    let o = run(&["solve", circular_exact().to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r = json(&o.stdout);
+    let r = run_json(&["solve", circular_exact().to_str().unwrap(), "--quiet"]);
     assert_eq!(r["status"], "optimal");
     assert_eq!(r["network"]["kind"], "circular");
     assert_eq!(r["network"]["signal_len"], 3);
@@ -747,27 +757,10 @@ fn circular_problem_solves_with_its_layout() {
 fn circular_export_then_solve_file_reproduces_the_optimum() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = circular_exact();
-    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
-    let f = dir.path().join("c.cbf");
-    let e = run(&[
-        "export",
-        p.to_str().unwrap(),
-        "--format",
-        "cbf",
-        "--out",
-        f.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    let s = run(&["solve-file", f.to_str().unwrap()]);
-    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
-    let got = json(&s.stdout)["objective"].as_f64().unwrap();
-    assert!(
-        (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
-        "{got} vs {expected}"
-    );
+    let expected = run_json(&["solve", p.to_str().unwrap(), "--quiet"])["objective"]
+        .as_f64()
+        .unwrap();
+    assert_same_optimum(exported_optimum(&p, "cbf", dir.path()), expected, "cbf");
     let mps = dir.path().join("c.mps");
     refuses_cmd(
         &[
@@ -906,9 +899,7 @@ fn three_layer_problem() -> serde_json::Value {
 fn three_layer_solves_with_its_result_keys_and_certifies() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = write_problem(dir.path(), three_layer_problem());
-    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r = json(&o.stdout);
+    let r = run_json(&["solve", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(r["status"], "optimal");
     assert_eq!(r["network"]["kind"], "three_layer");
     let m = r["subnetworks"].as_u64().unwrap() as usize;
@@ -947,22 +938,18 @@ fn three_layer_solves_with_its_result_keys_and_certifies() {
     ] {
         assert!(r.get(key).is_some(), "missing key {key}");
     }
-    let c = run(&["certify", p.to_str().unwrap(), "--quiet"]);
-    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
-    let c = json(&c.stdout);
+    let c = run_json(&["certify", p.to_str().unwrap(), "--quiet"]);
     assert_eq!(c["certified"], true);
     assert_eq!(c["scope"], "sampled_patterns");
 }
 
 #[test]
 fn shipped_three_layer_problem_solves() {
-    let o = run(&[
+    let r = run_json(&[
         "solve",
         root().join("problems/three_layer.json").to_str().unwrap(),
         "--quiet",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let r = json(&o.stdout);
     assert_eq!(r["status"], "optimal");
     assert_eq!(r["certificate"]["certified"], true);
 }
@@ -1031,27 +1018,10 @@ fn three_layer_bad_outer_patterns_are_refused() {
 fn three_layer_export_then_solve_file_reproduces_the_optimum() {
     let dir = tempfile::tempdir().expect("tempdir");
     let p = write_problem(dir.path(), three_layer_problem());
-    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let expected = json(&o.stdout)["objective"].as_f64().unwrap();
-    let f = dir.path().join("p.cbf");
-    let e = run(&[
-        "export",
-        p.to_str().unwrap(),
-        "--format",
-        "cbf",
-        "--out",
-        f.to_str().unwrap(),
-        "--quiet",
-    ]);
-    assert!(e.status.success(), "{}", String::from_utf8_lossy(&e.stderr));
-    let s = run(&["solve-file", f.to_str().unwrap()]);
-    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
-    let got = json(&s.stdout)["objective"].as_f64().unwrap();
-    assert!(
-        (got - expected).abs() <= 1e-6 * expected.abs().max(1.0),
-        "{got} vs {expected}"
-    );
+    let expected = run_json(&["solve", p.to_str().unwrap(), "--quiet"])["objective"]
+        .as_f64()
+        .unwrap();
+    assert_same_optimum(exported_optimum(&p, "cbf", dir.path()), expected, "cbf");
 }
 
 #[test]
@@ -1280,9 +1250,7 @@ fn architecture_variants_solve_and_export() {
     ];
     for (pairs, mode) in cases {
         let p = write_problem(dir.path(), with_architecture(&pairs));
-        let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let r = json(&o.stdout);
+        let r = run_json(&["solve", p.to_str().unwrap(), "--quiet"]);
         assert_eq!(r["status"], "optimal");
         assert_eq!(r["arrangement_mode"], mode);
         assert_eq!(r["network"]["pooling"], "local_average");
@@ -1305,25 +1273,7 @@ fn architecture_variants_solve_and_export() {
             assert_eq!(r["biases"].as_array().unwrap().len(), neurons);
             assert_eq!(r["filters"][0].as_array().unwrap().len(), 9);
         }
-        let out = dir.path().join("p.cbf");
-        let o = run(&[
-            "export",
-            p.to_str().unwrap(),
-            "--format",
-            "cbf",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = run(&["solve-file", out.to_str().unwrap()]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let f = json(&o.stdout);
-        let fo = f["objective"].as_f64().unwrap();
-        assert!(
-            (fo - obj).abs() <= 1e-6 * obj.abs().max(1.0),
-            "file {fo} vs {obj}"
-        );
+        assert_same_optimum(exported_optimum(&p, "cbf", dir.path()), obj, "cbf");
     }
 }
 
