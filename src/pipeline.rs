@@ -772,6 +772,24 @@ fn data_report(problem: &Problem, k: usize) -> DataReport {
     }
 }
 
+/// The certificate of the decoded network (objective `objective`) and, with `--network`, of the
+/// given network: its own objective against the same dual candidates plus its own residual.
+fn certificates(
+    problem: &Problem,
+    options: &SolveOptions,
+    mut candidates: Vec<ndarray::Array1<f64>>,
+    objective: f64,
+    certify_with: impl Fn(&[ndarray::Array1<f64>], f64) -> Certificate,
+) -> (Certificate, Option<Certificate>) {
+    let certificate = certify_with(&candidates, objective);
+    let given = options.network.as_ref().map(|w| {
+        let given = network_from_weights(problem, w);
+        candidates.push(&problem.y - &given.forward(problem.x.view()));
+        certify_with(&candidates, objective_of(problem, &given).total)
+    });
+    (certificate, given)
+}
+
 /// Solves a problem: builds the convex program, solves it, checks it against the full constraint
 /// set, decodes the network and certifies it.
 pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
@@ -889,14 +907,8 @@ fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> 
             problem.filter_norm,
         )
     };
-    let certificate = certify_with(&candidates, obj.total);
-    // A given network: its own objective against the same dual bounds (plus its own residual).
-    let network_certificate = options.network.as_ref().map(|w| {
-        let given = network_from_weights(problem, w);
-        let mut cands = candidates.clone();
-        cands.push(&problem.y - &given.forward(problem.x.view()));
-        certify_with(&cands, objective_of(problem, &given).total)
-    });
+    let (certificate, network_certificate) =
+        certificates(problem, options, candidates, obj.total, certify_with);
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
 
@@ -995,13 +1007,8 @@ fn solve_linear(problem: &Problem, options: &SolveOptions) -> Result<Report> {
             problem.filter_norm,
         )
     };
-    let certificate = certify_with(&candidates, obj.total);
-    let network_certificate = options.network.as_ref().map(|w| {
-        let given = network_from_weights(problem, w);
-        let mut cands = candidates.clone();
-        cands.push(&problem.y - &given.forward(problem.x.view()));
-        certify_with(&cands, objective_of(problem, &given).total)
-    });
+    let (certificate, network_certificate) =
+        certificates(problem, options, candidates, obj.total, certify_with);
     timings.certify_s = secs(t);
     timings.total_s = secs(start);
 
