@@ -1,29 +1,16 @@
 //! The facts of formulations.md §1 and §4 for the two-layer variants: local average pooling,
 //! linear activation and biases. Each test is named after the fact it checks.
 
+mod support;
+
 use approx::assert_relative_eq;
 use cvxcnn::certify::Scope;
 use cvxcnn::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use cvxcnn::network::TwoLayerCnn;
 use cvxcnn::pipeline::{self, Report, SolveOptions, Weights};
-use cvxcnn::problem::{Architecture, ArrangementSpec, Problem, Task};
+use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
 use ndarray::{Array1, Array2, Array4};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-use std::path::PathBuf;
-
-fn quiet(_: &str, _: usize, _: usize) {}
-
-fn solve(p: &Problem) -> Report {
-    solve_with(p, &SolveOptions::default())
-}
-
-fn solve_with(p: &Problem, o: &SolveOptions) -> Report {
-    let r = pipeline::solve(p, o, &quiet).expect("solve");
-    assert_eq!(r.status, cvxcnn::backend::Status::Optimal, "status");
-    r
-}
+use support::*;
 
 fn geometry(kernel: [usize; 2], padding: [usize; 2]) -> ConvGeometry {
     ConvGeometry {
@@ -82,41 +69,13 @@ fn problem(
     beta: f64,
     arrangements: ArrangementSpec,
 ) -> Problem {
-    Problem {
-        source: PathBuf::from("test"),
-        one_d: x.dim().2 == 1,
-        x,
-        y,
-        architecture: Architecture::TwoLayer {
-            geometry: v.geometry,
-            pooling: v.pooling,
-            activation: v.activation,
-            bias: v.bias,
-        },
-        beta,
-        filter_norm: FilterNorm::L2,
-        arrangements,
-        task: Task::Scalar,
-        test: None,
-    }
-}
-
-fn gaussian(n: usize, c: usize, hh: usize, ww: usize, seed: u64) -> (Array4<f64>, Array1<f64>) {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut g = || -> f64 { StandardNormal.sample(&mut rng) };
-    let x = Array4::from_shape_fn((n, c, hh, ww), |_| g());
-    let y = Array1::from_shape_fn(n, |_| g());
-    (x, y)
-}
-
-fn sample(count: usize, seed: u64) -> ArrangementSpec {
-    ArrangementSpec::Sample { count, seed }
-}
-
-fn exact() -> ArrangementSpec {
-    ArrangementSpec::Exact {
-        max_patterns: 20_000,
-    }
+    let architecture = Architecture::TwoLayer {
+        geometry: v.geometry,
+        pooling: v.pooling,
+        activation: v.activation,
+        bias: v.bias,
+    };
+    with_architecture(x, y, architecture, beta, arrangements)
 }
 
 /// The network of a result, rebuilt from its keys only (`filters`, `biases`, `output_weights`)
@@ -183,7 +142,7 @@ fn optimum_lower_bounds_networks(
 #[test]
 fn local_average_decoded_objective_equals_convex_objective() {
     // 2-D: 6×6 images, 3×3 kernel with padding 1 → 6×6 grid, 2×3 windows; and 1-D.
-    let (x, y) = gaussian(12, 2, 6, 6, 1);
+    let (x, y) = gaussian_data(12, 2, 6, 6, 1);
     let v = Variant::relu(
         geometry([3, 3], [1, 1]),
         Pooling::LocalAverage { size: [2, 3] },
@@ -204,7 +163,7 @@ fn local_average_decoded_objective_equals_convex_objective() {
     assert_eq!(layout.pooling, "local_average");
     assert_eq!(layout.pool_size, Some(vec![2, 3]));
 
-    let (x, y) = gaussian(10, 1, 1, 9, 3);
+    let (x, y) = gaussian_data(10, 1, 1, 9, 3);
     let v = Variant::relu(
         geometry([1, 2], [0, 0]),
         Pooling::LocalAverage { size: [1, 4] },
@@ -216,7 +175,7 @@ fn local_average_decoded_objective_equals_convex_objective() {
 #[test]
 fn local_average_exact_optimum_lower_bounds_random_and_trained_networks() {
     // Signals of length 5, kernel 2: K = 4 positions, windows of 2.
-    let (x, y) = gaussian(6, 1, 1, 5, 5);
+    let (x, y) = gaussian_data(6, 1, 1, 5, 5);
     let v = Variant::relu(
         geometry([1, 2], [0, 0]),
         Pooling::LocalAverage { size: [1, 2] },
@@ -226,7 +185,7 @@ fn local_average_exact_optimum_lower_bounds_random_and_trained_networks() {
 
 #[test]
 fn local_average_with_one_window_equals_global_average_pooling() {
-    let (x, y) = gaussian(15, 1, 5, 5, 6);
+    let (x, y) = gaussian_data(15, 1, 5, 5, 6);
     let g = geometry([2, 2], [0, 0]); // 4×4 grid
     let local = solve(&problem(
         x.clone(),
@@ -255,7 +214,7 @@ fn local_average_with_one_window_equals_global_average_pooling() {
 /// sum pooling on `X/|R|`. A wrong `α` (`1/K`, `1`, or the window count) breaks the equality.
 #[test]
 fn local_average_with_tiling_windows_equals_sum_pooling_on_scaled_inputs() {
-    let (x, y) = gaussian(15, 1, 5, 5, 8);
+    let (x, y) = gaussian_data(15, 1, 5, 5, 8);
     let g = geometry([2, 2], [0, 0]); // 4×4 grid, 2×2 windows: |R| = 4, 4 windows, K = 16
     let local = solve(&problem(
         x.clone(),
@@ -295,7 +254,7 @@ fn local_average_with_tiling_windows_equals_sum_pooling_on_scaled_inputs() {
 /// network `f = w Σ_k α_k ⟨patch_k, u⟩`.
 #[test]
 fn pooling_weights_match_the_forward_pass_windows() {
-    let (x, _) = gaussian(3, 1, 6, 7, 10);
+    let (x, _) = gaussian_data(3, 1, 6, 7, 10);
     let g = geometry([2, 2], [0, 0]); // 5×6 grid
     let patches = cvxcnn::patches::Patches::extract(x.view(), &g).expect("fits");
     for size in [[2, 3], [5, 6], [1, 1], [2, 4], [3, 5]] {
@@ -414,7 +373,7 @@ fn linear_objective(a: &Array2<f64>, y: &Array1<f64>, beta: f64, z: &Array1<f64>
 
 #[test]
 fn linear_activation_is_the_group_lasso_solved_another_way_with_its_kkt_conditions() {
-    let (x, y) = gaussian(20, 2, 4, 5, 12);
+    let (x, y) = gaussian_data(20, 2, 4, 5, 12);
     let beta = 0.5;
     for (pooling, alpha) in [
         (Pooling::Sum, 1.0),
@@ -463,7 +422,7 @@ fn linear_activation_is_the_group_lasso_solved_another_way_with_its_kkt_conditio
 
 #[test]
 fn linear_activation_with_l1_filter_norm_satisfies_its_kkt_conditions() {
-    let (x, y) = gaussian(20, 1, 5, 5, 13);
+    let (x, y) = gaussian_data(20, 1, 5, 5, 13);
     let beta = 1.0;
     let v = Variant::relu(geometry([2, 2], [0, 0]), Pooling::Sum).linear();
     let mut p = problem(x.clone(), y.clone(), v, beta, sample(5, 0));
@@ -494,7 +453,7 @@ fn linear_activation_with_l1_filter_norm_satisfies_its_kkt_conditions() {
 
 #[test]
 fn linear_optimum_lower_bounds_random_and_trained_linear_networks() {
-    let (x, y) = gaussian(6, 1, 1, 5, 14);
+    let (x, y) = gaussian_data(6, 1, 1, 5, 14);
     for pooling in [Pooling::Sum, Pooling::LocalAverage { size: [1, 2] }] {
         let v = Variant::relu(geometry([1, 2], [0, 0]), pooling).linear();
         let r = optimum_lower_bounds_networks(&x, &y, v, 0.05);
@@ -506,7 +465,7 @@ fn linear_optimum_lower_bounds_random_and_trained_linear_networks() {
 /// just below it is not.
 #[test]
 fn linear_beta_max_separates_the_zero_network_from_a_nonzero_one() {
-    let (x, y) = gaussian(10, 1, 1, 6, 15);
+    let (x, y) = gaussian_data(10, 1, 1, 6, 15);
     let v = Variant::relu(geometry([1, 3], [0, 0]), Pooling::Sum).linear();
     let r = solve(&problem(x.clone(), y.clone(), v, 0.1, sample(5, 0)));
     let beta_max = r.certificate.beta_max;
@@ -530,7 +489,7 @@ fn linear_beta_max_separates_the_zero_network_from_a_nonzero_one() {
 /// 1-D data whose targets need an offset: inputs near zero, targets near 1. Without a bias the
 /// network output is (nearly) proportional to the input; with one it can be constant.
 fn offset_data(seed: u64) -> (Array4<f64>, Array1<f64>) {
-    let (x, noise) = gaussian(6, 1, 1, 4, seed);
+    let (x, noise) = gaussian_data(6, 1, 1, 4, seed);
     let x = x * 0.1;
     let y = noise * 0.05 + 1.0;
     (x, y)
@@ -568,7 +527,7 @@ fn bias_optimum_is_below_the_no_bias_optimum_on_data_that_needs_an_offset() {
 #[test]
 fn bias_network_rebuilt_from_the_result_keys_gives_the_network_objective() {
     // Padding 1: the bias also acts on the padded positions, in the program and the forward pass.
-    let (x, y) = gaussian(10, 2, 4, 4, 17);
+    let (x, y) = gaussian_data(10, 2, 4, 4, 17);
     let v = Variant::relu(geometry([2, 2], [1, 1]), Pooling::Sum).with_bias();
     let r = solve(&problem(x.clone(), y.clone(), v, 0.05, sample(40, 18)));
     assert!(r.neurons > 0);
@@ -610,7 +569,7 @@ fn bias_exact_optimum_lower_bounds_random_and_trained_networks() {
 
 #[test]
 fn bias_with_l1_norm_and_with_linear_activation_decode_exactly() {
-    let (x, y) = gaussian(12, 1, 5, 5, 20);
+    let (x, y) = gaussian_data(12, 1, 5, 5, 20);
     let g = geometry([2, 2], [0, 0]);
     let mut p = problem(
         x.clone(),
