@@ -84,7 +84,8 @@ impl PolyCone {
         self.norms.is_empty()
     }
 
-    fn row(&self, j: usize) -> &[f64] {
+    /// Unit row `j` (indices as returned by [`project`](Self::project)).
+    pub fn row(&self, j: usize) -> &[f64] {
         &self.rows[j * self.h..(j + 1) * self.h]
     }
 

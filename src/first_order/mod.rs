@@ -11,6 +11,7 @@ pub mod cone;
 pub mod dense;
 pub mod fista;
 pub mod path;
+pub mod polish;
 pub mod working_set;
 
 use ndarray::linalg::general_mat_vec_mul;
