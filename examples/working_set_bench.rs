@@ -22,7 +22,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
         eprintln!(
-            "usage: working_set_bench PROBLEM [--tol-gap X] [--initial K] [--batch B] [--first] [--time-limit S]"
+            "usage: working_set_bench PROBLEM [--tol-gap X] [--initial K] [--batch B] [--first] [--no-polish] [--time-limit S]"
         );
         std::process::exit(2);
     };
@@ -55,6 +55,7 @@ fn main() {
                 i += 1;
             }
             "--first" => options.initial_rule = InitialRule::First,
+            "--no-polish" => options.polish = false,
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -85,7 +86,8 @@ fn main() {
     let show = |r: &working_set::Round| {
         eprintln!(
             "round: |W| {} tol {:.0e}: {} its ({}) factor {:.1}s AL {:.1}s pricing {:.1}s; obj {:.8} \
-             max dual {:.6} (outside {:.6}, {} violators, {} added) lb {:.8} gap {:.2e} at {:.1}s",
+             max dual {:.6} (outside {:.6}, {} violators, {} added) lb {:.8} gap {:.2e}; polish {:.1}s gap {} \
+             at {:.1}s",
             r.working_set,
             r.inner_tol_gap,
             r.iterations,
@@ -100,6 +102,8 @@ fn main() {
             r.added,
             r.lower_bound,
             r.relative_gap,
+            r.polish_seconds,
+            r.polish_gap.map_or("-".to_string(), |g| format!("{g:.2e}")),
             r.seconds
         );
     };

@@ -110,6 +110,9 @@ struct PathArgs {
     /// Keep the path when some β did not reach `optimal` (statuses are reported as they are).
     #[arg(long)]
     allow_inexact: bool,
+    /// al: run the ADMM alone, without the polish that certifies from its iterates.
+    #[arg(long)]
+    no_polish: bool,
     /// No progress bar and no table on stderr.
     #[arg(long)]
     quiet: bool,
@@ -974,6 +977,7 @@ fn path(args: &PathArgs) -> Result<ExitCode, String> {
         tol_gap: tol,
         max_iter: args.max_iter.unwrap_or(AlOptions::default().max_iter),
         time_limit,
+        polish: !args.no_polish,
         ..AlOptions::default()
     };
     let fista_options = FistaOptions {

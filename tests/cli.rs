@@ -1435,6 +1435,7 @@ fn path_refuses_bad_betas_and_inexact_paths() {
             "0.1",
             "--max-iter",
             "3",
+            "--no-polish",
             "--out",
             os,
             "--quiet",

@@ -14,6 +14,7 @@
 use super::admm::{self, AdmmOptions, Program, Stop};
 use super::cone;
 use super::dense::DenseLoss;
+use super::polish;
 use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
 use crate::arrangement::Arrangement;
 use ndarray::linalg::general_mat_vec_mul;
@@ -77,6 +78,11 @@ pub struct AlOptions {
     pub adaptive_rho: bool,
     /// (ADMM) Anderson-acceleration memory (0: plain ADMM).
     pub anderson: usize,
+    /// (ADMM) Certify with [`super::polish`] after stretches of `polish_after`, `2·polish_after`, …
+    /// ADMM iterations (see [`solve_with_loss`]).
+    pub polish: bool,
+    /// (ADMM) Length of the first stretch.
+    pub polish_after: usize,
 }
 
 impl Default for AlOptions {
@@ -100,6 +106,8 @@ impl Default for AlOptions {
             relaxation: 1.6,
             adaptive_rho: true,
             anderson: 10,
+            polish: true,
+            polish_after: 100,
         }
     }
 }
@@ -148,8 +156,11 @@ pub struct AlResult {
     pub lower_bound: f64,
     /// One entry per outer step.
     pub history: Vec<AlCheck>,
-    /// One point at the start and after every outer step (iterations = FISTA iterations so far).
+    /// One point at the start and after every outer step (iterations = FISTA iterations so far);
+    /// (ADMM) a polish that improved the gap adds a point at its end.
     pub trace: Vec<TracePoint>,
+    /// (ADMM) pricing rounds of the polishes ([`AlOptions::polish`]) whose result was kept.
+    pub polish_rounds: usize,
 }
 
 /// The cone rows `B_i` of every pattern listed in `rows[i]` ([`Arrangement::cone_rows`]: row
@@ -234,7 +245,7 @@ pub fn solve(
 ) -> AlResult {
     if options.method == AlMethod::Admm {
         let mut loss = DenseLoss::new(a, y);
-        return solve_with_loss(&mut loss, a.dim().2, beta, cones, warm, options);
+        return solve_with_loss(&mut loss, a, beta, cones, warm, options);
     }
     let start = Instant::now();
     let (p, n, h) = a.dim();
@@ -441,54 +452,209 @@ pub fn solve(
         lower_bound: f64::NEG_INFINITY,
         history,
         trace,
+        polish_rounds: 0,
     }
 }
 
 /// ADMM ([`AlMethod::Admm`]) with a prepared loss (its factorization is reused across calls with
-/// the same patterns: β paths, constraint-generation rounds). `h` is the filter size.
+/// the same patterns: β paths, constraint-generation rounds) built from `a` (`[P, n, h]`) and `y`.
+///
+/// With [`AlOptions::polish`] the ADMM runs in stretches of `polish_after`, `2·polish_after`, …
+/// iterations, and after each stretch [`super::polish`] tries to certify from its iterate (column
+/// generation over all patterns of `a` with these cone rows, exact pricing); the first certified
+/// polish ends the run. The result is whichever of the last ADMM iterate and the best polish has
+/// the smaller certified gap.
 pub fn solve_with_loss(
     loss: &mut DenseLoss,
-    h: usize,
+    a: ArrayView3<f64>,
     beta: f64,
     cones: &[Array2<f64>],
     warm: Option<&AlResult>,
     options: &AlOptions,
 ) -> AlResult {
+    let start = Instant::now();
+    let h = a.dim().2;
     let hp = loss.dim();
     let p = hp / h;
     assert_eq!(cones.len(), p, "one cone matrix per pattern");
+    assert_eq!(a.dim().0, p, "the loss was built from other patterns");
     let poly = cone::cones(cones);
     let row_scale = cones
         .iter()
         .map(|b| max_row_norm(b.view()))
         .fold(0.0_f64, f64::max);
-    let warm_u: Option<Vec<f64>> = warm.map(|w| {
+    let mut warm_u: Option<(Vec<f64>, f64)> = warm.map(|w| {
         let mut u = w.c.iter().copied().collect::<Vec<f64>>();
         u.extend(w.c_prime.iter());
-        u
+        (u, w.mu)
     });
-    let admm_options = AdmmOptions {
-        tol_gap: options.tol_gap,
-        tol_violation: options.tol_violation,
-        max_iter: options.max_iter,
-        check_every: options.check_every,
-        time_limit: options.time_limit,
-        rho0: options.mu0,
-        relaxation: options.relaxation,
-        adaptive_rho: options.adaptive_rho,
-        anderson: options.anderson,
+    let mut stretch = if options.polish {
+        options.polish_after.max(1)
+    } else {
+        options.max_iter
     };
-    let out = admm::run(
-        loss,
+    let mut iterations = 0;
+    let mut trace: Vec<TracePoint> = Vec::new();
+    let mut rhos: Vec<f64> = Vec::new();
+    loop {
+        let offset = secs(start);
+        let admm_options = AdmmOptions {
+            tol_gap: options.tol_gap,
+            tol_violation: options.tol_violation,
+            max_iter: stretch.min(options.max_iter - iterations),
+            check_every: options.check_every,
+            time_limit: (options.time_limit - offset).max(0.0),
+            rho0: options.mu0,
+            relaxation: options.relaxation,
+            adaptive_rho: options.adaptive_rho,
+            anderson: options.anderson,
+        };
+        let out = admm::run(
+            loss,
+            beta,
+            h,
+            Program::Relu {
+                cones: &poly,
+                row_scale,
+            },
+            warm_u.as_ref().map(|(u, rho)| (u.as_slice(), *rho)),
+            &admm_options,
+        );
+        // One clock and one iteration count over the stretches (a warm restart repeats the
+        // previous stretch's last point: skip it).
+        let skip = usize::from(!trace.is_empty());
+        trace.extend(out.trace.iter().skip(skip).map(|t| TracePoint {
+            seconds: offset + t.seconds,
+            iterations: iterations + t.iterations,
+            ..*t
+        }));
+        rhos.extend(out.rhos.iter().skip(skip));
+        iterations += out.iterations;
+        let mut res = admm_result(&out, &poly, cones, p, h, &trace, &rhos, iterations);
+        let out_of_budget = iterations >= options.max_iter
+            || secs(start) >= options.time_limit
+            || out.stop == Stop::NumericalError;
+        if !options.polish || out.stop == Stop::Converged || out.stop == Stop::NumericalError {
+            return res;
+        }
+        let polished = polish_from(a, loss.y(), beta, cones, &poly, &res, options, start);
+        if let Some(pr) = polished {
+            let admm_gap = (res.objective - res.lower_bound) / res.objective.abs().max(1e-300);
+            if pr.relative_gap < admm_gap || pr.converged {
+                let violation = relative_violation(&poly, &pr.c, &pr.c_prime, row_scale);
+                trace.push(TracePoint {
+                    seconds: secs(start),
+                    iterations,
+                    objective: pr.objective,
+                    violation,
+                });
+                res.c = pr.c;
+                res.c_prime = pr.c_prime;
+                res.objective = pr.objective;
+                res.lower_bound = pr.lower_bound;
+                res.violation = violation;
+                res.converged = pr.converged && violation <= options.tol_violation;
+                if res.converged {
+                    res.stop = "converged";
+                }
+                res.trace = trace.clone();
+                res.polish_rounds += pr.rounds.len();
+                if res.converged {
+                    return res;
+                }
+            }
+        }
+        if out_of_budget {
+            return res;
+        }
+        // Continue the ADMM where it stopped, for twice as long.
+        warm_u = Some((out.u.clone(), out.rho));
+        stretch = stretch.saturating_mul(2);
+    }
+}
+
+/// The polish of an ADMM iterate over the patterns of `a` with the given cone rows, under what is
+/// left of the time limit; `None` when there is no time left.
+#[allow(clippy::too_many_arguments)]
+fn polish_from(
+    a: ArrayView3<f64>,
+    y: &[f64],
+    beta: f64,
+    cones: &[Array2<f64>],
+    poly: &[cone::PolyCone],
+    res: &AlResult,
+    options: &AlOptions,
+    start: Instant,
+) -> Option<polish::PolishResult> {
+    let left = options.time_limit - secs(start);
+    if left <= 0.0 {
+        return None;
+    }
+    let price = |v: ArrayView1<f64>| -> Vec<f64> {
+        (0..cones.len())
+            .into_par_iter()
+            .map(|i| {
+                let g = a.index_axis(Axis(0), i).t().dot(&v);
+                crate::certify::dual_value(cones[i].view(), g.view())
+            })
+            .collect()
+    };
+    let yv = ArrayView1::from(y);
+    Some(polish::polish(
+        a,
+        poly,
+        &price,
+        yv,
         beta,
-        h,
-        Program::Relu {
-            cones: &poly,
-            row_scale,
+        res.c.view(),
+        res.c_prime.view(),
+        &polish::PolishOptions {
+            tol_gap: options.tol_gap,
+            time_limit: left,
+            ..polish::PolishOptions::default()
         },
-        warm_u.as_deref().zip(warm.map(|w| w.mu)),
-        &admm_options,
-    );
+        &|_| {},
+    ))
+}
+
+/// Worst relative violation of the cone rows, as [`AlCheck::violation`].
+fn relative_violation(
+    poly: &[cone::PolyCone],
+    c: &Array2<f64>,
+    c_prime: &Array2<f64>,
+    row_scale: f64,
+) -> f64 {
+    let scale = c
+        .outer_iter()
+        .chain(c_prime.outer_iter())
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max)
+        * row_scale;
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let worst = c
+        .outer_iter()
+        .zip(poly)
+        .chain(c_prime.outer_iter().zip(poly))
+        .map(|(u, k)| -k.min_scaled_row_value(&u.to_vec()))
+        .fold(0.0_f64, f64::max);
+    worst / scale
+}
+
+/// The [`AlResult`] of an ADMM run (with the trace and iteration count of all stretches so far).
+#[allow(clippy::too_many_arguments)]
+fn admm_result(
+    out: &admm::AdmmOut,
+    poly: &[cone::PolyCone],
+    cones: &[Array2<f64>],
+    p: usize,
+    h: usize,
+    trace: &[TracePoint],
+    rhos: &[f64],
+    iterations: usize,
+) -> AlResult {
+    let hp = p * h;
     let c = Array2::from_shape_vec((p, h), out.u[..hp].to_vec()).expect("shape");
     let c_prime = Array2::from_shape_vec((p, h), out.u[hp..].to_vec()).expect("shape");
     let multipliers = (0..2 * p)
@@ -496,10 +662,9 @@ pub fn solve_with_loss(
             Array1::from(poly[j % p].original_multipliers(cones[j % p].view(), &out.multipliers[j]))
         })
         .collect();
-    let history: Vec<AlCheck> = out
-        .trace
+    let history: Vec<AlCheck> = trace
         .windows(2)
-        .zip(out.rhos.get(1..).unwrap_or(&[]))
+        .zip(rhos.get(1..).unwrap_or(&[]))
         .map(|(t, &mu)| AlCheck {
             seconds: t[1].seconds,
             objective: t[1].objective,
@@ -516,7 +681,7 @@ pub fn solve_with_loss(
         multipliers,
         mu: out.rho,
         outer_iterations: history.len(),
-        inner_iterations: out.iterations,
+        inner_iterations: iterations,
         converged: out.stop == Stop::Converged,
         stop: match out.stop {
             Stop::Converged => "converged",
@@ -526,7 +691,8 @@ pub fn solve_with_loss(
         },
         lower_bound: out.lower_bound,
         history,
-        trace: out.trace,
+        trace: trace.to_vec(),
+        polish_rounds: 0,
     }
 }
 
@@ -571,7 +737,6 @@ pub fn solve_prepared_with(
     let m = prep.patches.stacked();
     let arr = &prep.arrangement;
     let p = arr.patterns.len();
-    let h = prep.a.dim().2;
     let mut rows = prep.rows.clone();
     let mut warm: Option<AlResult> = warm.cloned();
     let mut rounds = 0;
@@ -584,7 +749,7 @@ pub fn solve_prepared_with(
         let cones = cone_matrices(m, arr, &rows);
         let mut res = match loss.as_deref_mut() {
             Some(l) if options.method == AlMethod::Admm => {
-                solve_with_loss(l, h, beta, &cones, warm.as_ref(), options)
+                solve_with_loss(l, prep.a.view(), beta, &cones, warm.as_ref(), options)
             }
             _ => solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options),
         };

@@ -113,6 +113,11 @@ impl DenseLoss {
         }
     }
 
+    /// The targets `y`.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
     /// `hP`.
     pub fn dim(&self) -> usize {
         self.hp

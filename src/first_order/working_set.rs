@@ -23,7 +23,9 @@
 //! Nothing is a heuristic: the stop is the certificate over every pattern, whatever `W` is.
 
 use super::al::{self, AlOptions, AlResult};
+use super::cone::PolyCone;
 use super::dense::DenseLoss;
+use super::polish::{self, PolishOptions, PolishResult};
 use super::{Operator, TracePoint, secs};
 use crate::certify;
 use crate::geometry::FilterNorm;
@@ -71,6 +73,13 @@ pub struct WorkingSetOptions {
     pub max_rounds: usize,
     /// Wall-clock cap in seconds for the whole driver.
     pub time_limit: f64,
+    /// After every round, try to certify over all patterns with [`super::polish`] from the
+    /// round's solution (column generation with exact pricing; it adds patterns itself). The AL
+    /// runs on `W` are then capped at `polish_after · 2^round` iterations: they only have to
+    /// find the support, the polish gets the digits.
+    pub polish: bool,
+    /// First AL cap when polishing.
+    pub polish_after: usize,
 }
 
 impl Default for WorkingSetOptions {
@@ -79,6 +88,8 @@ impl Default for WorkingSetOptions {
             al: AlOptions {
                 tol_gap: 1e-5,
                 tol_violation: 1e-6,
+                // The driver polishes over all patterns itself.
+                polish: false,
                 ..AlOptions::default()
             },
             inner_tol_gap0: 1e-2,
@@ -90,6 +101,8 @@ impl Default for WorkingSetOptions {
             min_inner_tol_gap: 1e-9,
             max_rounds: 50,
             time_limit: f64::INFINITY,
+            polish: true,
+            polish_after: 100,
         }
     }
 }
@@ -127,6 +140,10 @@ pub struct Round {
     pub lower_bound: f64,
     /// `(objective − best lower bound so far) / max(1, |objective|)`.
     pub relative_gap: f64,
+    /// Seconds of the polish over all patterns after the round (0 without).
+    pub polish_seconds: f64,
+    /// Certified relative gap of that polish (`None` without).
+    pub polish_gap: Option<f64>,
     /// Seconds since the start at the end of the round.
     pub seconds: f64,
 }
@@ -207,7 +224,16 @@ pub fn solve_with_progress(
         }
     };
     let mut inner = options.al.clone();
+    inner.polish = false;
     inner.tol_gap = options.inner_tol_gap0.max(options.al.tol_gap);
+    let all_cones: Vec<PolyCone> = if options.polish {
+        (0..p)
+            .map(|i| PolyCone::new(arr.cone_rows(m, i, &prep.rows[i]).view()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut polished: Option<PolishResult> = None;
     let mut rounds: Vec<Round> = Vec::new();
     let mut trace: Vec<TracePoint> = Vec::new();
     let mut iterations = 0;
@@ -228,10 +254,17 @@ pub fn solve_with_progress(
             .map(|&i| arr.cone_rows(m, i, &prep.rows[i]))
             .collect();
         inner.time_limit = (options.time_limit - secs(start)).max(0.0);
+        if options.polish {
+            let cap = options
+                .polish_after
+                .max(1)
+                .saturating_mul(1 << rounds.len().min(20));
+            inner.max_iter = cap.min(options.al.max_iter);
+        }
         let t = Instant::now();
         let res = al::solve_with_loss(
             loss.as_mut().expect("loss built"),
-            h,
+            a_w.view(),
             beta,
             &cones,
             warm.as_ref(),
@@ -271,7 +304,37 @@ pub fn solve_with_progress(
             .fold(0.0_f64, f64::max);
         let violators = outside.len();
         outside.truncate(options.batch);
-        let converged = relative_gap <= options.tol_gap;
+        let mut converged = relative_gap <= options.tol_gap;
+        // The polish over all patterns from this round's solution.
+        let (mut polish_seconds, mut polish_gap) = (0.0, None);
+        if options.polish && !converged && secs(start) < options.time_limit {
+            let t = Instant::now();
+            let (c_all, cp_all) = spread(&res, &w, p, h);
+            let pr = polish::polish(
+                prep.a.view(),
+                &all_cones,
+                &price,
+                y,
+                beta,
+                c_all.view(),
+                cp_all.view(),
+                &PolishOptions {
+                    tol_gap: options.tol_gap,
+                    time_limit: (options.time_limit - secs(start)).max(0.0),
+                    ..PolishOptions::default()
+                },
+                &|_| {},
+            );
+            polish_seconds = secs(t);
+            polish_gap = Some(pr.relative_gap);
+            converged = pr.converged;
+            if polished
+                .as_ref()
+                .is_none_or(|q| pr.relative_gap < q.relative_gap)
+            {
+                polished = Some(pr);
+            }
+        }
         let added = if converged { 0 } else { outside.len() };
         rounds.push(Round {
             working_set: w.len(),
@@ -289,6 +352,8 @@ pub fn solve_with_progress(
             added,
             lower_bound,
             relative_gap,
+            polish_seconds,
+            polish_gap,
             seconds: secs(start),
         });
         progress(rounds.last().expect("pushed"));
@@ -317,14 +382,19 @@ pub fn solve_with_progress(
         w.extend(outside);
         loss = None;
     };
-    let mut c = Array2::zeros((p, h));
-    let mut c_prime = Array2::zeros((p, h));
-    for (j, &i) in w.iter().enumerate() {
-        c.row_mut(i).assign(&res.c.row(j));
-        c_prime.row_mut(i).assign(&res.c_prime.row(j));
+    let (mut c, mut c_prime) = spread(&res, &w, p, h);
+    let mut objective = res.objective;
+    // The polish's point when it is better certified than the last AL run's.
+    if let Some(pr) = polished {
+        let al_gap = (objective - best_lb) / objective.abs().max(1.0);
+        if pr.relative_gap < al_gap {
+            c = pr.c;
+            c_prime = pr.c_prime;
+            objective = pr.objective;
+            best_lb = best_lb.max(pr.lower_bound);
+        }
     }
     let full_violation = al::full_violation(m, arr, c.view(), c_prime.view());
-    let objective = res.objective;
     let relative_gap = (objective - best_lb) / objective.abs().max(1.0);
     WorkingSetResult {
         working_set: w,
@@ -343,6 +413,17 @@ pub fn solve_with_progress(
         trace,
         al: res,
     }
+}
+
+/// `(c, c')` of a working-set solution spread over all `p` patterns (zero outside `W`).
+fn spread(res: &AlResult, w: &[usize], p: usize, h: usize) -> (Array2<f64>, Array2<f64>) {
+    let mut c = Array2::zeros((p, h));
+    let mut c_prime = Array2::zeros((p, h));
+    for (j, &i) in w.iter().enumerate() {
+        c.row_mut(i).assign(&res.c.row(j));
+        c_prime.row_mut(i).assign(&res.c_prime.row(j));
+    }
+    (c, c_prime)
 }
 
 /// The warm start for a working set grown by `added` patterns at the end: blocks and multipliers
