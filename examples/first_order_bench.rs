@@ -4,7 +4,8 @@
 //! cargo run --release --example first_order_bench -- bench/digits340.json [--tol-gap 1e-4,1e-5] [--no-clarabel]
 //! ```
 //!
-//! For each gap tolerance the solver runs cold and stops by its own certified duality gap; the JSON
+//! For each gap tolerance the solver runs cold twice — with its polish (the default) and as the ADMM
+//! alone (`polish: false`; skipped with `--no-admm-alone`) — and stops by its own certified duality gap; the JSON
 //! has its time, iterations, objective, lower bound, violations and the whole convergence trace.
 //! `bench/scs_compare.py` runs this beside SCS and Python Clarabel on the exported program.
 
@@ -20,11 +21,14 @@ fn quiet(_: &str, _: usize, _: usize) {}
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(path) = args.first() else {
-        eprintln!("usage: first_order_bench PROBLEM [--tol-gap X,Y] [--no-clarabel]");
+        eprintln!(
+            "usage: first_order_bench PROBLEM [--tol-gap X,Y] [--no-clarabel] [--no-admm-alone]"
+        );
         std::process::exit(2);
     };
     let mut tols = vec![1e-4, 1e-5];
     let mut clarabel = true;
+    let mut with_admm_alone = true;
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -36,6 +40,7 @@ fn main() {
                 i += 1;
             }
             "--no-clarabel" => clarabel = false,
+            "--no-admm-alone" => with_admm_alone = false,
             other => {
                 eprintln!("unknown argument {other}");
                 std::process::exit(2);
@@ -80,10 +85,15 @@ fn main() {
         floor * 1e3
     );
     let mut runs = Vec::new();
-    for &tol_gap in &tols {
+    for (&tol_gap, polish) in tols
+        .iter()
+        .flat_map(|t| [(t, true), (t, false)])
+        .filter(|(_, polish)| *polish || with_admm_alone)
+    {
         let options = AlOptions {
             tol_gap,
             tol_violation: 1e-6,
+            polish,
             ..AlOptions::default()
         };
         let t = Instant::now();
@@ -91,8 +101,16 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let r = &out.result;
         eprintln!(
-            "AL tol_gap {tol_gap:.0e}: {:.10} (lb {:.10}) in {secs:.3}s, {} iterations, {}, violation {:.1e}, full {:.1e}",
-            r.objective, r.lower_bound, r.inner_iterations, r.stop, r.violation, out.full_violation
+            "AL{} tol_gap {tol_gap:.0e}: {:.10} (lb {:.10}) in {secs:.3}s, {} iterations, {} polish rounds, {}, \
+             violation {:.1e}, full {:.1e}",
+            if polish { "" } else { " (ADMM alone)" },
+            r.objective,
+            r.lower_bound,
+            r.inner_iterations,
+            r.polish_rounds,
+            r.stop,
+            r.violation,
+            out.full_violation
         );
         // Iteration time from the trace (after the loss factorization), against the floor.
         let per_iteration = match (r.trace.first(), r.trace.last()) {
@@ -108,6 +126,8 @@ fn main() {
         );
         runs.push(json!({
             "tol_gap": tol_gap,
+            "polish": polish,
+            "polish_rounds": r.polish_rounds,
             "seconds": secs,
             "seconds_per_iteration": per_iteration,
             "iterations": r.inner_iterations,

@@ -7,7 +7,8 @@
 //! | `clarabel` | the §1 program (interior point), through [`crate::pipeline::solve`]: the **reference** | convex optimum |
 //! | `osqp` | the same program (ADMM, feature `osqp`, ℓ1 filter norm only: no cones) | its primal objective |
 //! | `fista` | the gated relaxation of §3 ([`crate::first_order::fista`]) — no cone constraints, optimum ≤ the ReLU one | gated objective |
-//! | `al` | the §1 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]) | §1 objective at its iterate |
+//! | `al` | the §1 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]): ADMM certified by the polish | §1 objective at its iterate |
+//! | `admm` | the same ADMM without the polish | §1 objective at its iterate |
 //! | `sgd` | the nonconvex network itself ([`crate::baseline`], Adam by default) | the trained network's objective |
 //!
 //! Every gap is `(objective − reference) / |reference|`, signed. Clarabel always runs first; if it
@@ -38,19 +39,23 @@ pub enum SolverKind {
     Osqp,
     /// Restarted FISTA on the gated relaxation (§3).
     Fista,
-    /// Augmented Lagrangian on the §1 program.
+    /// Augmented Lagrangian on the §1 program: ADMM, certified by the polish.
     Al,
+    /// The same ADMM alone, without the polish ([`AlOptions::polish`] off): how far plain
+    /// first-order iterations get.
+    Admm,
     /// The nonconvex network trained by Adam / SGD ([`crate::baseline`]).
     Sgd,
 }
 
 impl SolverKind {
     /// Every solver, in table order.
-    pub const ALL: [SolverKind; 5] = [
+    pub const ALL: [SolverKind; 6] = [
         SolverKind::Clarabel,
         SolverKind::Osqp,
         SolverKind::Fista,
         SolverKind::Al,
+        SolverKind::Admm,
         SolverKind::Sgd,
     ];
 
@@ -61,6 +66,7 @@ impl SolverKind {
             SolverKind::Osqp => "osqp",
             SolverKind::Fista => "fista",
             SolverKind::Al => "al",
+            SolverKind::Admm => "admm",
             SolverKind::Sgd => "sgd",
         }
     }
@@ -68,7 +74,7 @@ impl SolverKind {
     /// The program the solver works on: `relu` (§1), `gated` (§3) or `network` (nonconvex).
     pub fn program(self) -> &'static str {
         match self {
-            SolverKind::Clarabel | SolverKind::Osqp | SolverKind::Al => "relu",
+            SolverKind::Clarabel | SolverKind::Osqp | SolverKind::Al | SolverKind::Admm => "relu",
             SolverKind::Fista => "gated",
             SolverKind::Sgd => "network",
         }
@@ -352,7 +358,7 @@ pub fn run(
     let needs_prep = options
         .solvers
         .iter()
-        .any(|s| matches!(s, SolverKind::Fista | SolverKind::Al))
+        .any(|s| matches!(s, SolverKind::Fista | SolverKind::Al | SolverKind::Admm))
         && problem.filter_norm == FilterNorm::L2;
     let (prepared, prepare_s) = if needs_prep {
         let t = Instant::now();
@@ -367,7 +373,9 @@ pub fn run(
         let row = match kind {
             SolverKind::Clarabel => continue,
             SolverKind::Osqp => osqp_row(problem, options, ref_obj, progress),
-            SolverKind::Fista | SolverKind::Al if problem.filter_norm != FilterNorm::L2 => {
+            SolverKind::Fista | SolverKind::Al | SolverKind::Admm
+                if problem.filter_norm != FilterNorm::L2 =>
+            {
                 Row::empty(
                     kind,
                     "skipped",
@@ -423,17 +431,19 @@ pub fn run(
                         .collect(),
                 }
             }
-            SolverKind::Al => {
+            SolverKind::Al | SolverKind::Admm => {
                 let prep = prepared.as_ref().expect("prepared for AL");
-                progress("al", 0, 1);
+                let name = kind.name();
+                progress(name, 0, 1);
                 let ao = AlOptions {
                     time_limit: options.time_limit,
+                    polish: options.al.polish && kind == SolverKind::Al,
                     ..options.al.clone()
                 };
                 let t = Instant::now();
                 let r = al_with_budget(prep, problem, &ao, options.al_rounds);
                 let seconds = secs(t);
-                progress("al", 1, 1);
+                progress(name, 1, 1);
                 let res = &r.result;
                 let status = if res.converged {
                     "converged"
@@ -446,7 +456,7 @@ pub fn run(
                     res.stop
                 };
                 Row {
-                    solver: "al",
+                    solver: name,
                     program: "relu",
                     status: status.into(),
                     objective: Some(res.objective),
@@ -456,8 +466,9 @@ pub fn run(
                     iterations: Some(res.inner_iterations),
                     seconds: Some(seconds),
                     message: Some(format!(
-                        "{} checks, {} rounds; relative full-set violation {:.1e}",
+                        "{} checks, {} polish rounds, {} rounds; relative full-set violation {:.1e}",
                         res.outer_iterations,
+                        res.polish_rounds,
                         r.rounds,
                         al::full_violation(
                             prep.patches.stacked(),

@@ -233,7 +233,7 @@ struct SolveFileArgs {
 struct CompareArgs {
     /// Problem file.
     problem: PathBuf,
-    /// Comma-separated solvers: clarabel, osqp, fista, al, sgd (Clarabel always runs first, as the
+    /// Comma-separated solvers: clarabel, osqp, fista, al, admm, sgd (Clarabel always runs first, as the
     /// reference).
     #[arg(long, default_value = "clarabel,fista,al,sgd")]
     solvers: String,

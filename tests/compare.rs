@@ -230,7 +230,7 @@ fn unknown_solver_is_refused_with_the_valid_names_and_nothing_written() {
         assert!(!o.status.success(), "{list} accepted");
         let e = stderr(&o);
         assert!(
-            e.contains("clarabel, osqp, fista, al, sgd"),
+            e.contains("clarabel, osqp, fista, al, admm, sgd"),
             "{list}: message lacks the valid names: {e}"
         );
         assert!(o.stdout.is_empty(), "{list}: printed a table");
@@ -378,4 +378,46 @@ fn a_one_vs_rest_problem_is_refused_with_the_fix() {
         "message lacks the file or the fix: {e}"
     );
     assert!(!out.exists() && o.stdout.is_empty());
+}
+
+/// `al` (ADMM + polish) and `admm` (the same ADMM alone) side by side: both rows, on one clock;
+/// the polished one certifies the reference optimum, each within its own certified gap (1e-6 by
+/// default) of Clarabel's optimum, and its message counts the polish rounds that did it.
+#[test]
+fn al_and_admm_alone_are_two_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("report.json");
+    let digits40 = root().join("bench/digits40.json").display().to_string();
+    let o = run(&[
+        "compare",
+        &digits40,
+        "--solvers",
+        "al,admm",
+        "--out",
+        out.to_str().unwrap(),
+        "--time-limit",
+        "20",
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let r = json(&out);
+    let names: Vec<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["solver"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["clarabel", "al", "admm"]);
+    for name in ["al", "admm"] {
+        let row = row(&r, name);
+        assert_eq!(row["status"], "converged", "{name}: {row}");
+        assert_eq!(row["program"], "relu");
+        let gap = row["relative_gap"].as_f64().unwrap();
+        // Certified 1e-6 each, against Clarabel's own ~1e-8 accuracy.
+        assert!(gap.abs() <= 2e-6, "{name}: gap {gap}");
+    }
+    let al = row(&r, "al")["message"].as_str().unwrap().to_string();
+    assert!(!al.contains(" 0 polish rounds"), "{al}");
+    let admm = row(&r, "admm")["message"].as_str().unwrap().to_string();
+    assert!(admm.contains(" 0 polish rounds"), "{admm}");
 }

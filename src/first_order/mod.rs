@@ -1,9 +1,11 @@
 //! First-order solvers for the convex programs of `formulations.md`: restarted FISTA for the
 //! gated-ReLU group lasso (§3, [`fista`]) and an augmented-Lagrangian method for the
-//! cone-constrained ReLU program (§1, [`al`]), whose subproblems are solved with the same FISTA core.
+//! cone-constrained ReLU program (§1, [`al`]: ADMM by default, [`admm`]), certified by the
+//! column-generation [`polish`] and scaled to many patterns by the [`working_set`] driver.
 //!
-//! Both apply `Σ_i A_i z_i` and its adjoint with the `[P, n, h]` pattern matrices directly; no KKT
-//! system is ever formed.
+//! All apply `Σ_i A_i z_i` and its adjoint with the `[P, n, h]` pattern matrices directly; no KKT
+//! system in the filter variables is ever formed (the polish factors only `n`-column Gram matrices
+//! of its neuron columns).
 
 pub mod admm;
 pub mod al;
