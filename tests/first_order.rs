@@ -534,6 +534,30 @@ fn bad_betas_are_refused() {
 /// The working-set driver (AL on a few patterns, exact pricing of all of them) reaches the optimum
 /// of the program with **all** patterns: Clarabel's and the full AL's to 1e-5, a certified gap over
 /// every pattern, and the dual values of every pattern at its residual within β (1 + 1e-3).
+/// `certify`'s certificate of the blocks `(c, c')` over all patterns of `prep`, with the residual
+/// `y − Σ_i A_i (c_i − c'_i)` as the dual candidate and `objective` as the primal value.
+fn certify_blocks(
+    prep: &Prepared,
+    p: &Problem,
+    c: ndarray::ArrayView2<f64>,
+    c_prime: ndarray::ArrayView2<f64>,
+    objective: f64,
+) -> cvxcnn::certify::Certificate {
+    let z = &c - &c_prime;
+    let v = &p.y - &cvxcnn::first_order::Operator::new(prep.a.view()).apply(z.view());
+    cvxcnn::certify::certify(
+        prep.patches.stacked(),
+        &prep.arrangement,
+        &prep.a,
+        &prep.rows,
+        p.y.view(),
+        &[v],
+        p.beta,
+        objective,
+        cvxcnn::geometry::FilterNorm::L2,
+    )
+}
+
 #[test]
 fn working_set_reaches_the_all_pattern_optimum() {
     use cvxcnn::certify;
@@ -608,17 +632,7 @@ fn working_set_reaches_the_all_pattern_optimum() {
         );
         let max_d = d.iter().copied().fold(0.0_f64, f64::max);
         assert!(max_d <= p.beta * (1.0 + 1e-3), "{label}: max dual {max_d}");
-        let cert = certify::certify(
-            m,
-            &prep.arrangement,
-            &prep.a,
-            &prep.rows,
-            p.y.view(),
-            &[v],
-            p.beta,
-            again,
-            FilterNorm::L2,
-        );
+        let cert = certify_blocks(&prep, &p, out.c.view(), out.c_prime.view(), again);
         assert!(cert.relative_gap <= 1e-6, "{label}: {}", cert.relative_gap);
         assert!((cert.lower_bound - out.lower_bound).abs() <= 1e-9 * again.abs().max(1.0));
     }
@@ -730,19 +744,7 @@ fn polish_certifies_from_a_crude_iterate_and_from_nothing() {
             let full = al::full_violation(m, arr, out.c.view(), out.c_prime.view());
             assert!(full <= 1e-12, "{label}: full violation {full}");
             // The certificate, redone by `certify` from the filters' residual.
-            let z = &out.c - &out.c_prime;
-            let v = &p.y - &cvxcnn::first_order::Operator::new(prep.a.view()).apply(z.view());
-            let cert = certify::certify(
-                m,
-                arr,
-                &prep.a,
-                &prep.rows,
-                p.y.view(),
-                &[v],
-                p.beta,
-                again,
-                FilterNorm::L2,
-            );
+            let cert = certify_blocks(&prep, &p, out.c.view(), out.c_prime.view(), again);
             assert!(cert.relative_gap <= 1e-8, "{label}: {}", cert.relative_gap);
         }
     }

@@ -141,6 +141,26 @@ fn par() -> Par {
     }
 }
 
+/// One column per nonzero block of `(c, c')` (`[P, h]` each): its direction and its norm.
+fn block_columns(c: ArrayView2<f64>, c_prime: ArrayView2<f64>) -> (Vec<Column>, Vec<f64>) {
+    let mut cols = Vec::new();
+    let mut w = Vec::new();
+    for (sign, x) in [(1.0, c), (-1.0, c_prime)] {
+        for (i, u) in x.outer_iter().enumerate() {
+            let nu = u.dot(&u).sqrt();
+            if nu > 0.0 {
+                cols.push(Column {
+                    pattern: i,
+                    sign,
+                    dir: u.iter().map(|x| x / nu).collect(),
+                });
+                w.push(nu);
+            }
+        }
+    }
+    (cols, w)
+}
+
 /// `a_j = s A_i r_j` side by side, `n × J`.
 fn column_matrix(a: ArrayView3<f64>, cols: &[Column]) -> Mat<f64> {
     let n = a.dim().1;
@@ -388,22 +408,7 @@ pub fn polish(
         (c, cp, obj)
     };
     // The starting columns: the direction and norm of every nonzero block.
-    let mut cols: Vec<Column> = Vec::new();
-    let mut w: Vec<f64> = Vec::new();
-    for (sign, x) in [(1.0, c), (-1.0, c_prime)] {
-        for i in 0..np {
-            let u = x.row(i).to_vec();
-            let nu = norm(&u);
-            if nu > 0.0 {
-                cols.push(Column {
-                    pattern: i,
-                    sign,
-                    dir: u.iter().map(|x| x / nu).collect(),
-                });
-                w.push(nu);
-            }
-        }
-    }
+    let (mut cols, mut w) = block_columns(c, c_prime);
     let (c0, cp0, obj0) = filters(&cols, &w);
     let mut best = PolishResult {
         c: c0,
@@ -450,22 +455,7 @@ pub fn polish(
         // Merge each block's columns into one along its filter u_b = Σ_j w_j r_j (weight ‖u_b‖ ≤
         // Σ_j w_j: the master's objective can only fall), and drop the unused ones.
         let (cn, cpn, objective) = filters(&cols, &w);
-        cols.clear();
-        w.clear();
-        for (sign, x) in [(1.0, &cn), (-1.0, &cpn)] {
-            for i in 0..np {
-                let u = x.row(i);
-                let nu = u.dot(&u).sqrt();
-                if nu > 0.0 {
-                    cols.push(Column {
-                        pattern: i,
-                        sign,
-                        dir: u.iter().map(|x| x / nu).collect(),
-                    });
-                    w.push(nu);
-                }
-            }
-        }
+        (cols, w) = block_columns(cn.view(), cpn.view());
         let positive = cols.len();
         // Certificate over all patterns.
         let d = price(v.view());
