@@ -181,8 +181,10 @@ fn column_matrix(a: ArrayView3<f64>, cols: &[Column]) -> Mat<f64> {
 /// point method (Mehrotra predictor–corrector on `(G + W⁻¹Z) dw = …`), then an exact solve on its
 /// support: the weights whose multiplier is below them are kept and `G_PP w_P = b_P` is solved
 /// directly, so the master's conditions `a_j·v = β` hold to rounding on the columns in use (the
-/// digits the dual bound needs). Returns the iterations and the final KKT violation
-/// `max(|∇_j| on w_j > 0, −∇_j on w_j = 0)` with `∇ = Aᵀ(Aw − y) + β` from the residual.
+/// digits the dual bound needs) — kept when its master gap (objective minus the dual bound of its
+/// residual over the columns) beats the interior point's own. Returns the iterations and the final
+/// dual infeasibility `max_j (−∇_j)⁺ = max_j (a_j·v − β)⁺` with `∇ = Aᵀ(Aw − y) + β` from the
+/// residual.
 fn master(
     am: MatRef<f64>,
     gram: MatRef<f64>,
