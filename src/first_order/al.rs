@@ -553,7 +553,10 @@ pub fn solve_with_loss(
                 res.objective = pr.objective;
                 res.lower_bound = pr.lower_bound;
                 res.violation = violation;
-                res.converged = pr.converged && violation <= options.tol_violation;
+                // The ADMM's own definition of the gap (relative to |objective|; the polish
+                // divides by max(1, |objective|) and was asked for the matching tolerance).
+                let gap_met = pr.objective - pr.lower_bound <= options.tol_gap * pr.objective.abs();
+                res.converged = gap_met && violation <= options.tol_violation;
                 if res.converged {
                     res.stop = "converged";
                 }
@@ -609,7 +612,8 @@ fn polish_from(
         res.c.view(),
         res.c_prime.view(),
         &polish::PolishOptions {
-            tol_gap: options.tol_gap,
+            // `(obj − lb) / max(1, |obj|) ≤ tol · min(1, |obj|)` is the ADMM's `(obj − lb) ≤ tol·|obj|`.
+            tol_gap: options.tol_gap * res.objective.abs().min(1.0),
             time_limit: left,
             ..polish::PolishOptions::default()
         },
