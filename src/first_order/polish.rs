@@ -40,6 +40,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
+/// A polish stops as `stalled` when its certified gap has not halved over this many rounds.
+const STALL_ROUNDS: usize = 8;
+
 /// Options of [`polish`].
 #[derive(Debug, Clone)]
 pub struct PolishOptions {
@@ -111,7 +114,8 @@ pub struct PolishResult {
     pub max_dual_value: f64,
     /// `relative_gap ≤ tol_gap`.
     pub converged: bool,
-    /// `converged`, `max_rounds`, `max_time`, `stalled` (no column to add) or `numerical_error`.
+    /// `converged`, `max_rounds`, `max_time`, `stalled` (no column to add, or the gap has not
+    /// halved in 8 rounds) or `numerical_error`.
     pub stop: &'static str,
     /// One entry per round.
     pub rounds: Vec<PolishRound>,
@@ -409,8 +413,20 @@ pub fn polish(
         let obj = 0.5 * v.dot(&v) + beta * reg;
         (c, cp, obj)
     };
-    // The starting columns: the direction and norm of every nonzero block.
-    let (mut cols, mut w) = block_columns(c, c_prime);
+    // The starting columns: the direction and norm of every nonzero block, each block first
+    // projected onto its cone (a start from another program's rows may leave them).
+    let project_all = |x: ArrayView2<f64>| -> Array2<f64> {
+        let mut out = x.to_owned();
+        for (i, mut row) in out.outer_iter_mut().enumerate() {
+            let u = row.to_vec();
+            let mut pu = vec![0.0; h];
+            cones[i].project(&u, &mut pu, &mut ProjState::default());
+            row.assign(&ArrayView1::from(&pu[..]));
+        }
+        out
+    };
+    let (c_in, cp_in) = (project_all(c), project_all(c_prime));
+    let (mut cols, mut w) = block_columns(c_in.view(), cp_in.view());
     let (c0, cp0, obj0) = filters(&cols, &w);
     let mut best = PolishResult {
         c: c0,
@@ -539,7 +555,14 @@ pub fn polish(
             best.stop = "max_time";
             return best;
         }
-        if added == 0 {
+        // Stalled: nothing to add, or the certified gap has not halved in `STALL_ROUNDS` rounds
+        // (degenerate masters — about as many columns in use as samples — can stall; the
+        // caller's first-order method then goes on).
+        let rounds = &best.rounds;
+        let stale = rounds.len() > STALL_ROUNDS
+            && rounds[rounds.len() - 1].relative_gap
+                > 0.5 * rounds[rounds.len() - 1 - STALL_ROUNDS].relative_gap;
+        if added == 0 || stale {
             best.stop = "stalled";
             return best;
         }

@@ -171,10 +171,12 @@ pub struct WorkingSetResult {
     pub lower_bound: f64,
     /// `(objective − lower_bound) / max(1, |objective|)`.
     pub relative_gap: f64,
-    /// `relative_gap ≤ tol_gap`.
+    /// `relative_gap ≤ tol_gap` and the solution meets every cone row (`full_violation ≤
+    /// al.tol_violation`).
     pub converged: bool,
-    /// `converged`, `max_rounds`, `max_time` or `stalled` (no pattern to add and the inner
-    /// tolerance at its floor).
+    /// `converged`, `max_rounds`, `max_time`, `stalled` (no pattern to add and the inner
+    /// tolerance at its floor; or a polish that stalled), or `not_converged` (the gap or the
+    /// full-row check failed after the last polish).
     pub stop: &'static str,
     /// Largest dual value over all patterns of the last residual.
     pub max_dual_value: f64,
@@ -400,8 +402,63 @@ pub fn solve_with_progress(
             best_lb = best_lb.max(pr.lower_bound);
         }
     }
-    let full_violation = al::full_violation(m, arr, c.view(), c_prime.view());
+    // The reduction keeps the rows its LP finds irredundant (to a tolerance): check the answer
+    // against every row, add the violated ones and polish again on the corrected cones, as
+    // `al::solve_prepared` re-solves (a bound over the larger cones stays a valid bound).
+    let mut stop = stop;
+    let mut full_violation = al::full_violation(m, arr, c.view(), c_prime.view());
+    if options.polish {
+        let mut rows = prep.rows.clone();
+        for _ in 0..5 {
+            let scale = max_row(c.view()).max(max_row(c_prime.view())) * max_row(m);
+            let blocks: Vec<(usize, Vec<f64>)> = (0..p)
+                .flat_map(|i| [(i, c.row(i).to_vec()), (i, c_prime.row(i).to_vec())])
+                .collect();
+            let (added, _) = crate::reduce::add_violated(
+                m,
+                arr,
+                &blocks,
+                options.al.tol_violation * scale,
+                &mut rows,
+            );
+            if added == 0 || secs(start) > options.time_limit {
+                break;
+            }
+            let cones: Vec<PolyCone> = (0..p)
+                .map(|i| PolyCone::new(arr.cone_rows(m, i, &rows[i]).view()))
+                .collect();
+            let price_rows = |v: ArrayView1<f64>| {
+                certify::dual_values(m, arr, &prep.a, &rows, v, FilterNorm::L2)
+            };
+            let pr = polish::polish(
+                prep.a.view(),
+                &cones,
+                &price_rows,
+                y,
+                beta,
+                c.view(),
+                c_prime.view(),
+                &PolishOptions {
+                    tol_gap: options.tol_gap,
+                    time_limit: (options.time_limit - secs(start)).max(0.0),
+                    ..PolishOptions::default()
+                },
+                &|_| {},
+            );
+            c = pr.c;
+            c_prime = pr.c_prime;
+            objective = pr.objective;
+            best_lb = best_lb.max(pr.lower_bound);
+            full_violation = al::full_violation(m, arr, c.view(), c_prime.view());
+            stop = if pr.converged { "converged" } else { pr.stop };
+        }
+    }
     let relative_gap = (objective - best_lb) / objective.abs().max(1.0);
+    // Certified only when the answer also meets every cone row (`full_violation` is relative).
+    let feasible = full_violation <= options.al.tol_violation;
+    if stop == "converged" && (relative_gap > options.tol_gap || !feasible) {
+        stop = "not_converged";
+    }
     WorkingSetResult {
         working_set: w,
         c,
@@ -419,6 +476,13 @@ pub fn solve_with_progress(
         trace,
         al: res,
     }
+}
+
+/// Largest row norm of `x`.
+fn max_row(x: ndarray::ArrayView2<f64>) -> f64 {
+    x.outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max)
 }
 
 /// `(c, c')` of a working-set solution spread over all `p` patterns (zero outside `W`).
