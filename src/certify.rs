@@ -226,8 +226,9 @@ pub fn scaled_bound(
 }
 
 /// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
-/// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous).
-fn certificate(
+/// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous). Every program's certificate
+/// is this one with its own per-pattern dual value.
+pub(crate) fn certificate(
     max_dual: impl Fn(ArrayView1<f64>) -> f64,
     y: ArrayView1<f64>,
     candidates: &[Array1<f64>],

@@ -26,7 +26,7 @@ use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement::{self, Arrangement};
 use crate::backend::Status;
 use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
-use crate::certify::{CERTIFIED_REL_GAP, Certificate, Scope};
+use crate::certify::{Certificate, Scope};
 use crate::circular_net::CircularCnn;
 use crate::error::{Error, Result};
 use crate::ir::{ConeKind, ConicProgram};
@@ -584,43 +584,20 @@ pub fn certify(
     primal_objective: f64,
 ) -> Certificate {
     let dft = Dft::new(d);
-    let beta_max = max_dual_value(&dft, m, arrangement, a, rows, y);
-    let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
-    for cand in candidates {
-        let vv = cand.dot(cand);
-        if vv == 0.0 || !vv.is_finite() {
-            continue;
-        }
-        let mdv = max_dual_value(&dft, m, arrangement, a, rows, cand.view());
-        let theta_max = if mdv > beta { beta / mdv } else { 1.0 };
-        let vy = cand.dot(&y);
-        let theta = (vy / vv).clamp(-theta_max, theta_max);
-        let bound = -0.5 * theta * theta * vv + theta * vy;
-        if bound > best.0 {
-            best = (bound, mdv, theta);
-        }
-    }
-    let (lower_bound, max_dual_value, theta) = best;
-    let gap = primal_objective - lower_bound;
-    let relative_gap = gap / primal_objective.abs().max(1.0);
-    Certificate {
-        certified: relative_gap <= CERTIFIED_REL_GAP,
-        scope: if arrangement.exact {
-            Scope::Global
-        } else {
-            Scope::SampledPatterns
-        },
-        patterns: arrangement.patterns.len(),
-        primal_objective,
-        lower_bound,
-        gap,
-        relative_gap,
-        max_dual_value,
-        max_dual_violation: (max_dual_value - beta).max(0.0),
-        dual_scaling: theta,
+    let scope = if arrangement.exact {
+        Scope::Global
+    } else {
+        Scope::SampledPatterns
+    };
+    crate::certify::certificate(
+        |v| max_dual_value(&dft, m, arrangement, a, rows, v),
+        y,
+        candidates,
         beta,
-        beta_max,
-    }
+        primal_objective,
+        scope,
+        arrangement.patterns.len(),
+    )
 }
 
 /// The largest block-value threshold `τ` such that dropping every block with `R(c) ≤ τ` raises the
