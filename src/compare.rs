@@ -441,7 +441,13 @@ pub fn run(
                     ..options.al.clone()
                 };
                 let t = Instant::now();
-                let r = al_with_budget(prep, problem, &ao, options.al_rounds);
+                let r = al::solve_prepared(
+                    prep,
+                    problem.y.view(),
+                    problem.beta,
+                    &ao,
+                    options.al_rounds,
+                );
                 let seconds = secs(t);
                 progress(name, 1, 1);
                 let res = &r.result;
@@ -461,21 +467,13 @@ pub fn run(
                     status: status.into(),
                     objective: Some(res.objective),
                     relative_gap: Some(rel_gap(res.objective, ref_obj)),
-                    max_constraint_violation: Some(r.worst),
+                    max_constraint_violation: Some(r.worst_violation),
                     violation_note: None,
                     iterations: Some(res.inner_iterations),
                     seconds: Some(seconds),
                     message: Some(format!(
                         "{} checks, {} polish rounds, {} rounds; relative full-set violation {:.1e}",
-                        res.outer_iterations,
-                        res.polish_rounds,
-                        r.rounds,
-                        al::full_violation(
-                            prep.patches.stacked(),
-                            &prep.arrangement,
-                            res.c.view(),
-                            res.c_prime.view()
-                        )
+                        res.outer_iterations, res.polish_rounds, r.rounds, r.full_violation
                     )),
                     trace: res
                         .trace
@@ -513,90 +511,6 @@ pub fn run(
         },
         rows,
     })
-}
-
-/// AL with constraint generation under one time budget for all rounds.
-struct AlRounds {
-    /// The last run, its trace and iteration counts covering every round.
-    result: al::AlResult,
-    rounds: usize,
-    /// Worst absolute violation of the full cone rows at the end.
-    worst: f64,
-}
-
-/// As [`al::solve_prepared`] (solve on the reduced rows, add every violated dropped row, re-solve
-/// warm), but each round gets only what is left of `options.time_limit`, so the whole run respects
-/// it; the trace is continuous over the rounds.
-fn al_with_budget(
-    prep: &pipeline::Prepared,
-    problem: &Problem,
-    options: &AlOptions,
-    max_rounds: usize,
-) -> AlRounds {
-    let start = Instant::now();
-    let m = prep.patches.stacked();
-    let arr = &prep.arrangement;
-    let p = arr.patterns.len();
-    let mut rows = prep.rows.clone();
-    let mut warm: Option<al::AlResult> = None;
-    let mut trace = Vec::new();
-    let (mut inner, mut outer, mut rounds) = (0, 0, 0);
-    let max_row = |x: ndarray::ArrayView2<f64>| {
-        x.outer_iter()
-            .map(|r| r.dot(&r).sqrt())
-            .fold(0.0_f64, f64::max)
-    };
-    loop {
-        rounds += 1;
-        let cones = al::cone_matrices(m, arr, &rows);
-        let offset = secs(start);
-        let budget = AlOptions {
-            time_limit: (options.time_limit - offset).max(0.0),
-            ..options.clone()
-        };
-        let mut res = al::solve(
-            prep.a.view(),
-            problem.y.view(),
-            problem.beta,
-            &cones,
-            warm.as_ref(),
-            &budget,
-        );
-        trace.extend(res.trace.iter().map(|t| crate::first_order::TracePoint {
-            seconds: offset + t.seconds,
-            iterations: inner + t.iterations,
-            ..*t
-        }));
-        inner += res.inner_iterations;
-        outer += res.outer_iterations;
-        let blocks: Vec<(usize, Vec<f64>)> = (0..p)
-            .flat_map(|i| [(i, res.c.row(i).to_vec()), (i, res.c_prime.row(i).to_vec())])
-            .collect();
-        let scale = max_row(res.c.view()).max(max_row(res.c_prime.view())) * max_row(m);
-        let tol = options.tol_violation * scale;
-        let (added, worst) = crate::reduce::add_violated(m, arr, &blocks, tol, &mut rows);
-        // Multipliers of the new rows start at zero (blocks i and P + i share pattern i's rows).
-        for (j, lam) in res.multipliers.iter_mut().enumerate() {
-            let want = rows[j % p].len();
-            if lam.len() < want {
-                let mut l = lam.to_vec();
-                l.resize(want, 0.0);
-                *lam = ndarray::Array1::from(l);
-            }
-        }
-        if added == 0 || rounds >= max_rounds || secs(start) >= options.time_limit {
-            res.converged &= added == 0;
-            res.trace = trace;
-            res.inner_iterations = inner;
-            res.outer_iterations = outer;
-            return AlRounds {
-                result: res,
-                rounds,
-                worst,
-            };
-        }
-        warm = Some(res);
-    }
 }
 
 fn sgd_row(

@@ -139,6 +139,22 @@ fn norm(x: &[f64]) -> f64 {
     x.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
+/// Worst violation of the cone rows by the blocks `u` (`[blocks · h]`, block `j` in cone
+/// `j mod P`), relative to `max_j ‖u_j‖ · row_scale` (`row_scale`: the largest original row norm);
+/// 0 for `u = 0`. The measure of [`super::al::AlCheck::violation`].
+pub fn relative_violation(cones: &[PolyCone], u: &[f64], h: usize, row_scale: f64) -> f64 {
+    let p = cones.len();
+    let scale = u.chunks(h).map(norm).fold(0.0_f64, f64::max) * row_scale;
+    if scale == 0.0 {
+        return 0.0;
+    }
+    u.chunks(h)
+        .enumerate()
+        .map(|(j, uj)| -cones[j % p].min_scaled_row_value(uj))
+        .fold(0.0_f64, f64::max)
+        / scale
+}
+
 /// Runs ADMM from `warm` (`u`, `ρ`) or zero.
 pub fn run(
     loss: &mut DenseLoss,
@@ -573,18 +589,7 @@ impl Ctx<'_> {
         }
         let violation = match self.cones {
             None => 0.0,
-            Some(cones) => {
-                let scale = u.chunks(h).map(norm).fold(0.0_f64, f64::max) * self.row_scale;
-                if scale == 0.0 {
-                    0.0
-                } else {
-                    u.chunks(h)
-                        .enumerate()
-                        .map(|(j, uj)| -cones[j % p].min_scaled_row_value(uj))
-                        .fold(0.0_f64, f64::max)
-                        / scale
-                }
-            }
+            Some(cones) => relative_violation(cones, u, h, self.row_scale),
         };
         let gap = (objective - *best_lb) / objective.abs().max(1e-300);
         // ‖∇f(u)‖ / ‖u‖: the multiplier-to-iterate scale, the ρ that balances the two.

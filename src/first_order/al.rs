@@ -15,7 +15,7 @@ use super::admm::{self, AdmmOptions, Program, Stop};
 use super::cone;
 use super::dense::DenseLoss;
 use super::polish;
-use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
+use super::{Operator, TracePoint, append_trace, group_norm_sum, max_row_norm, minimize, secs};
 use crate::arrangement::Arrangement;
 use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis, s};
@@ -214,12 +214,6 @@ pub fn objective(
     let z = &c - &c_prime;
     let r = Operator::new(a).apply(z.view()) - y;
     0.5 * r.dot(&r) + beta * (group_norm_sum(c) + group_norm_sum(c_prime))
-}
-
-fn max_row_norm(x: ArrayView2<f64>) -> f64 {
-    x.outer_iter()
-        .map(|r| r.dot(&r).sqrt())
-        .fold(0.0_f64, f64::max)
 }
 
 /// `g_j = B_{j mod P} x_j` for every block of `x` (`[2P, h]`).
@@ -523,11 +517,7 @@ pub fn solve_with_loss(
         // One clock and one iteration count over the stretches (a warm restart repeats the
         // previous stretch's last point: skip it).
         let skip = usize::from(!trace.is_empty());
-        trace.extend(out.trace.iter().skip(skip).map(|t| TracePoint {
-            seconds: offset + t.seconds,
-            iterations: iterations + t.iterations,
-            ..*t
-        }));
+        append_trace(&mut trace, &out.trace, offset, iterations, skip);
         rhos.extend(out.rhos.iter().skip(skip));
         iterations += out.iterations;
         let mut res = admm_result(&out, &poly, cones, p, h, &trace, &rhos, iterations);
@@ -541,7 +531,8 @@ pub fn solve_with_loss(
         if let Some(pr) = polished {
             let admm_gap = (res.objective - res.lower_bound) / res.objective.abs().max(1e-300);
             if pr.relative_gap < admm_gap || pr.converged {
-                let violation = relative_violation(&poly, &pr.c, &pr.c_prime, row_scale);
+                let blocks: Vec<f64> = pr.c.iter().chain(pr.c_prime.iter()).copied().collect();
+                let violation = admm::relative_violation(&poly, &blocks, h, row_scale);
                 trace.push(TracePoint {
                     seconds: secs(start),
                     iterations,
@@ -621,31 +612,6 @@ fn polish_from(
     ))
 }
 
-/// Worst relative violation of the cone rows, as [`AlCheck::violation`].
-fn relative_violation(
-    poly: &[cone::PolyCone],
-    c: &Array2<f64>,
-    c_prime: &Array2<f64>,
-    row_scale: f64,
-) -> f64 {
-    let scale = c
-        .outer_iter()
-        .chain(c_prime.outer_iter())
-        .map(|r| r.dot(&r).sqrt())
-        .fold(0.0_f64, f64::max)
-        * row_scale;
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let worst = c
-        .outer_iter()
-        .zip(poly)
-        .chain(c_prime.outer_iter().zip(poly))
-        .map(|(u, k)| -k.min_scaled_row_value(&u.to_vec()))
-        .fold(0.0_f64, f64::max);
-    worst / scale
-}
-
 /// The [`AlResult`] of an ADMM run (with the trace and iteration count of all stretches so far).
 #[allow(clippy::too_many_arguments)]
 fn admm_result(
@@ -707,6 +673,8 @@ pub struct PreparedResult {
     pub result: AlResult,
     /// Worst violation of the **full** cone constraints, relative (see [`full_violation`]).
     pub full_violation: f64,
+    /// The same, absolute (in the rows' units).
+    pub worst_violation: f64,
     /// AL runs (1 + re-runs after dropped rows were found violated).
     pub rounds: usize,
     /// Cone rows used per pattern at the end.
@@ -714,7 +682,8 @@ pub struct PreparedResult {
 }
 
 /// Solves the §1 program of a prepared problem from its (reduced) cone rows, then checks every
-/// dropped row and re-solves, warm, with the violated ones added (at most `max_rounds` runs).
+/// dropped row and re-solves, warm, with the violated ones added (at most `max_rounds` runs, all
+/// within one `options.time_limit`).
 pub fn solve_prepared(
     prep: &crate::pipeline::Prepared,
     y: ArrayView1<f64>,
@@ -751,57 +720,49 @@ pub fn solve_prepared_with(
     loop {
         rounds += 1;
         let cones = cone_matrices(m, arr, &rows);
+        // One time budget for all rounds: each gets what is left of it.
+        let offset = secs(start);
+        let budget = AlOptions {
+            time_limit: (options.time_limit - offset).max(0.0),
+            ..options.clone()
+        };
         let mut res = match loss.as_deref_mut() {
             Some(l) if options.method == AlMethod::Admm => {
-                solve_with_loss(l, prep.a.view(), beta, &cones, warm.as_ref(), options)
+                solve_with_loss(l, prep.a.view(), beta, &cones, warm.as_ref(), &budget)
             }
-            _ => solve(prep.a.view(), y, beta, &cones, warm.as_ref(), options),
+            _ => solve(prep.a.view(), y, beta, &cones, warm.as_ref(), &budget),
         };
         history.extend(res.history.iter().copied());
-        // Rounds after the first start warm: shift their clock and iteration count.
-        let (t0, k0) = (
-            secs(start) - res.trace.last().map_or(0.0, |t| t.seconds),
-            inner,
-        );
-        trace.extend(res.trace.iter().map(|t| TracePoint {
-            seconds: t0 + t.seconds,
-            iterations: k0 + t.iterations,
-            ..*t
-        }));
+        append_trace(&mut trace, &res.trace, offset, inner, 0);
         inner += res.inner_iterations;
         outer += res.outer_iterations;
         let scale =
             max_row_norm(res.c.view()).max(max_row_norm(res.c_prime.view())) * max_row_norm(m);
-        let tol = options.tol_violation * scale;
-        let mut added = 0;
-        for (i, rows_i) in rows.iter_mut().enumerate() {
-            let gc = arr.cone_values(m, i, &res.c.row(i).to_vec());
-            let gp = arr.cone_values(m, i, &res.c_prime.row(i).to_vec());
-            let present: std::collections::HashSet<usize> = rows_i.iter().copied().collect();
-            let mut new_rows = Vec::new();
-            for r in 0..m.nrows() {
-                if !present.contains(&r) && (gc[r] < -tol || gp[r] < -tol) {
-                    new_rows.push(r);
-                }
+        let blocks: Vec<(usize, Vec<f64>)> = (0..p)
+            .flat_map(|i| [(i, res.c.row(i).to_vec()), (i, res.c_prime.row(i).to_vec())])
+            .collect();
+        let (added, worst) =
+            crate::reduce::add_violated(m, arr, &blocks, options.tol_violation * scale, &mut rows);
+        // Multipliers of the new rows start at zero (blocks i and P + i share pattern i's rows).
+        for (j, lam) in res.multipliers.iter_mut().enumerate() {
+            let want = rows[j % p].len();
+            if lam.len() < want {
+                let mut l = lam.to_vec();
+                l.resize(want, 0.0);
+                *lam = Array1::from(l);
             }
-            added += new_rows.len();
-            for j in [i, p + i] {
-                let mut l = res.multipliers[j].to_vec();
-                l.resize(l.len() + new_rows.len(), 0.0);
-                res.multipliers[j] = Array1::from(l);
-            }
-            rows_i.extend(new_rows);
         }
         let full = full_violation(m, arr, res.c.view(), res.c_prime.view());
-        if added == 0 || rounds >= max_rounds {
+        if added == 0 || rounds >= max_rounds || secs(start) >= options.time_limit {
             res.history = history;
             res.trace = trace;
             res.inner_iterations = inner;
             res.outer_iterations = outer;
-            res.converged &= full <= options.tol_violation;
+            res.converged &= added == 0 && full <= options.tol_violation;
             return PreparedResult {
                 result: res,
                 full_violation: full,
+                worst_violation: worst,
                 rounds,
                 rows,
             };

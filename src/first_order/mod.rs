@@ -32,6 +32,23 @@ pub struct TracePoint {
     pub violation: f64,
 }
 
+/// Appends the trace of one run to `into` on a common clock and iteration count: each point
+/// shifted by `seconds` and `iterations`, the first `skip` points left out (a warm restart repeats
+/// the previous run's last point).
+pub fn append_trace(
+    into: &mut Vec<TracePoint>,
+    run: &[TracePoint],
+    seconds: f64,
+    iterations: usize,
+    skip: usize,
+) {
+    into.extend(run.iter().skip(skip).map(|t| TracePoint {
+        seconds: seconds + t.seconds,
+        iterations: iterations + t.iterations,
+        ..*t
+    }));
+}
+
 /// Below this many multiply-adds per operator application, work stays on one thread.
 const PARALLEL_WORK: usize = 1 << 18;
 
@@ -124,6 +141,13 @@ impl<'a> Operator<'a> {
         }
         lambda
     }
+}
+
+/// Largest row norm `max_i ‖x_i‖` (0 for no rows).
+pub fn max_row_norm(x: ArrayView2<f64>) -> f64 {
+    x.outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max)
 }
 
 /// `Σ_g ‖x_g‖₂` over the rows of `x`.
