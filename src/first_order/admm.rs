@@ -496,38 +496,7 @@ fn dotv(a: &[f64], b: &[f64]) -> f64 {
 
 /// Solves `A x = b` (`k × k`, symmetric positive definite, row-major) in place; `None` if not.
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], k: usize) -> Option<Vec<f64>> {
-    for j in 0..k {
-        let mut dj = a[j * k + j];
-        for l in 0..j {
-            dj -= a[j * k + l] * a[j * k + l];
-        }
-        if dj <= 0.0 || !dj.is_finite() {
-            return None;
-        }
-        let dj = dj.sqrt();
-        a[j * k + j] = dj;
-        for i in j + 1..k {
-            let mut v = a[i * k + j];
-            for l in 0..j {
-                v -= a[i * k + l] * a[j * k + l];
-            }
-            a[i * k + j] = v / dj;
-        }
-    }
-    for i in 0..k {
-        let mut v = b[i];
-        for l in 0..i {
-            v -= a[i * k + l] * b[l];
-        }
-        b[i] = v / a[i * k + i];
-    }
-    for i in (0..k).rev() {
-        let mut v = b[i];
-        for l in i + 1..k {
-            v -= a[l * k + i] * b[l];
-        }
-        b[i] = v / a[i * k + i];
-    }
+    super::cone::cholesky_solve(a, b, k, 0.0)?;
     Some(b.to_vec())
 }
 
