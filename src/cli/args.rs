@@ -1,0 +1,151 @@
+//! Solver options shared by every command that solves, and their validation into a [`Backend`].
+
+use clap::{Args, ValueEnum};
+use cvxcnn::arch::two_layer::Coupling;
+use cvxcnn::backend::Backend;
+use cvxcnn::backend::clarabel::{ClarabelSettings, LinearSolver};
+
+/// Solver backends.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum SolverArg {
+    /// Clarabel, interior point (pure Rust, default).
+    Clarabel,
+    /// OSQP, operator splitting; linear constraints only (build with `--features osqp`).
+    Osqp,
+}
+
+/// Solver options shared by every command that solves.
+#[derive(Args)]
+pub(crate) struct SolverArgs {
+    /// Solver backend.
+    #[arg(long, value_enum, default_value = "clarabel")]
+    pub(crate) solver: SolverArg,
+    /// Iteration limit (default: 200 for Clarabel, 100000 for OSQP).
+    #[arg(long)]
+    pub(crate) max_iter: Option<u32>,
+    /// Time limit in seconds.
+    #[arg(long)]
+    pub(crate) time_limit: Option<f64>,
+    /// Clarabel: absolute duality-gap tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    pub(crate) tol_gap_abs: f64,
+    /// Clarabel: relative duality-gap tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    pub(crate) tol_gap_rel: f64,
+    /// Clarabel: feasibility tolerance.
+    #[arg(long, default_value_t = 1e-8)]
+    pub(crate) tol_feas: f64,
+    /// Clarabel: sparse factorization of the KKT system.
+    #[arg(long, value_enum, default_value = "faer")]
+    pub(crate) linear_solver: LinearSolverArg,
+    /// OSQP: absolute tolerance (default: OSQP backend's default).
+    #[arg(long)]
+    pub(crate) eps_abs: Option<f64>,
+    /// OSQP: relative tolerance (default: OSQP backend's default).
+    #[arg(long)]
+    pub(crate) eps_rel: Option<f64>,
+    /// OSQP: skip solution polishing (on by default).
+    #[arg(long)]
+    pub(crate) no_polish: bool,
+    /// Print the solver's iteration log (needs --out: the log goes to stdout).
+    #[arg(long)]
+    pub(crate) verbose: bool,
+}
+
+/// Coupling choices.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum CouplingArg {
+    /// Compressed when n > hP, direct otherwise.
+    Auto,
+    /// ρ = Σ A_i (c_i − c'_i) − y.
+    Direct,
+    /// ρ = Σ A_i z_i − y, z_i = c_i − c'_i.
+    Difference,
+    /// As difference, the loss compressed by a thin QR of A when n > hP.
+    Compressed,
+}
+
+impl CouplingArg {
+    pub(crate) fn choice(self) -> Option<Coupling> {
+        match self {
+            CouplingArg::Auto => None,
+            CouplingArg::Direct => Some(Coupling::Direct),
+            CouplingArg::Difference => Some(Coupling::Difference),
+            CouplingArg::Compressed => Some(Coupling::Compressed),
+        }
+    }
+}
+
+/// Clarabel's KKT factorizations.
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum LinearSolverArg {
+    /// faer's supernodal LDLᵀ (fast on the dense coupling block).
+    Faer,
+    /// QDLDL, simplicial LDLᵀ.
+    Qdldl,
+}
+
+pub(crate) fn positive(name: &str, v: f64) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("--{name} = {v}: give a positive number"))
+    }
+}
+
+pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, String> {
+    if args.verbose && !has_out {
+        // Solvers print their log on stdout; keep stdout for the result.
+        return Err("--verbose prints the solver log on stdout; use it with --out FILE".into());
+    }
+    if args.max_iter == Some(0) {
+        return Err("--max-iter = 0: give at least 1".into());
+    }
+    let time_limit = match args.time_limit {
+        Some(t) => positive("time-limit", t)?,
+        None => f64::INFINITY,
+    };
+    match args.solver {
+        SolverArg::Clarabel => Ok(Backend::Clarabel(ClarabelSettings {
+            tol_gap_abs: positive("tol-gap-abs", args.tol_gap_abs)?,
+            tol_gap_rel: positive("tol-gap-rel", args.tol_gap_rel)?,
+            tol_feas: positive("tol-feas", args.tol_feas)?,
+            max_iter: args.max_iter.unwrap_or(200),
+            time_limit,
+            verbose: args.verbose,
+            linear_solver: match args.linear_solver {
+                LinearSolverArg::Faer => LinearSolver::Faer,
+                LinearSolverArg::Qdldl => LinearSolver::Qdldl,
+            },
+        })),
+        SolverArg::Osqp => osqp_backend(args, time_limit),
+    }
+}
+
+#[cfg(feature = "osqp")]
+pub(crate) fn osqp_backend(args: &SolverArgs, time_limit: f64) -> Result<Backend, String> {
+    let d = cvxcnn::backend::osqp::OsqpSettings::default();
+    Ok(Backend::Osqp(cvxcnn::backend::osqp::OsqpSettings {
+        eps_abs: match args.eps_abs {
+            Some(v) => positive("eps-abs", v)?,
+            None => d.eps_abs,
+        },
+        eps_rel: match args.eps_rel {
+            Some(v) => positive("eps-rel", v)?,
+            None => d.eps_rel,
+        },
+        max_iter: args.max_iter.unwrap_or(d.max_iter),
+        polish: !args.no_polish,
+        time_limit,
+        verbose: args.verbose,
+    }))
+}
+
+#[cfg(not(feature = "osqp"))]
+pub(crate) fn osqp_backend(_: &SolverArgs, _: f64) -> Result<Backend, String> {
+    Err(
+        "this cvxcnn was built without OSQP; rebuild with `cargo build --release --features osqp` \
+         (needs cmake), or use --solver clarabel"
+            .into(),
+    )
+}

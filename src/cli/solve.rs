@@ -1,0 +1,243 @@
+//! `cvxcnn solve` and `cvxcnn certify`.
+
+use super::args::{CouplingArg, SolverArgs, backend};
+use super::output::{check_writable, write_json};
+use super::progress::progress_bar;
+use clap::Args;
+use cvxcnn::backend::Status;
+use cvxcnn::pipeline::{self, SolveOptions};
+use cvxcnn::problem::{Problem, Task};
+use cvxcnn::task::{self, Outcome};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub(crate) struct SolveArgs {
+    /// Problem file (JSON; paths inside are relative to it).
+    pub(crate) problem: PathBuf,
+    /// Write the result here instead of stdout (atomically: nothing is written on failure).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+    /// Write every cone row (no exact constraint reduction).
+    #[arg(long)]
+    pub(crate) no_reduce: bool,
+    /// No progress bar and no summary line on stderr.
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    /// Keep a result whose solver status is not `optimal` (the status is reported as it is).
+    #[arg(long)]
+    pub(crate) allow_inexact: bool,
+    /// How the loss couples the pattern blocks: `direct`, `difference`, `compressed`, or `auto`.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub(crate) coupling: CouplingArg,
+    /// Also certify this network (JSON with `filters` and `output_weights`, the result-file layout):
+    /// its objective, the lower bound, and its gap to the optimum.
+    #[arg(long)]
+    pub(crate) network: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) solver: SolverArgs,
+}
+
+pub(crate) fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
+    let network = match &args.network {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("{}: {e} (check the --network path)", path.display()))?;
+            Some(
+                serde_json::from_str::<pipeline::Weights>(&text).map_err(|e| {
+                    format!(
+                        "{}: {e}; a network file needs \"filters\" (one list per neuron), \
+                         \"output_weights\" and, for an architecture with a bias, \"biases\"",
+                        path.display()
+                    )
+                })?,
+            )
+        }
+    };
+    Ok(SolveOptions {
+        network,
+        reduce: !args.no_reduce,
+        backend: backend(&args.solver, args.out.is_some())?,
+        coupling: args.coupling.choice(),
+        ..SolveOptions::default()
+    })
+}
+
+pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
+    let opts = options(args)?;
+    if let Some(out) = &args.out {
+        check_writable(out)?;
+    }
+    let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    if let (Some(w), Some(path), cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. }) =
+        (&opts.network, &args.network, problem.architecture)
+    {
+        // Refused before anything is solved, naming the network file.
+        w.check(geometry.filter_len(problem.x.dim().1), bias)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if opts.network.is_some() && problem.task != Task::Scalar {
+        return Err(format!(
+            "{}: --network certifies one scalar network, but the problem is one-vs-rest; certify \
+             it against one class with \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}}",
+            args.problem.display()
+        ));
+    }
+    let progress = progress_bar(args.quiet);
+    let outcome = task::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
+    let reports: Vec<(String, &pipeline::Solved)> = match &outcome {
+        Outcome::Scalar(s) => vec![(String::new(), &s.report)],
+        Outcome::OneVsRest(r) => r
+            .models
+            .iter()
+            .map(|m| (format!("class {}: ", m.class), &m.outcome.report))
+            .collect(),
+    };
+    for (who, report) in &reports {
+        let status = report.status();
+        if status != Status::Optimal && !args.allow_inexact {
+            let (iterations, primal, dual) = report.solver_summary();
+            return Err(format!(
+                "{}: {who}the solver stopped with status {} after {iterations} iterations (primal \
+                 {primal:.6e}, dual {dual:.6e}); {}; no result written",
+                args.problem.display(),
+                status.name(),
+                status.advice()
+            ));
+        }
+    }
+    if !args.quiet {
+        for (who, report) in &reports {
+            let c = report.certificate();
+            let (size, total_s) = match report {
+                pipeline::Solved::TwoLayer(r) => (
+                    format!("{} neurons from {} patterns", r.neurons, r.arrangements),
+                    r.timings.total_s,
+                ),
+                pipeline::Solved::ThreeLayer(r) => (
+                    format!(
+                        "{} sub-networks with {} inner filters from {} inner × {} outer patterns",
+                        r.subnetworks, r.neurons, r.arrangements, r.outer_patterns
+                    ),
+                    r.timings.total_s,
+                ),
+            };
+            eprintln!(
+                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {size}, certificate {} gap \
+                 {:.2e} ({}), {total_s:.2} s",
+                report.status().name(),
+                report.objective(),
+                report.network_objective(),
+                if c.certified() { "ok" } else { "NOT certified" },
+                c.gap(),
+                match c.scope() {
+                    cvxcnn::certify::Scope::Global => "global",
+                    cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
+                },
+            );
+        }
+        let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.4}", a));
+        match &outcome {
+            Outcome::Scalar(s) if s.train_accuracy.is_some() || s.test_loss.is_some() => eprintln!(
+                "cvxcnn: training accuracy {}, test accuracy {}",
+                acc(s.train_accuracy),
+                acc(s.test_accuracy)
+            ),
+            Outcome::OneVsRest(r) => eprintln!(
+                "cvxcnn: {} classes, training accuracy {:.4}, test accuracy {}",
+                r.classes.len(),
+                r.train_accuracy,
+                acc(r.test_accuracy)
+            ),
+            _ => {}
+        }
+    }
+    if certify_only {
+        for (who, report) in &reports {
+            let c = report.certificate();
+            if !c.certified() {
+                return Err(format!(
+                    "{}: {who}not certified: relative gap {:.3e} > {:.0e} (max dual violation \
+                     {:.3e}); tighten the solver tolerances (--tol-gap-rel) or check the status",
+                    args.problem.display(),
+                    c.relative_gap(),
+                    cvxcnn::certify::CERTIFIED_REL_GAP,
+                    c.max_dual_violation()
+                ));
+            }
+        }
+        let report = match &outcome {
+            Outcome::Scalar(s) => match &s.report {
+                pipeline::Solved::TwoLayer(r) => r,
+                pipeline::Solved::ThreeLayer(r) => {
+                    write_json(&r.certificate, args.out.as_deref())?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+            },
+            Outcome::OneVsRest(r) => {
+                #[derive(Serialize)]
+                struct ClassCertificate<'a> {
+                    class: i64,
+                    certificate: pipeline::AnyCertificate<'a>,
+                }
+                #[derive(Serialize)]
+                struct PerClass<'a> {
+                    task: &'static str,
+                    classes: Vec<ClassCertificate<'a>>,
+                }
+                let classes = r
+                    .models
+                    .iter()
+                    .map(|m| ClassCertificate {
+                        class: m.class,
+                        certificate: m.outcome.report.certificate(),
+                    })
+                    .collect();
+                write_json(
+                    &PerClass {
+                        task: "one_vs_rest",
+                        classes,
+                    },
+                    args.out.as_deref(),
+                )?;
+                return Ok(ExitCode::SUCCESS);
+            }
+        };
+        match &report.network_certificate {
+            None => write_json(&report.certificate, args.out.as_deref())?,
+            Some(net) => {
+                if !args.quiet {
+                    eprintln!(
+                        "cvxcnn: the given network: objective {:.10e}, lower bound {:.10e}, \
+                         gap {:.3e} ({:.3e} relative, {})",
+                        net.primal_objective,
+                        net.lower_bound,
+                        net.gap,
+                        net.relative_gap,
+                        match net.scope {
+                            cvxcnn::certify::Scope::Global => "to the global optimum",
+                            cvxcnn::certify::Scope::SampledPatterns => "to the sampled sub-model",
+                        }
+                    );
+                }
+                #[derive(Serialize)]
+                struct Both<'a> {
+                    network: &'a cvxcnn::certify::Certificate,
+                    optimum: &'a cvxcnn::certify::Certificate,
+                }
+                write_json(
+                    &Both {
+                        network: net,
+                        optimum: &report.certificate,
+                    },
+                    args.out.as_deref(),
+                )?
+            }
+        }
+    } else {
+        write_json(&outcome, args.out.as_deref())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
