@@ -50,50 +50,152 @@ impl Targets {
     }
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+fn read_bytes(path: &Path, hint: &'static str) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-        hint: "check the path in the problem file; paths are relative to the problem file",
+        hint,
     })
 }
 
-fn read_float_array(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>> {
-    if let Ok(a) = ArrayD::<f64>::read_npy(Cursor::new(bytes)) {
-        return Ok(a);
-    }
-    if let Ok(a) = ArrayD::<f32>::read_npy(Cursor::new(bytes)) {
-        return Ok(a.mapv(f64::from));
-    }
-    Err(Error::input(
-        path,
-        format!(
-            "not a float32 or float64 .npy array ({}); save the inputs with numpy as float64, \
-             e.g. np.save(path, x.astype(np.float64))",
-            npy_header_summary(bytes)
-        ),
-    ))
+/// Where a data path comes from, for the hint of a file that cannot be read.
+pub const FROM_PROBLEM_FILE: &str =
+    "check the path in the problem file; paths are relative to the problem file";
+
+/// What an `.npy` header says: element type, layout and shape, and where the data starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyHeader {
+    /// numpy's type string, e.g. `<f8`.
+    pub descr: String,
+    /// Column-major data.
+    pub fortran_order: bool,
+    /// Array shape.
+    pub shape: Vec<usize>,
+    /// Byte offset of the data.
+    pub data_start: usize,
 }
 
-/// The dtype and shape recorded in an .npy header, for error messages.
-fn npy_header_summary(bytes: &[u8]) -> String {
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return "the file is not in .npy format".into();
+impl NpyHeader {
+    /// Parses the header of an `.npy` file; `Err` says what is wrong with it in words.
+    pub fn parse(bytes: &[u8]) -> std::result::Result<NpyHeader, String> {
+        if bytes.is_empty() {
+            return Err("the file is empty (0 bytes)".into());
+        }
+        if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
+            return Err("the file is not in .npy format (no \\x93NUMPY magic)".into());
+        }
+        let (start, len) = match bytes[6] {
+            1 => (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize),
+            2 | 3 if bytes.len() >= 12 => (
+                12,
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            ),
+            v => return Err(format!("unsupported .npy format version {v}")),
+        };
+        let text = bytes
+            .get(start..start + len)
+            .ok_or("the .npy header is truncated")?;
+        let text = String::from_utf8_lossy(text);
+        let field = |key: &str| -> Option<String> {
+            let i = text.find(&format!("'{key}'"))? + key.len() + 2;
+            let rest = text[i..].trim_start().strip_prefix(':')?.trim_start();
+            Some(rest.to_string())
+        };
+        let descr = field("descr")
+            .and_then(|r| {
+                r.strip_prefix('\'')
+                    .and_then(|r| r.split('\'').next())
+                    .map(str::to_string)
+            })
+            .ok_or_else(|| format!("the .npy header has no 'descr' ({})", text.trim()))?;
+        let fortran_order = field("fortran_order").is_some_and(|r| r.starts_with("True"));
+        let shape = field("shape")
+            .and_then(|r| {
+                let inner = r.strip_prefix('(')?.split(')').next()?.to_string();
+                inner
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(|t| t.trim_end_matches('L').parse::<usize>().ok())
+                    .collect::<Option<Vec<usize>>>()
+            })
+            .ok_or_else(|| format!("the .npy header has no readable 'shape' ({})", text.trim()))?;
+        Ok(NpyHeader {
+            descr,
+            fortran_order,
+            shape,
+            data_start: start + len,
+        })
     }
-    let (start, len) = if bytes[6] == 1 {
-        (10, u16::from_le_bytes([bytes[8], bytes[9]]) as usize)
-    } else if bytes.len() >= 12 {
-        (
-            12,
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-        )
+
+    /// Bytes per element of `descr` (`<f8` → 8), when it names a fixed-size number.
+    pub fn item_size(&self) -> Option<usize> {
+        self.descr
+            .trim_start_matches(['<', '>', '|', '='])
+            .get(1..)?
+            .parse()
+            .ok()
+    }
+
+    /// The data bytes the header promises, when they can be computed without overflow.
+    pub fn data_len(&self) -> Option<usize> {
+        self.shape
+            .iter()
+            .try_fold(self.item_size()?, |acc, &d| acc.checked_mul(d))
+    }
+}
+
+/// Why an `.npy` file could not be read as numbers: a truncated file, a bad header, or a type that
+/// is not among `accepted`.
+pub(crate) fn npy_problem(bytes: &[u8], accepted: &str) -> String {
+    match NpyHeader::parse(bytes) {
+        Err(e) => e,
+        Ok(h) => {
+            let have = bytes.len().saturating_sub(h.data_start);
+            match h.data_len() {
+                Some(want) if have < want => format!(
+                    "the file is truncated: its header says shape {:?} of {} ({want} data \
+                     bytes) but it holds {have}; save it again",
+                    h.shape, h.descr
+                ),
+                _ => format!(
+                    "not a {accepted} array (header: dtype {}, shape {:?}{})",
+                    h.descr,
+                    h.shape,
+                    if h.fortran_order {
+                        ", Fortran order"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        }
+    }
+}
+
+/// Reads a float32 or float64 `.npy` array in either memory order, as float64 in standard
+/// (row-major) layout.
+pub(crate) fn read_float_array(path: &Path, bytes: &[u8]) -> Result<ArrayD<f64>> {
+    let a = if let Ok(a) = ArrayD::<f64>::read_npy(Cursor::new(bytes)) {
+        a
+    } else if let Ok(a) = ArrayD::<f32>::read_npy(Cursor::new(bytes)) {
+        a.mapv(f64::from)
     } else {
-        return "truncated .npy header".into();
+        return Err(Error::input(
+            path,
+            format!(
+                "{}; save the array with numpy as float64, e.g. np.save(path, x.astype(np.float64))",
+                npy_problem(bytes, "float32 or float64 .npy")
+            ),
+        ));
     };
-    match bytes.get(start..start + len) {
-        Some(h) => format!("header {}", String::from_utf8_lossy(h).trim()),
-        None => "truncated .npy header".into(),
-    }
+    // Fortran-order files load with column-major strides; everything downstream reshapes in
+    // row-major order.
+    Ok(if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    })
 }
 
 fn check_finite<'a>(path: &Path, what: &str, values: impl Iterator<Item = &'a f64>) -> Result<()> {
@@ -110,9 +212,15 @@ fn check_finite<'a>(path: &Path, what: &str, values: impl Iterator<Item = &'a f6
     Ok(())
 }
 
-/// Reads inputs `[n, C, L]` or `[n, C, H, W]` from an .npy file.
+/// Reads inputs `[n, C, L]` or `[n, C, H, W]` from an .npy file named in a problem file.
 pub fn load_inputs(path: &Path) -> Result<Inputs> {
-    let bytes = read_bytes(path)?;
+    load_inputs_with_hint(path, FROM_PROBLEM_FILE)
+}
+
+/// [`load_inputs`] for a file named elsewhere; `hint` says where to fix the path when it cannot be
+/// read.
+pub fn load_inputs_with_hint(path: &Path, hint: &'static str) -> Result<Inputs> {
+    let bytes = read_bytes(path, hint)?;
     let a = read_float_array(path, &bytes)?;
     check_finite(path, "input", a.iter())?;
     let shape = a.shape().to_vec();
@@ -153,7 +261,7 @@ pub fn load_inputs(path: &Path) -> Result<Inputs> {
 
 /// Reads targets `[n]` (float or integer) from an .npy file.
 pub fn load_targets(path: &Path) -> Result<Targets> {
-    let bytes = read_bytes(path)?;
+    let bytes = read_bytes(path, FROM_PROBLEM_FILE)?;
     let cur = || Cursor::new(bytes.as_slice());
     let rank_err = |shape: &[usize]| {
         Error::input(
@@ -182,8 +290,8 @@ pub fn load_targets(path: &Path) -> Result<Targets> {
         Error::input(
             path,
             format!(
-                "not a float or integer .npy array ({}); save targets as float64 or int64",
-                npy_header_summary(&bytes)
+                "{}; save targets as float64 or int64",
+                npy_problem(&bytes, "float or integer .npy")
             ),
         )
     })?;

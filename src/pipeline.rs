@@ -427,6 +427,22 @@ impl AnyCertificate<'_> {
         }
     }
 
+    /// The certified lower bound.
+    pub fn lower_bound(&self) -> f64 {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.lower_bound,
+            AnyCertificate::ThreeLayer(c) => c.lower_bound,
+        }
+    }
+
+    /// Patterns checked (inner patterns for three-layer programs).
+    pub fn patterns(&self) -> usize {
+        match self {
+            AnyCertificate::TwoLayer(c) => c.patterns,
+            AnyCertificate::ThreeLayer(c) => c.patterns,
+        }
+    }
+
     /// `max(0, max_dual_value − β)`.
     pub fn max_dual_violation(&self) -> f64 {
         match self {
@@ -466,6 +482,14 @@ impl Solved {
         match self {
             Solved::TwoLayer(r) => r.neurons,
             Solved::ThreeLayer(r) => r.neurons,
+        }
+    }
+
+    /// Worst violation of the full constraint set at the solution.
+    pub fn max_constraint_violation(&self) -> f64 {
+        match self {
+            Solved::TwoLayer(r) => r.max_constraint_violation,
+            Solved::ThreeLayer(r) => r.max_constraint_violation,
         }
     }
 

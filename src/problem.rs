@@ -13,7 +13,6 @@ use crate::data::{self, Targets};
 use crate::error::{Error, Result};
 use crate::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
 use ndarray::{Array1, Array2, Array4, Axis};
-use ndarray_npy::ReadNpyExt;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -377,6 +376,44 @@ pub struct Problem {
     pub test: Option<TestSet>,
 }
 
+/// The problem file's JSON, with the mistakes a person makes named in words: a binary file, a
+/// byte-order mark (accepted), something other than one JSON object.
+fn parse_problem_file(path: &Path, bytes: &[u8]) -> Result<ProblemFile> {
+    const KEYS: &str = "see the README section 'Problem files' for the accepted keys";
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        Error::input(
+            path,
+            format!(
+                "not a text file (invalid UTF-8 at byte {}); a problem file is JSON text — is \
+                 this the right file?",
+                e.valid_up_to()
+            ),
+        )
+    })?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::input(path, format!("not valid JSON: {e}")))?;
+    let kind = match &value {
+        serde_json::Value::Object(_) => None,
+        serde_json::Value::Array(_) => Some("an array"),
+        serde_json::Value::String(_) => Some("a string"),
+        serde_json::Value::Number(_) => Some("a number"),
+        serde_json::Value::Bool(_) => Some("a boolean"),
+        serde_json::Value::Null => Some("null"),
+    };
+    if let Some(kind) = kind {
+        return Err(Error::input(
+            path,
+            format!(
+                "the file holds {kind}, but a problem file is one JSON object {{\"inputs\": …, \
+                 \"targets\": …, \"architecture\": …, \"beta\": …, \"arrangements\": …}}; {KEYS}"
+            ),
+        ));
+    }
+    // Parsed from the text (not the value) so that errors keep their line and column.
+    serde_json::from_str(text).map_err(|e| Error::input(path, format!("{e}; {KEYS}")))
+}
+
 fn resolve(base: &Path, p: &str) -> PathBuf {
     base.join(p)
 }
@@ -384,17 +421,12 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 impl Problem {
     /// Reads and validates a problem file.
     pub fn load(path: &Path) -> Result<Problem> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
             hint: "check the problem file path",
         })?;
-        let file: ProblemFile = serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                path,
-                format!("{e}; see the README section 'Problem files' for the accepted keys"),
-            )
-        })?;
+        let file = parse_problem_file(path, &bytes)?;
         let base = path.parent().unwrap_or(Path::new("."));
         Problem::from_file(file, base, path)
     }
@@ -770,24 +802,32 @@ fn load_gates(path: &Path, h: usize) -> Result<Array2<f64>> {
         source,
         hint: "check arrangements.path; it is relative to the problem file",
     })?;
-    let g = Array2::<f64>::read_npy(std::io::Cursor::new(&bytes))
-        .or_else(|_| {
-            Array2::<f32>::read_npy(std::io::Cursor::new(&bytes)).map(|a| a.mapv(f64::from))
-        })
-        .map_err(|e| {
-            Error::input(
-                path,
-                format!("gates must be a float64 or float32 .npy array of shape [G, {h}] ({e})"),
-            )
-        })?;
-    if g.ncols() != h || g.nrows() == 0 {
+    let g = data::read_float_array(path, &bytes)?;
+    let shape = g.shape().to_vec();
+    let g = g.into_dimensionality::<ndarray::Ix2>().map_err(|_| {
+        Error::input(
+            path,
+            format!(
+                "gates have shape {shape:?}; save a 2-D array of shape [G, {h}], one gate per row"
+            ),
+        )
+    })?;
+    if g.nrows() == 0 {
         return Err(Error::input(
             path,
             format!(
-                "gates have shape {:?} but filters have length h = {h} (channels × kernel; for \
+                "the gates file holds no gates (shape {shape:?}); save at least one gate, shape \
+                 [G, {h}] with G ≥ 1"
+            ),
+        ));
+    }
+    if g.ncols() != h {
+        return Err(Error::input(
+            path,
+            format!(
+                "gates have shape {shape:?} but filters have length h = {h} (channels × kernel; for \
                  \"circular\" the signal length d, plus 1 with a bias); save an array of shape \
-                 [G, {h}] with G ≥ 1",
-                g.shape()
+                 [G, {h}]"
             ),
         ));
     }
@@ -836,9 +876,14 @@ fn geometry(
     let padding = expand("padding", padding, 0)?;
     let padding = if one_d { [0, padding[1]] } else { padding };
     if kernel.contains(&0) {
+        let given = if one_d {
+            vec![kernel[1]]
+        } else {
+            kernel.to_vec()
+        };
         return Err(Error::input(
             source,
-            format!("architecture.kernel has a zero entry ({kernel:?}); kernels need size ≥ 1"),
+            format!("architecture.kernel has a zero entry ({given:?}); kernels need size ≥ 1"),
         ));
     }
     if stride.contains(&0) {

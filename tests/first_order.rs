@@ -482,7 +482,7 @@ fn beta_path_matches_cold_solves() {
     let run = |solver| {
         path::run(
             &p,
-            &prep,
+            Some(&prep),
             &options,
             &betas,
             solver,

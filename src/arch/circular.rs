@@ -600,51 +600,6 @@ pub fn certify(
     )
 }
 
-/// The largest block-value threshold `τ` such that dropping every block with `R(c) ≤ τ` raises the
-/// convex objective by at most `tol` (the circular twin of [`two_layer::noise_threshold`]).
-fn noise_threshold(
-    a: &Array3<f64>,
-    layout: &Layout,
-    values: &[[f64; 2]],
-    x: &[f64],
-    y: ArrayView1<f64>,
-    beta: f64,
-    tol: f64,
-) -> f64 {
-    let largest = values.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
-    let objective = |tau: f64| {
-        let mut yhat = Array1::<f64>::zeros(layout.n);
-        let mut reg = 0.0;
-        for (i, vals) in values.iter().enumerate() {
-            let mut z = vec![0.0; layout.h];
-            for (pos, &r) in [true, false].iter().zip(vals) {
-                if r > tau {
-                    reg += beta * r;
-                    let sign = if *pos { 1.0 } else { -1.0 };
-                    for (zj, cj) in z.iter_mut().zip(layout.block(x, i, *pos)) {
-                        *zj += sign * cj;
-                    }
-                }
-            }
-            yhat += &a.index_axis(Axis(0), i).dot(&ArrayView1::from(&z[..]));
-        }
-        let r = &yhat - &y;
-        0.5 * r.dot(&r) + reg
-    };
-    let base = objective(0.0);
-    for k in 0..=12 {
-        let tau = if k == 0 {
-            largest
-        } else {
-            largest * 10f64.powi(-k)
-        };
-        if objective(tau) <= base + tol {
-            return tau;
-        }
-    }
-    0.0
-}
-
 /// Everything built before the first solve: rows `X̃`, patterns, `A_i`, cone rows.
 pub struct Prepared {
     /// `X̃` as one patch.
@@ -786,11 +741,13 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         .map(|i| [true, false].map(|sg| block_regularizer(&dft, layout.block(&xs, i, sg))))
         .collect();
     let (tol_abs, tol_rel) = options.backend.accuracy();
-    let min_value = noise_threshold(
+    let blocks: Vec<[&[f64]; 2]> = (0..p)
+        .map(|i| [layout.block(&xs, i, true), layout.block(&xs, i, false)])
+        .collect();
+    let min_value = two_layer::block_threshold(
         &a,
-        &layout,
+        &blocks,
         &values,
-        &xs,
         problem.y.view(),
         problem.beta,
         DECODE_ACCURACY_FACTOR

@@ -335,26 +335,38 @@ pub fn noise_threshold(
     beta: f64,
     tol: f64,
 ) -> f64 {
-    let norm = |v: &[f64]| layout.norm.of(v);
-    let norms: Vec<[f64; 2]> = (0..layout.p)
-        .map(|i| {
-            [
-                norm(layout.block(x, i, true)),
-                norm(layout.block(x, i, false)),
-            ]
-        })
+    let blocks: Vec<[&[f64]; 2]> = (0..layout.p)
+        .map(|i| [layout.block(x, i, true), layout.block(x, i, false)])
         .collect();
-    let largest = norms.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
+    let values: Vec<[f64; 2]> = blocks
+        .iter()
+        .map(|b| b.map(|c| layout.norm.of(c)))
+        .collect();
+    block_threshold(a, &blocks, &values, y, beta, tol)
+}
+
+/// The largest threshold `τ` such that dropping every block whose regularizer value (`values`,
+/// without `β`) is `≤ τ` raises `½‖Σ_i A_i(c_i − c'_i) − y‖² + β Σ values` by at most `tol`
+/// (`blocks[i] = [c_i, c'_i]`). Tried from everything down to `10⁻¹²` of the largest block; 0 when
+/// no block can go. The one decode tolerance of every program whose loss is `Σ_i A_i z_i`.
+pub fn block_threshold(
+    a: &Array3<f64>,
+    blocks: &[[&[f64]; 2]],
+    values: &[[f64; 2]],
+    y: ArrayView1<f64>,
+    beta: f64,
+    tol: f64,
+) -> f64 {
+    let largest = values.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
     let objective = |tau: f64| {
-        let mut yhat = ndarray::Array1::<f64>::zeros(layout.n);
+        let mut yhat = ndarray::Array1::<f64>::zeros(y.len());
         let mut reg = 0.0;
-        for (i, nrm) in norms.iter().enumerate() {
-            let mut z = vec![0.0; layout.h];
-            for (s, &r) in [true, false].iter().zip(nrm) {
+        for (i, (pair, vals)) in blocks.iter().zip(values).enumerate() {
+            let mut z = vec![0.0; pair[0].len()];
+            for ((c, &r), sign) in pair.iter().zip(vals).zip([1.0, -1.0]) {
                 if r > tau {
                     reg += beta * r;
-                    let sign = if *s { 1.0 } else { -1.0 };
-                    for (zj, cj) in z.iter_mut().zip(layout.block(x, i, *s)) {
+                    for (zj, cj) in z.iter_mut().zip(c.iter()) {
                         *zj += sign * cj;
                     }
                 }
@@ -367,20 +379,11 @@ pub fn noise_threshold(
         0.5 * r.dot(&r) + reg
     };
     let base = objective(0.0);
-    let mut best = 0.0;
     // From the most aggressive threshold down: everything, then 10⁻¹ … 10⁻¹² of the largest block.
-    for k in 0..=12 {
-        let tau = if k == 0 {
-            largest
-        } else {
-            largest * 10f64.powi(-k)
-        };
-        if objective(tau) <= base + tol {
-            best = tau;
-            break;
-        }
-    }
-    best
+    (0..=12)
+        .map(|k| largest * 10f64.powi(-k))
+        .find(|&tau| objective(tau) <= base + tol)
+        .unwrap_or(0.0)
 }
 
 /// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1;

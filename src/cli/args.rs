@@ -24,25 +24,25 @@ pub(crate) struct SolverArgs {
     #[arg(long)]
     pub(crate) max_iter: Option<u32>,
     /// Time limit in seconds.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) time_limit: Option<f64>,
-    /// Clarabel: absolute duality-gap tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    pub(crate) tol_gap_abs: f64,
-    /// Clarabel: relative duality-gap tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    pub(crate) tol_gap_rel: f64,
-    /// Clarabel: feasibility tolerance.
-    #[arg(long, default_value_t = 1e-8)]
-    pub(crate) tol_feas: f64,
-    /// Clarabel: sparse factorization of the KKT system.
-    #[arg(long, value_enum, default_value = "faer")]
-    pub(crate) linear_solver: LinearSolverArg,
-    /// OSQP: absolute tolerance (default: OSQP backend's default).
-    #[arg(long)]
+    /// Clarabel: absolute duality-gap tolerance [default: 1e-8].
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) tol_gap_abs: Option<f64>,
+    /// Clarabel: relative duality-gap tolerance [default: 1e-8].
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) tol_gap_rel: Option<f64>,
+    /// Clarabel: feasibility tolerance [default: 1e-8].
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) tol_feas: Option<f64>,
+    /// Clarabel: sparse factorization of the KKT system [default: faer].
+    #[arg(long, value_enum)]
+    pub(crate) linear_solver: Option<LinearSolverArg>,
+    /// OSQP: absolute tolerance [default: 1e-6].
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) eps_abs: Option<f64>,
-    /// OSQP: relative tolerance (default: OSQP backend's default).
-    #[arg(long)]
+    /// OSQP: relative tolerance [default: 1e-6].
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) eps_rel: Option<f64>,
     /// OSQP: skip solution polishing (on by default).
     #[arg(long)]
@@ -85,6 +85,7 @@ pub(crate) enum LinearSolverArg {
     Qdldl,
 }
 
+/// `v` when it is a finite number > 0; otherwise the message naming `--name`.
 pub(crate) fn positive(name: &str, v: f64) -> Result<f64, String> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
@@ -93,6 +94,18 @@ pub(crate) fn positive(name: &str, v: f64) -> Result<f64, String> {
     }
 }
 
+/// Refuses an option that only another solver reads (it would be ignored without a word).
+fn only_for(solver: &str, given: &[(&str, bool)]) -> Result<(), String> {
+    match given.iter().find(|(_, g)| *g) {
+        Some((name, _)) => Err(format!(
+            "--{name} is an option of --solver {solver}, which is not the solver chosen; drop it, or \
+             choose --solver {solver}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The backend the options ask for, with every value checked.
 pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, String> {
     if args.verbose && !has_out {
         // Solvers print their log on stdout; keep stdout for the result.
@@ -105,20 +118,42 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
         Some(t) => positive("time-limit", t)?,
         None => f64::INFINITY,
     };
+    let clarabel_only = [
+        ("tol-gap-abs", args.tol_gap_abs.is_some()),
+        ("tol-gap-rel", args.tol_gap_rel.is_some()),
+        ("tol-feas", args.tol_feas.is_some()),
+        ("linear-solver", args.linear_solver.is_some()),
+    ];
+    let osqp_only = [
+        ("eps-abs", args.eps_abs.is_some()),
+        ("eps-rel", args.eps_rel.is_some()),
+        ("no-polish", args.no_polish),
+    ];
     match args.solver {
-        SolverArg::Clarabel => Ok(Backend::Clarabel(ClarabelSettings {
-            tol_gap_abs: positive("tol-gap-abs", args.tol_gap_abs)?,
-            tol_gap_rel: positive("tol-gap-rel", args.tol_gap_rel)?,
-            tol_feas: positive("tol-feas", args.tol_feas)?,
-            max_iter: args.max_iter.unwrap_or(200),
-            time_limit,
-            verbose: args.verbose,
-            linear_solver: match args.linear_solver {
-                LinearSolverArg::Faer => LinearSolver::Faer,
-                LinearSolverArg::Qdldl => LinearSolver::Qdldl,
-            },
-        })),
-        SolverArg::Osqp => osqp_backend(args, time_limit),
+        SolverArg::Clarabel => {
+            only_for("osqp", &osqp_only)?;
+            let d = ClarabelSettings::default();
+            let tol = |name: &str, v: Option<f64>, default: f64| match v {
+                Some(v) => positive(name, v),
+                None => Ok(default),
+            };
+            Ok(Backend::Clarabel(ClarabelSettings {
+                tol_gap_abs: tol("tol-gap-abs", args.tol_gap_abs, d.tol_gap_abs)?,
+                tol_gap_rel: tol("tol-gap-rel", args.tol_gap_rel, d.tol_gap_rel)?,
+                tol_feas: tol("tol-feas", args.tol_feas, d.tol_feas)?,
+                max_iter: args.max_iter.unwrap_or(200),
+                time_limit,
+                verbose: args.verbose,
+                linear_solver: match args.linear_solver.unwrap_or(LinearSolverArg::Faer) {
+                    LinearSolverArg::Faer => LinearSolver::Faer,
+                    LinearSolverArg::Qdldl => LinearSolver::Qdldl,
+                },
+            }))
+        }
+        SolverArg::Osqp => {
+            only_for("clarabel", &clarabel_only)?;
+            osqp_backend(args, time_limit)
+        }
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) struct CompareArgs {
     #[arg(long)]
     pub(crate) plot: Option<PathBuf>,
     /// Seconds each solver other than the reference may run (OSQP, FISTA, AL, SGD).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
     pub(crate) time_limit: f64,
     /// Width of the SGD network (default: the decoded width of Clarabel's solution).
     #[arg(long)]
@@ -36,7 +36,7 @@ pub(crate) struct CompareArgs {
     #[arg(long, value_enum, default_value = "adam")]
     pub(crate) sgd_optimizer: OptimizerArg,
     /// SGD's relative step size (Adam: times the RMS of the initial weights).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, allow_hyphen_values = true)]
     pub(crate) sgd_lr: f64,
     /// SGD's minibatch size (default: full batch).
     #[arg(long)]
@@ -70,8 +70,10 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<ExitCode, String> {
         return Err("--batch-size = 0: give at least 1 sample".into());
     }
     let sgd_lr = positive("sgd-lr", args.sgd_lr)?;
-    for out in [&args.out, &args.plot].into_iter().flatten() {
-        check_writable(out)?;
+    for (out, flag) in [(&args.out, "--out"), (&args.plot, "--plot")] {
+        if let Some(out) = out {
+            check_writable(out, flag)?;
+        }
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     let options = CompareOptions {

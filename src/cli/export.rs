@@ -62,7 +62,7 @@ pub(crate) struct SolveFileArgs {
 }
 
 pub(crate) fn export(args: &ExportArgs) -> Result<ExitCode, String> {
-    check_writable(&args.out)?;
+    check_writable(&args.out, "--out")?;
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     if problem.task != Task::Scalar {
         return Err(format!(
@@ -139,7 +139,7 @@ pub(crate) fn read_program(path: &Path) -> Result<(ConicProgram, &'static str), 
 pub(crate) fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
     let backend = backend(&args.solver, args.out.is_some())?;
     if let Some(out) = &args.out {
-        check_writable(out)?;
+        check_writable(out, "--out")?;
     }
     let (program, format) = read_program(&args.file)?;
     let sol = backend

@@ -41,13 +41,13 @@ pub(crate) struct PathArgs {
     #[arg(long)]
     pub(crate) out: Option<PathBuf>,
     /// First-order solvers: relative duality-gap tolerance.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_hyphen_values = true)]
     pub(crate) tol_gap: f64,
     /// Iteration limit per β (default: 200,000 for al, 100,000 for fista, 200 for clarabel).
     #[arg(long)]
     pub(crate) max_iter: Option<usize>,
     /// Time limit per β in seconds.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub(crate) time_limit: Option<f64>,
     /// Write every cone row (no exact constraint reduction).
     #[arg(long)]
@@ -77,7 +77,7 @@ pub(crate) fn path(args: &PathArgs) -> Result<ExitCode, String> {
         return Err("--max-iter = 0: give at least 1".into());
     }
     if let Some(out) = &args.out {
-        check_writable(out)?;
+        check_writable(out, "--out")?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     let solve_options = SolveOptions {
@@ -91,8 +91,19 @@ pub(crate) fn path(args: &PathArgs) -> Result<ExitCode, String> {
         }),
         ..SolveOptions::default()
     };
+    let solver = match args.solver {
+        PathSolverArg::Al => PathSolver::Al,
+        PathSolverArg::Fista => PathSolver::Fista,
+        PathSolverArg::Clarabel => PathSolver::Clarabel,
+    };
+    path::check_problem(&problem, solver)?;
     let progress = progress_bar(args.quiet);
-    let prep = pipeline::prepare(&problem, &solve_options, &progress).map_err(|e| e.to_string())?;
+    let prep = match solver {
+        PathSolver::Clarabel => None,
+        _ => Some(
+            pipeline::prepare(&problem, &solve_options, &progress).map_err(|e| e.to_string())?,
+        ),
+    };
     let al_options = AlOptions {
         tol_gap: tol,
         max_iter: args.max_iter.unwrap_or(AlOptions::default().max_iter),
@@ -106,14 +117,9 @@ pub(crate) fn path(args: &PathArgs) -> Result<ExitCode, String> {
         time_limit,
         ..FistaOptions::default()
     };
-    let solver = match args.solver {
-        PathSolverArg::Al => PathSolver::Al,
-        PathSolverArg::Fista => PathSolver::Fista,
-        PathSolverArg::Clarabel => PathSolver::Clarabel,
-    };
     let report = path::run(
         &problem,
-        &prep,
+        prep.as_ref(),
         &solve_options,
         &args.betas,
         solver,

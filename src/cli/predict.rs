@@ -20,7 +20,7 @@ pub(crate) struct PredictArgs {
 
 pub(crate) fn predict(args: &PredictArgs) -> Result<ExitCode, String> {
     if let Some(out) = &args.out {
-        check_writable(out)?;
+        check_writable(out, "--out")?;
     }
     let text = std::fs::read_to_string(&args.result).map_err(|e| {
         format!(
@@ -35,7 +35,8 @@ pub(crate) fn predict(args: &PredictArgs) -> Result<ExitCode, String> {
         )
     })?;
     let saved = Saved::from_json(&json).map_err(|e| format!("{}: {e}", args.result.display()))?;
-    let inputs = cvxcnn::data::load_inputs(&args.inputs).map_err(|e| e.to_string())?;
+    let inputs = cvxcnn::data::load_inputs_with_hint(&args.inputs, "check the --inputs path")
+        .map_err(|e| e.to_string())?;
     saved
         .check_inputs(inputs.x.view(), inputs.one_d)
         .map_err(|e| format!("{}: {e}", args.inputs.display()))?;

@@ -68,7 +68,7 @@ pub(crate) fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
 pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
     let opts = options(args)?;
     if let Some(out) = &args.out {
-        check_writable(out)?;
+        check_writable(out, "--out")?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     if let (Some(w), Some(path), cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. }) =
@@ -95,18 +95,41 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
             .map(|m| (format!("class {}: ", m.class), &m.outcome.report))
             .collect(),
     };
+    // What failed, per model: the solver's status, or the certificate (never "optimal" for
+    // an uncertified answer without saying so).
+    let mut failure = None;
     for (who, report) in &reports {
         let status = report.status();
-        if status != Status::Optimal && !args.allow_inexact {
+        let c = report.certificate();
+        if status != Status::Optimal {
             let (iterations, primal, dual) = report.solver_summary();
-            return Err(format!(
+            failure.get_or_insert(format!(
                 "{}: {who}the solver stopped with status {} after {iterations} iterations (primal \
-                 {primal:.6e}, dual {dual:.6e}); {}; no result written",
+                 {primal:.6e}, dual {dual:.6e}); {}",
                 args.problem.display(),
                 status.name(),
                 status.advice()
             ));
+        } else if !c.certified() {
+            failure.get_or_insert(format!(
+                "{}: {who}the solver ({}) reported optimal, but the certificate does not close: \
+                 relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); {}",
+                args.problem.display(),
+                opts.backend.name(),
+                c.relative_gap(),
+                cvxcnn::certify::CERTIFIED_REL_GAP,
+                c.max_dual_violation(),
+                tighten(&opts.backend)
+            ));
         }
+    }
+    if let Some(why) = &failure
+        && !certify_only
+        && !args.allow_inexact
+    {
+        return Err(format!(
+            "{why}; pass --allow-inexact to keep the result anyway; no result written"
+        ));
     }
     if !args.quiet {
         for (who, report) in &reports {
@@ -125,18 +148,31 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
                 ),
             };
             eprintln!(
-                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {size}, certificate {} gap \
-                 {:.2e} ({}), {total_s:.2} s",
+                "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {size}, certificate {}, \
+                 relative gap {:.2e} ({}), {total_s:.2} s",
                 report.status().name(),
                 report.objective(),
                 report.network_objective(),
                 if c.certified() { "ok" } else { "NOT certified" },
-                c.gap(),
+                c.relative_gap(),
                 match c.scope() {
-                    cvxcnn::certify::Scope::Global => "global",
-                    cvxcnn::certify::Scope::SampledPatterns => "over the sampled patterns",
+                    cvxcnn::certify::Scope::Global => "global: over every pattern",
+                    cvxcnn::certify::Scope::SampledPatterns => {
+                        "over the sampled patterns only, not the global optimum"
+                    }
                 },
             );
+            if let (Some(requested), pipeline::Solved::TwoLayer(r)) = (opts.coupling, report)
+                && requested != r.program.coupling
+                && r.program.cone_rows_full > 0
+            {
+                eprintln!(
+                    "cvxcnn: note: --coupling {} needs more samples than program columns (n > \
+                     hP); the loss was written with the {} coupling",
+                    coupling_name(requested),
+                    coupling_name(r.program.coupling)
+                );
+            }
         }
         let acc = |a: Option<f64>| a.map_or("-".to_string(), |a| format!("{:.4}", a));
         match &outcome {
@@ -155,89 +191,110 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
         }
     }
     if certify_only {
-        for (who, report) in &reports {
-            let c = report.certificate();
-            if !c.certified() {
-                return Err(format!(
-                    "{}: {who}not certified: relative gap {:.3e} > {:.0e} (max dual violation \
-                     {:.3e}); tighten the solver tolerances (--tol-gap-rel) or check the status",
-                    args.problem.display(),
-                    c.relative_gap(),
-                    cvxcnn::certify::CERTIFIED_REL_GAP,
-                    c.max_dual_violation()
-                ));
-            }
-        }
-        let report = match &outcome {
-            Outcome::Scalar(s) => match &s.report {
-                pipeline::Solved::TwoLayer(r) => r,
-                pipeline::Solved::ThreeLayer(r) => {
-                    write_json(&r.certificate, args.out.as_deref())?;
-                    return Ok(ExitCode::SUCCESS);
-                }
-            },
-            Outcome::OneVsRest(r) => {
-                #[derive(Serialize)]
-                struct ClassCertificate<'a> {
-                    class: i64,
-                    certificate: pipeline::AnyCertificate<'a>,
-                }
-                #[derive(Serialize)]
-                struct PerClass<'a> {
-                    task: &'static str,
-                    classes: Vec<ClassCertificate<'a>>,
-                }
-                let classes = r
-                    .models
-                    .iter()
-                    .map(|m| ClassCertificate {
-                        class: m.class,
-                        certificate: m.outcome.report.certificate(),
-                    })
-                    .collect();
-                write_json(
-                    &PerClass {
-                        task: "one_vs_rest",
-                        classes,
-                    },
-                    args.out.as_deref(),
-                )?;
-                return Ok(ExitCode::SUCCESS);
-            }
+        write_certificates(&outcome, args)?;
+        return match failure {
+            // The certificate is written either way: its bound is valid whatever the solver did,
+            // and it shows why the gap did not close.
+            Some(why) => Err(format!(
+                "{why}; the certificate was written with \"certified\": false"
+            )),
+            None => Ok(ExitCode::SUCCESS),
         };
-        match &report.network_certificate {
-            None => write_json(&report.certificate, args.out.as_deref())?,
-            Some(net) => {
-                if !args.quiet {
-                    eprintln!(
-                        "cvxcnn: the given network: objective {:.10e}, lower bound {:.10e}, \
-                         gap {:.3e} ({:.3e} relative, {})",
-                        net.primal_objective,
-                        net.lower_bound,
-                        net.gap,
-                        net.relative_gap,
-                        match net.scope {
-                            cvxcnn::certify::Scope::Global => "to the global optimum",
-                            cvxcnn::certify::Scope::SampledPatterns => "to the sampled sub-model",
-                        }
-                    );
-                }
-                #[derive(Serialize)]
-                struct Both<'a> {
-                    network: &'a cvxcnn::certify::Certificate,
-                    optimum: &'a cvxcnn::certify::Certificate,
-                }
-                write_json(
-                    &Both {
-                        network: net,
-                        optimum: &report.certificate,
-                    },
-                    args.out.as_deref(),
-                )?
-            }
-        }
-    } else {
-        write_json(&outcome, args.out.as_deref())?;
     }
+    write_json(&outcome, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How to tighten `backend` when its answer did not certify.
+fn tighten(backend: &cvxcnn::backend::Backend) -> &'static str {
+    match backend.name() {
+        "osqp" => {
+            "tighten OSQP's tolerances (e.g. --eps-abs 1e-9 --eps-rel 1e-9) or use --solver \
+             clarabel"
+        }
+        _ => {
+            "tighten Clarabel's tolerances (e.g. --tol-gap-abs 1e-10 --tol-gap-rel 1e-10 \
+             --tol-feas 1e-10)"
+        }
+    }
+}
+
+fn coupling_name(c: cvxcnn::arch::two_layer::Coupling) -> &'static str {
+    use cvxcnn::arch::two_layer::Coupling;
+    match c {
+        Coupling::Direct => "direct",
+        Coupling::Difference => "difference",
+        Coupling::Compressed => "compressed",
+    }
+}
+
+/// Writes what `certify` prints: the certificate, one per class for one-vs-rest, or the given
+/// network's certificate beside the optimum's with `--network`.
+fn write_certificates(outcome: &Outcome, args: &SolveArgs) -> Result<(), String> {
+    let report = match outcome {
+        Outcome::Scalar(s) => match &s.report {
+            pipeline::Solved::TwoLayer(r) => r,
+            pipeline::Solved::ThreeLayer(r) => {
+                return write_json(&r.certificate, args.out.as_deref());
+            }
+        },
+        Outcome::OneVsRest(r) => {
+            #[derive(Serialize)]
+            struct ClassCertificate<'a> {
+                class: i64,
+                certificate: pipeline::AnyCertificate<'a>,
+            }
+            #[derive(Serialize)]
+            struct PerClass<'a> {
+                task: &'static str,
+                classes: Vec<ClassCertificate<'a>>,
+            }
+            let classes = r
+                .models
+                .iter()
+                .map(|m| ClassCertificate {
+                    class: m.class,
+                    certificate: m.outcome.report.certificate(),
+                })
+                .collect();
+            return write_json(
+                &PerClass {
+                    task: "one_vs_rest",
+                    classes,
+                },
+                args.out.as_deref(),
+            );
+        }
+    };
+    match &report.network_certificate {
+        None => write_json(&report.certificate, args.out.as_deref()),
+        Some(net) => {
+            if !args.quiet {
+                eprintln!(
+                    "cvxcnn: the given network: objective {:.10e}, lower bound {:.10e}, \
+                         gap {:.3e} ({:.3e} relative, {})",
+                    net.primal_objective,
+                    net.lower_bound,
+                    net.gap,
+                    net.relative_gap,
+                    match net.scope {
+                        cvxcnn::certify::Scope::Global => "to the global optimum",
+                        cvxcnn::certify::Scope::SampledPatterns => "to the sampled sub-model",
+                    }
+                );
+            }
+            #[derive(Serialize)]
+            struct Both<'a> {
+                network: &'a cvxcnn::certify::Certificate,
+                optimum: &'a cvxcnn::certify::Certificate,
+            }
+            write_json(
+                &Both {
+                    network: net,
+                    optimum: &report.certificate,
+                },
+                args.out.as_deref(),
+            )
+        }
+    }
 }

@@ -5,8 +5,9 @@
 use super::al::{self, AlOptions};
 use super::dense::DenseLoss;
 use super::fista::{self, FistaOptions};
+use crate::geometry::{Activation, FilterNorm};
 use crate::pipeline::{self, Prepared, SolveOptions};
-use crate::problem::Problem;
+use crate::problem::{Architecture, Problem, Task};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -27,10 +28,12 @@ pub enum PathSolver {
 pub struct PathEntry {
     /// Weight decay.
     pub beta: f64,
-    /// Objective at the returned point (gated objective for `fista`).
+    /// Objective at the returned point, attained by a network: the first-order solvers' exact
+    /// objective at their iterate (gated objective for `fista`), the decoded network's objective
+    /// from its forward pass for `clarabel`.
     pub objective: f64,
     /// Certified lower bound on this β's optimum (dual bound of the first-order solvers;
-    /// Clarabel's certificate bound).
+    /// Clarabel's certificate bound), over the same patterns as `objective`.
     pub lower_bound: f64,
     /// Worst relative cone-row violation of the **full** constraint set (0 for `fista`, whose
     /// program has no cone constraints).
@@ -39,10 +42,13 @@ pub struct PathEntry {
     pub iterations: usize,
     /// Seconds for this β (the shared preparation excluded; for `clarabel`, the whole solve).
     pub seconds: f64,
-    /// Nonzero blocks: neurons of the decoded network (`al`, `clarabel`) or gated neurons (`fista`).
+    /// Neurons of the decoded network: blocks worth more than the solver's accuracy (`al`, with
+    /// the same rule as `solve`'s decode; `clarabel`: the decoded network), or nonzero gated blocks
+    /// (`fista`, whose prox gives exact zeros).
     pub neurons: usize,
-    /// `optimal` when the solver's stopping criteria were met; otherwise why it stopped
-    /// (`max_iterations`, `max_time`, `numerical_error`, or Clarabel's status).
+    /// `optimal` when the solver's stopping criteria were met (for `clarabel`: status `optimal`
+    /// and the certificate closed to 1e-6); otherwise why it stopped (`max_iterations`,
+    /// `max_time`, `numerical_error`, Clarabel's status, or `not_certified`).
     pub status: String,
 }
 
@@ -83,17 +89,80 @@ pub fn check_betas(betas: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses what a path with `solver` cannot solve, in words a user can act on: one-vs-rest
+/// problems (one program per class), and for the first-order solvers anything but the two-layer
+/// ReLU program with the ℓ2 filter norm.
+pub fn check_problem(problem: &Problem, solver: PathSolver) -> Result<(), String> {
+    let file = problem.source.display();
+    if problem.task != Task::Scalar {
+        return Err(format!(
+            "{file}: a one-vs-rest problem is one program per class; run the path on one class \
+             with \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}} instead of \"task\""
+        ));
+    }
+    if solver == PathSolver::Clarabel {
+        return Ok(());
+    }
+    let name = match solver {
+        PathSolver::Al => "al",
+        _ => "fista",
+    };
+    let refuse = |what: &str| {
+        Err(format!(
+            "{file}: path --solver {name} solves the two-layer ReLU program with the ℓ2 filter \
+             norm, not {what}; use --solver clarabel for this problem"
+        ))
+    };
+    match problem.architecture {
+        Architecture::Circular { .. } => refuse("the circular CNN (\"kind\": \"circular\")"),
+        Architecture::ThreeLayer { .. } => {
+            refuse("the three-layer CNN (\"kind\": \"three_layer\")")
+        }
+        Architecture::TwoLayer {
+            activation: Activation::Linear,
+            ..
+        } => refuse("a linear network (\"activation\": \"linear\")"),
+        Architecture::TwoLayer { .. } if problem.filter_norm == FilterNorm::L1 => {
+            refuse("the ℓ1 filter norm (\"filter_norm\": \"l1\")")
+        }
+        Architecture::TwoLayer { .. } => Ok(()),
+    }
+}
+
 fn count_nonzero_rows(x: ndarray::ArrayView2<f64>) -> usize {
     x.outer_iter()
         .filter(|r| r.iter().any(|v| *v != 0.0))
         .count()
 }
 
-/// Runs the path. `prep` must come from `pipeline::prepare(problem, solve_options, …)`;
-/// `clarabel` uses `solve_options` for each β.
+/// The neurons the decode would keep from an AL result: blocks whose removal costs more than the
+/// solver's accuracy (`DECODE_ACCURACY_FACTOR · (objective − lower bound)`), as in `solve`.
+fn al_neurons(prep: &Prepared, r: &al::AlResult, y: ndarray::ArrayView1<f64>, beta: f64) -> usize {
+    let p = r.c.nrows();
+    let rows = |x: &ndarray::Array2<f64>, i: usize| x.row(i).to_vec();
+    let owned: Vec<[Vec<f64>; 2]> = (0..p)
+        .map(|i| [rows(&r.c, i), rows(&r.c_prime, i)])
+        .collect();
+    let blocks: Vec<[&[f64]; 2]> = owned.iter().map(|[a, b]| [&a[..], &b[..]]).collect();
+    let values: Vec<[f64; 2]> = blocks
+        .iter()
+        .map(|b| b.map(|c| FilterNorm::L2.of(c)))
+        .collect();
+    let tol = pipeline::DECODE_ACCURACY_FACTOR * (r.objective - r.lower_bound).abs();
+    let tau = crate::arch::two_layer::block_threshold(&prep.a, &blocks, &values, y, beta, tol);
+    values
+        .iter()
+        .flatten()
+        .filter(|&&v| v > tau && v > 0.0)
+        .count()
+}
+
+/// Runs the path. The first-order solvers need `prep` from `pipeline::prepare(problem,
+/// solve_options, …)` (shared by every β); `clarabel` solves each β from scratch with
+/// `solve_options` and any architecture.
 pub fn run(
     problem: &Problem,
-    prep: &Prepared,
+    prep: Option<&Prepared>,
     solve_options: &SolveOptions,
     betas: &[f64],
     solver: PathSolver,
@@ -101,6 +170,11 @@ pub fn run(
     fista_options: &FistaOptions,
 ) -> Result<PathReport, String> {
     check_betas(betas)?;
+    check_problem(problem, solver)?;
+    if solver == PathSolver::Clarabel {
+        return run_clarabel(problem, solve_options, betas);
+    }
+    let prep = prep.ok_or("path: the first-order solvers need the prepared patterns")?;
     let (p, n, _) = prep.a.dim();
     let y = problem.y.view();
     let start = Instant::now();
@@ -131,7 +205,7 @@ pub fn run(
                     violation: out.full_violation,
                     iterations: r.inner_iterations,
                     seconds: t.elapsed().as_secs_f64(),
-                    neurons: count_nonzero_rows(r.c.view()) + count_nonzero_rows(r.c_prime.view()),
+                    neurons: al_neurons(prep, r, y, beta),
                     status: if r.converged { "optimal" } else { r.stop }.to_string(),
                 };
                 warm_al = Some(out.result);
@@ -162,26 +236,7 @@ pub fn run(
                 warm_z = Some(r.z);
                 entry
             }
-            PathSolver::Clarabel => {
-                let mut pb = problem.clone();
-                pb.beta = beta;
-                let quiet = |_: &str, _: usize, _: usize| {};
-                let report =
-                    pipeline::solve(&pb, solve_options, &quiet).map_err(|e| e.to_string())?;
-                PathEntry {
-                    beta,
-                    objective: report.objective,
-                    lower_bound: report.certificate.lower_bound,
-                    violation: report.max_constraint_violation,
-                    iterations: report.solver.iterations as usize,
-                    seconds: t.elapsed().as_secs_f64(),
-                    neurons: report.neurons,
-                    status: serde_json::to_value(report.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_else(|| format!("{:?}", report.status)),
-                }
-            }
+            PathSolver::Clarabel => unreachable!("returned above"),
         };
         entries.push(entry);
     }
@@ -190,6 +245,47 @@ pub fn run(
         n,
         patterns: p,
         prepare_s,
+        entries,
+    })
+}
+
+/// The path by Clarabel: every β solved from scratch by `solve` (any architecture).
+fn run_clarabel(
+    problem: &Problem,
+    solve_options: &SolveOptions,
+    betas: &[f64],
+) -> Result<PathReport, String> {
+    let quiet = |_: &str, _: usize, _: usize| {};
+    let mut entries = Vec::with_capacity(betas.len());
+    let mut patterns = 0;
+    for &beta in betas {
+        let t = Instant::now();
+        let mut pb = problem.clone();
+        pb.beta = beta;
+        let report = pipeline::solve_any(&pb, solve_options, &quiet).map_err(|e| e.to_string())?;
+        let (iterations, _, _) = report.solver_summary();
+        let c = report.certificate();
+        patterns = c.patterns();
+        let status = match report.status() {
+            crate::backend::Status::Optimal if !c.certified() => "not_certified".to_string(),
+            s => s.name().to_string(),
+        };
+        entries.push(PathEntry {
+            beta,
+            objective: report.network_objective(),
+            lower_bound: c.lower_bound(),
+            violation: report.max_constraint_violation(),
+            iterations: iterations as usize,
+            seconds: t.elapsed().as_secs_f64(),
+            neurons: report.neurons(),
+            status,
+        });
+    }
+    Ok(PathReport {
+        solver: PathSolver::Clarabel,
+        n: problem.n(),
+        patterns,
+        prepare_s: 0.0,
         entries,
     })
 }
