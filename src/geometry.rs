@@ -110,8 +110,9 @@ impl ConvGeometry {
     /// Number of patch positions `(rows, cols)` for an input of spatial size `(h, w)`,
     /// or `None` when the kernel does not fit the padded input.
     pub fn grid(&self, h: usize, w: usize) -> Option<(usize, usize)> {
-        let ph = h + 2 * self.padding[0];
-        let pw = w + 2 * self.padding[1];
+        // Checked: a padding of 10¹⁹ in a problem file must be refused, not wrap around.
+        let ph = self.padding[0].checked_mul(2)?.checked_add(h)?;
+        let pw = self.padding[1].checked_mul(2)?.checked_add(w)?;
         if self.kernel[0] == 0 || self.kernel[1] == 0 || self.stride[0] == 0 || self.stride[1] == 0
         {
             return None;

@@ -38,6 +38,7 @@ pub mod export;
 pub mod first_order;
 pub mod geometry;
 pub mod ir;
+pub mod memory;
 pub mod network;
 pub mod patches;
 pub mod pipeline;

@@ -16,6 +16,10 @@ use ndarray::{Array1, Array2, Array4, Axis};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Largest zero padding accepted: past it the padded size is meaningless (and its arithmetic could
+/// overflow).
+pub const MAX_PADDING: usize = 1 << 30;
+
 /// Default cap on the number of patterns an `exact` arrangement may have.
 pub const DEFAULT_MAX_PATTERNS: usize = 20_000;
 
@@ -732,7 +736,7 @@ impl Problem {
                 }
             }
         };
-        Ok(Problem {
+        let problem = Problem {
             source: source.to_path_buf(),
             x,
             one_d: inputs.one_d,
@@ -743,7 +747,10 @@ impl Problem {
             arrangements,
             task,
             test,
-        })
+        };
+        // Before anything sized by patches or gates is allocated.
+        crate::memory::check(&problem)?;
+        Ok(problem)
     }
 
     /// Number of samples.
@@ -875,6 +882,20 @@ fn geometry(
     let stride = expand("stride", stride, 1)?;
     let padding = expand("padding", padding, 0)?;
     let padding = if one_d { [0, padding[1]] } else { padding };
+    if padding.iter().any(|&p| p > MAX_PADDING) {
+        let given = if one_d {
+            vec![padding[1]]
+        } else {
+            padding.to_vec()
+        };
+        return Err(Error::input(
+            source,
+            format!(
+                "architecture.padding = {given:?} is far beyond any input (at most {MAX_PADDING}); \
+                 give the zero padding on each side in pixels, usually less than the kernel"
+            ),
+        ));
+    }
     if kernel.contains(&0) {
         let given = if one_d {
             vec![kernel[1]]

@@ -25,7 +25,6 @@
 use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement::{self, Arrangement};
 use crate::backend::Status;
-use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
 use crate::certify::{Certificate, Scope};
 use crate::circular_net::CircularCnn;
 use crate::error::{Error, Result};
@@ -533,11 +532,7 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         for q in 0..k {
             prog.push(ra + q, al + q, -1.0);
         }
-        let settings = ClarabelSettings {
-            linear_solver: LinearSolver::Qdldl,
-            ..ClarabelSettings::default()
-        };
-        match crate::backend::clarabel::solve(&prog, &settings) {
+        match crate::backend::clarabel::solve(&prog, &crate::certify::witness_settings()) {
             Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => exact(&sol.x[..k]).min(fallback),
             _ => fallback,
         }

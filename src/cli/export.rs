@@ -145,14 +145,34 @@ pub(crate) fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
     let sol = backend
         .solve(&program)
         .map_err(|e| format!("{}: {e}", args.file.display()))?;
-    if sol.status != Status::Optimal && !args.allow_inexact {
+    // A file is any program, so infeasible and unbounded are answers, not failures: the result
+    // says which. Only stops short of an answer need --allow-inexact.
+    let definitive = matches!(
+        sol.status,
+        Status::Optimal | Status::PrimalInfeasible | Status::DualInfeasible
+    );
+    if !definitive && !args.allow_inexact {
         return Err(format!(
-            "{}: the solver stopped with status {} after {} iterations; {}; no result written",
+            "{}: the solver stopped with status {} after {} iterations, short of an answer; {}; \
+             no result written",
             args.file.display(),
             sol.status.name(),
             sol.iterations,
-            sol.status.advice()
+            file_advice(sol.status)
         ));
+    }
+    match sol.status {
+        Status::PrimalInfeasible => eprintln!(
+            "cvxcnn: {}: the program is infeasible (the solver found a certificate of \
+             infeasibility); no objective",
+            args.file.display()
+        ),
+        Status::DualInfeasible => eprintln!(
+            "cvxcnn: {}: the program is unbounded (the solver found a certificate of \
+             unboundedness); no objective",
+            args.file.display()
+        ),
+        _ => {}
     }
     let result = FileResult {
         file: args.file.display().to_string(),
@@ -169,4 +189,17 @@ pub(crate) fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
     };
     write_json(&result, args.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a user can do when a file's solve stopped short of an answer.
+fn file_advice(status: Status) -> &'static str {
+    match status {
+        Status::AlmostSolved | Status::AlmostPrimalInfeasible | Status::AlmostDualInfeasible => {
+            "the solver met only its reduced tolerances; pass --allow-inexact to keep the result, \
+             or rescale the program"
+        }
+        Status::MaxIterations => "raise --max-iter",
+        Status::MaxTime => "raise --time-limit",
+        _ => "rescale the program (values of order 1) or loosen the tolerances",
+    }
 }

@@ -44,6 +44,13 @@ enum Command {
 
 /// Parses the command line, runs the command and maps an error to one line on stderr.
 pub fn main() -> ExitCode {
+    // A panic is a bug, never the user's input: say so in one line instead of Rust's report.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!(
+            "cvxcnn: internal error: {info}; this is a bug in cvxcnn, please report it with the \
+             command and the problem file"
+        );
+    }));
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
