@@ -38,7 +38,6 @@ pub mod export;
 pub mod first_order;
 pub mod geometry;
 pub mod ir;
-pub mod memory;
 pub mod network;
 pub mod patches;
 pub mod pipeline;

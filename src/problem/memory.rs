@@ -7,8 +7,8 @@
 //! solver's compressed copy) — and nothing the solver adds on top (its factorization), so it is a
 //! lower bound: a problem refused here could never have been solved on this machine.
 
+use super::{Architecture, ArrangementSpec, OuterSpec, Problem, Task};
 use crate::error::{Error, Result};
-use crate::problem::{Architecture, ArrangementSpec, OuterSpec, Problem, Task};
 
 /// Bytes per nonzero of the program: the IR's `(row, col, value)` triplet and the solver's
 /// compressed-column copy (index and value).

@@ -1,0 +1,240 @@
+//! Problem files: what to train, on which data, with which patterns.
+//!
+//! ```json
+//! {"inputs": "x.npy", "targets": "y.npy",
+//!  "architecture": {"kind": "two_layer", "kernel": [3, 3], "stride": [1, 1], "pooling": "sum"},
+//!  "beta": 0.1,
+//!  "arrangements": {"mode": "exact"}}
+//! ```
+//! Paths are relative to the problem file. The file is parsed strictly (unknown keys are errors) and
+//! validated once into a [`Problem`]; nothing downstream re-checks user input.
+
+mod architecture;
+mod file;
+pub mod memory;
+mod validate;
+
+pub use file::*;
+
+use crate::data::Targets;
+use crate::error::{Error, Result};
+use crate::geometry::{Activation, ConvGeometry, FilterNorm, Pooling};
+use ndarray::{Array1, Array2, Array4};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Largest zero padding accepted: past it the padded size is meaningless (and its arithmetic could
+/// overflow).
+pub const MAX_PADDING: usize = 1 << 30;
+
+/// Default cap on the number of patterns an `exact` arrangement may have.
+pub const DEFAULT_MAX_PATTERNS: usize = 20_000;
+/// Default number of sampled outer patterns of a three-layer problem.
+pub const DEFAULT_OUTER_COUNT: usize = 30;
+
+/// Largest `n` for which `"outer_patterns": {"mode": "all"}` is accepted (`2ⁿ − 1` patterns).
+pub const MAX_ALL_OUTER_SAMPLES: usize = 10;
+
+/// How the outer patterns of a three-layer program are chosen (validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum OuterSpec {
+    /// The output sign patterns of `count` random sub-networks with 1..=`inner_filters` gate
+    /// filters, random signs and positive scales (ChaCha8 from `seed`).
+    Sample {
+        /// Generating sub-networks drawn.
+        count: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// Every nonzero `D' ∈ {0,1}ⁿ`.
+    All,
+}
+
+/// How the sign patterns are chosen (validated).
+#[derive(Debug, Clone)]
+pub enum ArrangementSpec {
+    /// Every cell, refusing when the bound exceeds `max_patterns`.
+    Exact {
+        /// The cap.
+        max_patterns: usize,
+    },
+    /// `count` Gaussian gates drawn from `seed`.
+    Sample {
+        /// Number of gates.
+        count: usize,
+        /// Seed.
+        seed: u64,
+    },
+    /// User gates, `[G, h]`.
+    Gates {
+        /// The gates.
+        gates: Array2<f64>,
+        /// Where they came from.
+        path: PathBuf,
+    },
+}
+
+impl ArrangementSpec {
+    /// True when the patterns are every cell of the arrangement (a certificate is then global).
+    pub fn is_exact(&self) -> bool {
+        matches!(self, ArrangementSpec::Exact { .. })
+    }
+
+    /// `exact`, `sample` or `gates`, as in the problem file (the result's `arrangement_mode`).
+    pub fn mode_name(&self) -> &'static str {
+        match self {
+            ArrangementSpec::Exact { .. } => "exact",
+            ArrangementSpec::Sample { .. } => "sample",
+            ArrangementSpec::Gates { .. } => "gates",
+        }
+    }
+}
+
+/// Architecture (validated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Architecture {
+    /// Two-layer CNN with global pooling (formulations.md §1).
+    TwoLayer {
+        /// Kernel, stride and padding.
+        geometry: ConvGeometry,
+        /// Pooling (global, or local with its window).
+        pooling: Pooling,
+        /// Hidden-layer activation.
+        activation: Activation,
+        /// Whether every neuron has a bias (patches carry a constant-1 entry).
+        bias: bool,
+    },
+    /// Three-layer circular CNN with one ReLU, `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+`
+    /// (formulations.md §5); inputs `[n, 1, d]`.
+    Circular {
+        /// Whether each neuron has a bias `e_j` inside the ReLU.
+        bias: bool,
+    },
+    /// Three-layer CNN with two ReLU layers and sum pooling (formulations.md §6).
+    ThreeLayer {
+        /// Kernel, stride and padding.
+        geometry: ConvGeometry,
+        /// `m₁ ≥ 1`, the inner width of the outer-pattern generators.
+        inner_filters: usize,
+        /// Outer patterns.
+        outer: OuterSpec,
+        /// Whether every inner neuron has a bias (patches carry a constant-1 entry).
+        bias: bool,
+    },
+}
+
+impl Architecture {
+    /// Length of a gate (a point of the space the patterns are cut in): `C·kh·kw` for the two- and
+    /// three-layer CNNs (plus one with a bias: patches carry a constant-1 entry), `d`
+    /// (or `d + 1` with a bias) for the circular one.
+    pub fn gate_len(&self, channels: usize, width: usize) -> usize {
+        match *self {
+            Architecture::TwoLayer { geometry, bias, .. } => {
+                geometry.filter_len(channels) + usize::from(bias)
+            }
+            Architecture::ThreeLayer { geometry, bias, .. } => {
+                geometry.filter_len(channels) + usize::from(bias)
+            }
+            Architecture::Circular { bias } => width + usize::from(bias),
+        }
+    }
+
+    /// Kernel, stride and padding of the (first) convolution; the circular CNN's "patch" is the
+    /// whole signal of length `width`.
+    pub fn geometry(&self, width: usize) -> ConvGeometry {
+        match self {
+            Architecture::TwoLayer { geometry, .. } | Architecture::ThreeLayer { geometry, .. } => {
+                *geometry
+            }
+            Architecture::Circular { .. } => ConvGeometry {
+                kernel: [1, width],
+                stride: [1, 1],
+                padding: [0, 0],
+            },
+        }
+    }
+}
+
+/// What is trained (validated).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    /// One scalar network on `y`.
+    Scalar,
+    /// One network per class; `y` holds the labels as numbers.
+    OneVsRest {
+        /// The distinct labels, ascending (at least two).
+        classes: Vec<i64>,
+        /// The training labels, one per sample.
+        labels: Vec<i64>,
+    },
+}
+
+/// Held-out data (validated, mapped like the training data).
+#[derive(Debug, Clone)]
+pub struct TestSet {
+    /// Inputs `[n_test, C, H, W]`.
+    pub x: Array4<f64>,
+    /// Targets: the values for a scalar task (±1 under `binary`), the labels as numbers for
+    /// one-vs-rest.
+    pub y: Array1<f64>,
+}
+
+/// A validated problem: data loaded, parameters checked.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    /// Where the problem came from (for messages).
+    pub source: PathBuf,
+    /// Inputs `[n, C, H, W]`.
+    pub x: Array4<f64>,
+    /// True for 1-D signal inputs.
+    pub one_d: bool,
+    /// Targets `[n]`.
+    pub y: Array1<f64>,
+    /// Architecture.
+    pub architecture: Architecture,
+    /// Weight decay.
+    pub beta: f64,
+    /// Filter norm of the weight decay.
+    pub filter_norm: FilterNorm,
+    /// Pattern selection.
+    pub arrangements: ArrangementSpec,
+    /// Scalar or one-vs-rest.
+    pub task: Task,
+    /// Held-out data, when the problem file names it.
+    pub test: Option<TestSet>,
+}
+
+impl Problem {
+    /// Reads and validates a problem file.
+    pub fn load(path: &Path) -> Result<Problem> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+            hint: "check the problem file path",
+        })?;
+        let file = parse_problem_file(path, &bytes)?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Problem::from_file(file, base, path)
+    }
+
+    /// Number of samples.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    /// The scalar problem of one class of a one-vs-rest task: targets `+1` for `class`, `−1` for
+    /// every other label (held-out targets mapped the same way).
+    pub fn for_class(&self, class: i64) -> Problem {
+        let pm = |y: &Array1<f64>| y.mapv(|v| if v as i64 == class { 1.0 } else { -1.0 });
+        Problem {
+            y: pm(&self.y),
+            task: Task::Scalar,
+            test: self.test.as_ref().map(|t| TestSet {
+                x: t.x.clone(),
+                y: pm(&t.y),
+            }),
+            ..self.clone()
+        }
+    }
+}
