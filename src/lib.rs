@@ -34,6 +34,7 @@ pub mod circular_net;
 pub mod compare;
 pub mod data;
 pub mod error;
+pub mod evidence;
 pub mod export;
 pub mod first_order;
 pub mod geometry;

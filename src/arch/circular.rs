@@ -29,6 +29,7 @@ use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
 use crate::certify::{Certificate, Scope};
 use crate::circular_net::CircularCnn;
 use crate::error::{Error, Result};
+use crate::evidence::{self, DualNorm, Frame, PatternRule, PatternWitness};
 use crate::ir::{ConeKind, ConicProgram};
 use crate::patches::Patches;
 use crate::pipeline::{
@@ -463,6 +464,16 @@ pub fn data_rows(problem: &Problem, bias: bool) -> Patches {
 /// Clarabel; its `α` is clipped to `α ≥ 0` and `R*` recomputed exactly, so any `α` the solver
 /// returns gives a true upper bound (and `α = 0` the fallback `R*(g)`).
 pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
+    dual_value_witness(dft, b, g).0
+}
+
+/// [`dual_value`] with the multipliers `[α₊, α₋]` (one per row of `b`, `≥ 0`) that give each sign's
+/// value `R*(σg + Bᵀα_σ)`; `α = 0` where the fallback won.
+pub fn dual_value_witness(
+    dft: &Dft,
+    b: ArrayView2<f64>,
+    g: ArrayView1<f64>,
+) -> (f64, [Vec<f64>; 2]) {
     let (k, h) = b.dim();
     let d = dft.d;
     let bias = h == d + 1;
@@ -476,7 +487,8 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         .outer_iter()
         .map(|r| dft.forward(&r.to_vec()[..d]))
         .collect();
-    let one_sign = |sign: f64| -> f64 {
+    let row_norms: Vec<f64> = b.outer_iter().map(|r| r.dot(&r).sqrt()).collect();
+    let one_sign = |sign: f64| -> (f64, Vec<f64>) {
         let gs: Vec<f64> = g.iter().map(|v| sign * v).collect();
         let exact = |alpha: &[f64]| -> f64 {
             let mut r = gs.clone();
@@ -490,7 +502,7 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         };
         let fallback = exact(&[]);
         if k == 0 {
-            return fallback;
+            return (fallback, Vec::new());
         }
         // Variables [α (k) | μ | τ (bias)]; minimize μ (or τ ≥ ‖(μ, h_e)‖).
         let mut prog = ConicProgram::new();
@@ -538,14 +550,26 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
             ..ClarabelSettings::default()
         };
         match crate::backend::clarabel::solve(&prog, &settings) {
-            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => exact(&sol.x[..k]).min(fallback),
-            _ => fallback,
+            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
+                let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
+                let value = exact(&alpha);
+                if value <= fallback {
+                    // The interior point leaves every α_q > 0; keep the ones that matter.
+                    evidence::sparsify(alpha, &row_norms, value, exact)
+                } else {
+                    (fallback, vec![0.0; k])
+                }
+            }
+            _ => (fallback, vec![0.0; k]),
         }
     };
-    one_sign(1.0).max(one_sign(-1.0))
+    let (plus, alpha_plus) = one_sign(1.0);
+    let (minus, alpha_minus) = one_sign(-1.0);
+    (plus.max(minus), [alpha_plus, alpha_minus])
 }
 
-/// Per-pattern dual values `max_i` of [`dual_value`] at `v`.
+/// The largest per-pattern value of [`dual_value`] at `v`, with every pattern's witnesses (rows
+/// `r = t` of `X̃`).
 fn max_dual_value(
     dft: &Dft,
     m: ArrayView2<f64>,
@@ -553,8 +577,8 @@ fn max_dual_value(
     a: &Array3<f64>,
     rows: &ConeRows,
     v: ArrayView1<f64>,
-) -> f64 {
-    (0..arrangement.patterns.len())
+) -> (f64, Vec<PatternWitness>) {
+    let values = (0..arrangement.patterns.len())
         .into_par_iter()
         .map(|i| {
             let on = &arrangement.patterns[i].on;
@@ -564,9 +588,17 @@ fn max_dual_value(
                 b.row_mut(q).assign(&(&m.row(r) * s));
             }
             let g = a.index_axis(Axis(0), i).t().dot(&v);
-            dual_value(dft, b.view(), g.view())
+            let (value, [plus, minus]) = dual_value_witness(dft, b.view(), g.view());
+            (
+                value,
+                [
+                    evidence::nonzero(&rows[i], &plus),
+                    evidence::nonzero(&rows[i], &minus),
+                ],
+            )
         })
-        .reduce(|| 0.0, f64::max)
+        .collect::<Vec<_>>();
+    crate::certify::max_with_witnesses(values)
 }
 
 /// The dual certificate of the circular program: as [`crate::certify::certify`], with the per-pattern
@@ -589,8 +621,18 @@ pub fn certify(
     } else {
         Scope::SampledPatterns
     };
+    let frame = Frame {
+        filter_norm: DualNorm::SpectralL1,
+        pattern_rule: PatternRule::ReluSign,
+        gates: arrangement
+            .patterns
+            .iter()
+            .map(|p| p.gate.clone())
+            .collect(),
+    };
     crate::certify::certificate(
         |v| max_dual_value(&dft, m, arrangement, a, rows, v),
+        &frame,
         y,
         candidates,
         beta,
