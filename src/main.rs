@@ -1055,8 +1055,10 @@ fn check_writable(out: &Path) -> Result<(), String> {
 }
 
 fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> Result<(), String> {
-    let mut text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| format!("cannot serialize the result: {e}"))?;
+    // Certificates' evidence holds thousands of numbers: one line per array of them.
+    let mut text = cvxcnn::evidence::compact_evidence(&text);
     text.push('\n');
     write_text(&text, out)
 }
