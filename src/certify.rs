@@ -159,7 +159,7 @@ pub fn dual_value_l1_witness(b: ArrayView2<f64>, g: ArrayView1<f64>) -> (f64, [V
                 let value = exact(&alpha);
                 if value <= fallback {
                     // The interior point leaves every α_q > 0; keep the ones that matter.
-                    evidence::sparsify(alpha, &row_norms, value, exact)
+                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
                 } else {
                     (fallback, vec![0.0; k])
                 }

@@ -326,17 +326,20 @@ fn recheck(
 }
 
 /// `recheck` must pass, and the largest inequality must be `|θ|·max_dual_value`: the evidence is
-/// the winning candidate's, scaled as the certificate says.
+/// the winning candidate's, scaled as the certificate says. (With ℓ1 and circular the LP/SOCP
+/// multipliers are pruned of noise, which may only lower an inequality: there it is at most that.)
 fn assert_proves(setup: &Setup, y: ArrayView1<f64>, beta: f64, cert: &Value, what: &str) {
     let (bound, worst) = recheck(setup, y, beta, cert).unwrap_or_else(|e| panic!("{what}: {e}"));
     let scaled =
         cert["dual_scaling"].as_f64().unwrap().abs() * cert["max_dual_value"].as_f64().unwrap();
+    let pruned = setup.norm != "l2";
     assert!(
-        (worst - scaled).abs() <= 1e-10 * beta,
+        worst <= scaled + 1e-10 * beta && (pruned || worst >= scaled - 1e-10 * beta),
         "{what}: largest inequality {worst} but |θ|·max_dual_value = {scaled}"
     );
     eprintln!(
-        "{what}: bound {bound:.12} = lower_bound, {} multipliers, largest inequality {worst:.15} (β = {beta})",
+        "{what}: bound {bound:.12} = lower_bound, {} multipliers, largest inequality {worst:.15} \
+         (|θ|·max_dual_value {scaled:.15}, β = {beta})",
         cert["evidence"]["multipliers"]
             .as_array()
             .map_or(0, Vec::len)

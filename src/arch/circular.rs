@@ -555,7 +555,7 @@ pub fn dual_value_witness(
                 let value = exact(&alpha);
                 if value <= fallback {
                     // The interior point leaves every α_q > 0; keep the ones that matter.
-                    evidence::sparsify(alpha, &row_norms, value, exact)
+                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
                 } else {
                     (fallback, vec![0.0; k])
                 }
