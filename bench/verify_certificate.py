@@ -694,6 +694,8 @@ def verify_doc(prob, doc, where, network_path=None, out=sys.stdout):
             net_obj = loss + reg
         chk, s = check_certificate(prob, cert, y, w, net_obj)
         chk.failures.extend(issues)
+        if result == "given" and network_path is None:
+            chk.note("the given network's objective is not recomputed (pass --network NET.json)")
         ok = not chk.failures
         failures += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {w}: bound {s['bound']:.12e} (reported {cert.get('lower_bound')!r}), "
