@@ -25,6 +25,7 @@ import tempfile
 
 import numpy as np
 
+sys.dont_write_bytecode = True  # no bench/__pycache__ left behind
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import verify_certificate as vc  # noqa: E402
 
