@@ -3,7 +3,7 @@
 
     python bench/cvxpy_reference.py PROBLEM.json [--json]
 
-Builds the program of docs/formulations.md §1 straight from the data, the way a researcher would
+Builds the program of docs/docs/math.md §2 straight from the data, the way a researcher would
 write it by hand, solves it with Clarabel through CVXPY and prints one JSON object on stdout:
 
     {"objective", "patterns", "n", "K", "h", "build_s", "solve_s", "total_s", "status"}

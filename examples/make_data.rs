@@ -46,7 +46,7 @@ fn make(name: &str, n: usize, c: usize, l: usize, kernel: usize, stride: usize, 
     println!("wrote problems/data/{name}_x.npy [{n}, {c}, {l}] and {name}_y.npy [{n}]");
 }
 
-/// 1-D signals `[n, 1, d]` for the circular CNN (formulations.md §5), targets from a random circular
+/// 1-D signals `[n, 1, d]` for the circular CNN (docs/math.md §8), targets from a random circular
 /// teacher of width 3 plus noise.
 fn make_circular(name: &str, n: usize, d: usize, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -69,7 +69,7 @@ fn make_circular(name: &str, n: usize, d: usize, seed: u64) {
     println!("wrote problems/data/{name}_x.npy [{n}, 1, {d}] and {name}_y.npy [{n}]");
 }
 
-/// 1-D signals whose targets come from a random three-layer teacher (formulations.md §6).
+/// 1-D signals whose targets come from a random three-layer teacher (docs/math.md §9).
 fn make_three(name: &str, n: usize, l: usize, kernel: usize, seed: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let x = Array4::from_shape_fn((n, 1, 1, l), |_| gaussian(&mut rng));

@@ -1,4 +1,4 @@
-//! The nonconvex baseline: the two-layer CNN of formulations.md §1 trained directly, the way a
+//! The nonconvex baseline: the two-layer CNN of docs/math.md §2 trained directly, the way a
 //! practitioner would, by Adam (default) or SGD with heavy-ball momentum on
 //!
 //! ```text
@@ -10,7 +10,7 @@
 //! direct-convolution network of [`crate::network`], and so does every reported objective.
 //!
 //! Whatever it returns is a real network whose objective was computed by a forward pass, so by
-//! formulations.md §1 fact 2 it can never be below the exact-mode convex optimum; it is reported to
+//! docs/math.md §2 (fact 2) it can never be below the exact-mode convex optimum; it is reported to
 //! show how far a local method stops from the certified optimum.
 //!
 //! **Determinism.** The initial network comes from [`TwoLayerCnn::random`] with the given seed; the

@@ -1,4 +1,4 @@
-//! The dual certificate of formulations.md §1.
+//! The dual certificate of docs/math.md §2.
 //!
 //! With residual `v = y − ŷ`, a dual point is feasible when for every pattern
 //! `max {±vᵀ A_i u : ‖u‖ ≤ 1, B_i u ≥ 0} ≤ β`. By conic duality that maximum is
@@ -7,10 +7,14 @@
 //! describe the same cone as all `nK` rows). Scaling `v` by `θ ≤ β / max_i(…)` makes it feasible, and
 //! `d(θv) = −½‖θv − y‖² + ½‖y‖²` is then a lower bound on the convex optimum over these patterns; over
 //! **all** patterns (`exact` mode) it bounds the nonconvex training problem itself.
+//!
+//! The NNLS (or LP) multipliers `α` of the winning candidate, scaled with it, are kept as the
+//! certificate's evidence ([`crate::evidence`]): with them anyone can re-check the bound.
 
 use crate::arch::two_layer::ConeRows;
-use crate::arrangement::Arrangement;
+use crate::arrangement::{Arrangement, PatternKind};
 use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
+use crate::evidence::{self, Evidence, Frame, PatternRule, PatternWitness};
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
 use crate::reduce::cone::nnls;
@@ -59,6 +63,8 @@ pub struct Certificate {
     /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|` (in the filter norm): for `β ≥ β_max` the zero network is optimal
     /// (over the patterns checked; exact in `exact` mode).
     pub beta_max: f64,
+    /// What a checker needs to re-check `lower_bound` without cvxcnn ([`crate::evidence`]).
+    pub evidence: Evidence,
 }
 
 /// `max {|gᵀu| : ‖u‖ ≤ 1, B u ≥ 0}` for `g = A_iᵀ v`, with `B` the given rows.
@@ -68,13 +74,49 @@ pub fn dual_value(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
     nnls(b, &neg).norm.max(nnls(b, &pos).norm)
 }
 
-/// `max {|gᵀu| : ‖u‖₁ ≤ 1, B u ≥ 0}` (formulations.md §2) as the ℓ∞ distance of `∓g` to the polar
+/// `min_{α ≥ 0} ‖t − Bᵀα‖₂` and its `α` (one per row of `b`), with `α` clipped to `≥ 0` and the
+/// norm recomputed from the clipped `α` if the solver left a negative entry: the value is then
+/// exactly what the returned multipliers prove.
+fn nnls_witness(b: ArrayView2<f64>, target: &[f64]) -> (f64, Vec<f64>) {
+    let sol = nnls(b, target);
+    if sol.alpha.iter().all(|&a| a >= 0.0) {
+        return (sol.norm, sol.alpha);
+    }
+    let alpha: Vec<f64> = sol.alpha.iter().map(|a| a.max(0.0)).collect();
+    let mut r = target.to_vec();
+    for (row, &a) in b.outer_iter().zip(&alpha) {
+        for (rj, bj) in r.iter_mut().zip(row) {
+            *rj -= a * bj;
+        }
+    }
+    (FilterNorm::L2.dual_of(&r), alpha)
+}
+
+/// [`dual_value`] with its witnesses: `(value, [α₊, α₋])` where `α_σ ≥ 0` (one per row of `b`)
+/// has `‖σg + Bᵀα_σ‖₂` equal to the value of sign `σ`, and the value is the larger of the two.
+pub fn dual_value_witness(b: ArrayView2<f64>, g: ArrayView1<f64>) -> (f64, [Vec<f64>; 2]) {
+    let neg: Vec<f64> = g.iter().map(|v| -v).collect();
+    let pos: Vec<f64> = g.to_vec();
+    // nnls(B, −g) minimizes ‖−g − Bᵀα‖ = ‖g + Bᵀα‖ (sign +); nnls(B, g) the sign −.
+    let (plus, alpha_plus) = nnls_witness(b, &neg);
+    let (minus, alpha_minus) = nnls_witness(b, &pos);
+    (plus.max(minus), [alpha_plus, alpha_minus])
+}
+
+/// `max {|gᵀu| : ‖u‖₁ ≤ 1, B u ≥ 0}` (docs/math.md §3) as the ℓ∞ distance of `∓g` to the polar
 /// cone: `min_{α ≥ 0} ‖±g + Bᵀα‖_∞`, one small LP per sign. The LP's `α` is clipped to `α ≥ 0` and
 /// the norm recomputed exactly, so the value returned is a true upper bound (any `α ≥ 0` gives one);
 /// if the LP fails, `α = 0` gives the bound `‖g‖_∞`.
 pub fn dual_value_l1(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
+    dual_value_l1_witness(b, g).0
+}
+
+/// [`dual_value_l1`] with the multipliers `[α₊, α₋]` (one per row of `b`, `≥ 0`) that give each
+/// sign's value: `‖σg + Bᵀα_σ‖_∞`.
+pub fn dual_value_l1_witness(b: ArrayView2<f64>, g: ArrayView1<f64>) -> (f64, [Vec<f64>; 2]) {
     let (k, h) = b.dim();
-    let one_sign = |sign: f64| -> f64 {
+    let row_norms: Vec<f64> = b.outer_iter().map(|r| r.dot(&r).sqrt()).collect();
+    let one_sign = |sign: f64| -> (f64, Vec<f64>) {
         let gs: Vec<f64> = g.iter().map(|v| sign * v).collect();
         let exact = |alpha: &[f64]| -> f64 {
             let mut r = gs.clone();
@@ -108,11 +150,22 @@ pub fn dual_value_l1(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         }
         let fallback = exact(&[]);
         match crate::backend::clarabel::solve(&prog, &witness_settings()) {
-            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => exact(&sol.x[..k]).min(fallback),
-            _ => fallback,
+            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
+                let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
+                let value = exact(&alpha);
+                if value <= fallback {
+                    // The interior point leaves every α_q > 0; keep the ones that matter.
+                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
+                } else {
+                    (fallback, vec![0.0; k])
+                }
+            }
+            _ => (fallback, vec![0.0; k]),
         }
     };
-    one_sign(1.0).max(one_sign(-1.0))
+    let (plus, alpha_plus) = one_sign(1.0);
+    let (minus, alpha_minus) = one_sign(-1.0);
+    (plus.max(minus), [alpha_plus, alpha_minus])
 }
 
 /// Clarabel's settings for the small per-pattern programs whose multipliers `α` bound a dual
@@ -152,6 +205,59 @@ pub fn dual_values(
         .collect()
 }
 
+/// [`dual_values`] with each pattern's witnesses: the nonzero multipliers of each sign, on the
+/// rows of the stacked patches `M` (indices `r = k·n + t` from `rows`).
+pub fn dual_values_witness(
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    a: &Array3<f64>,
+    rows: &ConeRows,
+    v: ArrayView1<f64>,
+    norm: FilterNorm,
+) -> Vec<(f64, PatternWitness)> {
+    (0..arrangement.patterns.len())
+        .into_par_iter()
+        .map(|i| {
+            let b = arrangement.cone_rows(m, i, &rows[i]);
+            let g = a.index_axis(Axis(0), i).t().dot(&v);
+            let (value, [plus, minus]) = match norm {
+                FilterNorm::L2 => dual_value_witness(b.view(), g.view()),
+                FilterNorm::L1 => dual_value_l1_witness(b.view(), g.view()),
+            };
+            (
+                value,
+                [
+                    evidence::nonzero(&rows[i], &plus),
+                    evidence::nonzero(&rows[i], &minus),
+                ],
+            )
+        })
+        .collect()
+}
+
+/// The largest per-pattern value and every pattern's witnesses.
+pub(crate) fn max_with_witnesses(values: Vec<(f64, PatternWitness)>) -> (f64, Vec<PatternWitness>) {
+    let max = values.iter().fold(0.0_f64, |m, (v, _)| m.max(*v));
+    (max, values.into_iter().map(|(_, w)| w).collect())
+}
+
+/// The evidence frame of a two-layer arrangement: its gates, the rule that maps them to patterns
+/// (ReLU signs or max-pool argmaxes) and the dual norm of `norm`.
+pub fn frame(arrangement: &Arrangement, norm: FilterNorm) -> Frame {
+    Frame {
+        filter_norm: norm.into(),
+        pattern_rule: match arrangement.kind {
+            PatternKind::Relu => PatternRule::ReluSign,
+            PatternKind::MaxPool { .. } => PatternRule::MaxPoolArgmax,
+        },
+        gates: arrangement
+            .patterns
+            .iter()
+            .map(|p| p.gate.clone())
+            .collect(),
+    }
+}
+
 /// Certifies `primal_objective` against the best dual bound among `candidates` (each a dual vector
 /// `v`, tried with both signs): typically the network's residual `y − ŷ` and the solver's own dual
 /// multipliers of the residual rows, which satisfy the per-pattern constraints almost exactly.
@@ -168,9 +274,7 @@ pub fn certify(
     norm: FilterNorm,
 ) -> Certificate {
     let max_dual = |v: ArrayView1<f64>| {
-        dual_values(m, arrangement, a, rows, v, norm)
-            .into_iter()
-            .fold(0.0_f64, f64::max)
+        max_with_witnesses(dual_values_witness(m, arrangement, a, rows, v, norm))
     };
     let scope = if arrangement.exact {
         Scope::Global
@@ -179,6 +283,7 @@ pub fn certify(
     };
     certificate(
         max_dual,
+        &frame(arrangement, norm),
         y,
         candidates,
         beta,
@@ -188,10 +293,11 @@ pub fn certify(
     )
 }
 
-/// The certificate of the linear-activation program (formulations.md §1, fact 7): the dual
+/// The certificate of the linear-activation program (docs/math.md §6): the dual
 /// constraint is `‖s Σ_k α_k X_kᵀ v‖_dual = ‖Aᵀv‖_dual ≤ β`, computed exactly, with no sign
 /// patterns — so the bound is on the nonconvex training problem itself (scope `global`) whatever
-/// the problem's arrangements say. `patterns` is 1 (the single linear block).
+/// the problem's arrangements say. `patterns` is 1 (the single linear block); the evidence has no
+/// gates and no multipliers (pattern rule `none`).
 pub fn certify_linear(
     a: ArrayView2<f64>,
     y: ArrayView1<f64>,
@@ -200,9 +306,15 @@ pub fn certify_linear(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
-    let max_dual = |v: ArrayView1<f64>| crate::arch::linear::dual_value(a, v, norm);
+    let max_dual = |v: ArrayView1<f64>| (crate::arch::linear::dual_value(a, v, norm), Vec::new());
+    let frame = Frame {
+        filter_norm: norm.into(),
+        pattern_rule: PatternRule::None,
+        gates: Vec::new(),
+    };
     certificate(
         max_dual,
+        &frame,
         y,
         candidates,
         beta,
@@ -238,9 +350,12 @@ pub fn scaled_bound(
 
 /// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
 /// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous). Every program's certificate
-/// is this one with its own per-pattern dual value.
+/// is this one with its own per-pattern dual value. `max_dual` also returns each pattern's
+/// witnesses at `v`; those of the winning candidate, scaled by `θ`, are the certificate's evidence.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn certificate(
-    max_dual: impl Fn(ArrayView1<f64>) -> f64,
+    max_dual: impl Fn(ArrayView1<f64>) -> (f64, Vec<PatternWitness>),
+    frame: &Frame,
     y: ArrayView1<f64>,
     candidates: &[Array1<f64>],
     beta: f64,
@@ -248,11 +363,12 @@ pub(crate) fn certificate(
     scope: Scope,
     patterns: usize,
 ) -> Certificate {
-    let beta_max = max_dual(y);
+    let beta_max = max_dual(y).0;
     // (lower bound, max dual value, θ) of the best candidate; the zero vector gives bound 0.
     let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
+    let mut evidence = Evidence::scaled(frame, Array1::zeros(y.len()).view(), 0.0, &[]);
     for cand in candidates {
-        let max_dual_value = max_dual(cand.view());
+        let (max_dual_value, witnesses) = max_dual(cand.view());
         // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best
         // feasible θ is the clamped maximizer. Negative θ covers the other sign of v.
         let Some((bound, theta)) = scaled_bound(y, cand.view(), beta, max_dual_value) else {
@@ -260,6 +376,7 @@ pub(crate) fn certificate(
         };
         if bound > best.0 {
             best = (bound, max_dual_value, theta);
+            evidence = Evidence::scaled(frame, cand.view(), theta, &witnesses);
         }
     }
     let (lower_bound, max_dual_value, theta) = best;
@@ -278,5 +395,6 @@ pub(crate) fn certificate(
         dual_scaling: theta,
         beta,
         beta_max,
+        evidence,
     }
 }

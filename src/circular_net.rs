@@ -1,4 +1,4 @@
-//! The three-layer circular CNN with one ReLU (formulations.md §5), run forward on its own.
+//! The three-layer circular CNN with one ReLU (docs/math.md §8), run forward on its own.
 //!
 //! ```text
 //! f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+        (a ⊛ b)[k] = Σ_l a[l] · b[(k − l) mod d]

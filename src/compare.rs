@@ -1,14 +1,14 @@
 //! `cvxcnn compare`: one problem, several solvers, one table — how close each method gets to the
-//! interior-point optimum of the convex program (formulations.md §1), how feasible it is, and how
+//! interior-point optimum of the convex program (docs/math.md §2), how feasible it is, and how
 //! long it takes.
 //!
 //! | solver | solves | objective reported |
 //! |---|---|---|
-//! | `clarabel` | the §1 program (interior point), through [`crate::pipeline::solve`]: the **reference** | convex optimum |
+//! | `clarabel` | the §2 program (interior point), through [`crate::pipeline::solve`]: the **reference** | convex optimum |
 //! | `osqp` | the same program (ADMM, feature `osqp`, ℓ1 filter norm only: no cones) | its primal objective |
-//! | `fista` | the gated relaxation of §3 ([`crate::first_order::fista`]) — no cone constraints, optimum ≤ the ReLU one | gated objective |
-//! | `al` | the §1 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]): ADMM certified by the polish | §1 objective at its iterate |
-//! | `admm` | the same ADMM without the polish | §1 objective at its iterate |
+//! | `fista` | the gated relaxation of §7 ([`crate::first_order::fista`]) — no cone constraints, optimum ≤ the ReLU one | gated objective |
+//! | `al` | the §2 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]): ADMM certified by the polish | §2 objective at its iterate |
+//! | `admm` | the same ADMM without the polish | §2 objective at its iterate |
 //! | `sgd` | the nonconvex network itself ([`crate::baseline`], Adam by default) | the trained network's objective |
 //!
 //! Every gap is `(objective − reference) / |reference|`, signed. Clarabel always runs first; if it
@@ -37,9 +37,9 @@ pub enum SolverKind {
     Clarabel,
     /// OSQP, ADMM (feature `osqp`; programs without cones).
     Osqp,
-    /// Restarted FISTA on the gated relaxation (§3).
+    /// Restarted FISTA on the gated relaxation (§7).
     Fista,
-    /// Augmented Lagrangian on the §1 program: ADMM, certified by the polish.
+    /// Augmented Lagrangian on the §2 program: ADMM, certified by the polish.
     Al,
     /// The same ADMM alone, without the polish ([`AlOptions::polish`] off): how far plain
     /// first-order iterations get.
@@ -71,7 +71,7 @@ impl SolverKind {
         }
     }
 
-    /// The program the solver works on: `relu` (§1), `gated` (§3) or `network` (nonconvex).
+    /// The program the solver works on: `relu` (§2), `gated` (§7) or `network` (nonconvex).
     pub fn program(self) -> &'static str {
         match self {
             SolverKind::Clarabel | SolverKind::Osqp | SolverKind::Al | SolverKind::Admm => "relu",
@@ -167,7 +167,7 @@ pub struct TracePoint {
     pub iterations: usize,
     /// Objective at that point (the solver's own program, as in its row).
     pub objective: f64,
-    /// AL: worst relative violation of the rows in use (formulations.md §7); `None` elsewhere.
+    /// AL: worst relative violation of the rows in use (docs/math.md §10); `None` elsewhere.
     pub violation: Option<f64>,
 }
 
@@ -227,7 +227,7 @@ pub struct Reference {
     pub solver: &'static str,
     /// Its status; gaps mean "to the optimum" only when `optimal`.
     pub status: Status,
-    /// Its objective (the §1 optimum over the problem's patterns).
+    /// Its objective (the §2 optimum over the problem's patterns).
     pub objective: f64,
     /// Whether `clarabel` was in the requested list (else it ran only as the reference).
     pub requested: bool,
@@ -551,7 +551,7 @@ fn sgd_row(
         && exact
         && obj < reference.objective - 1e-6 * reference.objective.abs().max(1.0)
     {
-        // Impossible by formulations.md §1 fact 2 when the reference is accurate.
+        // Impossible by docs/math.md §2 (fact 2) when the reference is accurate.
         message.push_str(
             "; BELOW the exact-mode optimum, which no network can be: the reference is inaccurate \
              or there is a bug — please report it with the problem file",

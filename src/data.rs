@@ -1,4 +1,4 @@
-//! Loading inputs and targets from `.npy` files (formulations.md §0).
+//! Loading inputs and targets from `.npy` files (docs/math.md §1).
 //!
 //! Inputs are `[n, C, L]` (1-D signals) or `[n, C, H, W]` (images), float32 or float64; they are held
 //! as `[n, C, H, W]` with `H = 1` for signals. Targets are `[n]`, float or integer.

@@ -1,11 +1,11 @@
 //! Convolution geometry shared by patch extraction and the forward pass of a network.
 //!
 //! Every input is held as a 4-D array `[n, C, H, W]`; a 1-D signal `[n, C, L]` is stored with
-//! `H = 1`, and its kernel, stride and padding have height 1 (formulations.md §0).
+//! `H = 1`, and its kernel, stride and padding have height 1 (docs/math.md §1).
 
 use serde::{Deserialize, Serialize};
 
-/// Pooling after the activation of a two-layer CNN (formulations.md §1 and §4).
+/// Pooling after the activation of a two-layer CNN (docs/math.md §2 and §8).
 ///
 /// Sum, average and local average pooling are linear in the activations `(X_k u)_+` with one
 /// output weight per filter, so they are described by per-position weights `α_k`
@@ -18,12 +18,12 @@ pub enum Pooling {
     Sum,
     /// `(1/K) Σ_k (X_k u)_+`.
     Average,
-    /// `max_k (X_k u)_+` per sample (formulations.md §4, global max pooling). Its patterns record
+    /// `max_k (X_k u)_+` per sample (docs/math.md §5, global max pooling). Its patterns record
     /// one argmax patch per sample instead of a sign per patch ([`crate::arrangement::max_pool`]).
     Max,
     /// Average over non-overlapping windows of `size = [ph, pw]` patch positions that tile the
     /// grid of positions, then the sum over windows (one output weight per filter):
-    /// `Σ_a (1/|R_a|) Σ_{k ∈ R_a} (X_k u)_+` (formulations.md §4). The problem file refuses a
+    /// `Σ_a (1/|R_a|) Σ_{k ∈ R_a} (X_k u)_+` (docs/math.md §5). The problem file refuses a
     /// size that does not divide the grid, so every window is full.
     LocalAverage {
         /// Window `[ph, pw]` in patch positions (`ph = 1` for 1-D signals).
@@ -42,7 +42,7 @@ impl Pooling {
         }
     }
 
-    /// The per-position weights `α_k = Σ_a [k ∈ R_a]/|R_a|` of formulations.md §4 on a grid of
+    /// The per-position weights `α_k = Σ_a [k ∈ R_a]/|R_a|` of docs/math.md §5 on a grid of
     /// `rows × cols` patch positions (row-major, `K = rows·cols` entries). Global sum pooling is
     /// `α_k = 1`, global average `α_k = 1/K`; max pooling `α_k = 1` (its patterns pick the argmax
     /// patch of each sample, with weight 1). Local average pooling walks its windows (each of
@@ -77,11 +77,11 @@ impl Pooling {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
-    /// `σ(z) = max(z, 0)`: the convex program runs over sign patterns (formulations.md §1).
+    /// `σ(z) = max(z, 0)`: the convex program runs over sign patterns (docs/math.md §2).
     #[default]
     Relu,
     /// `σ(z) = z`: the network is linear in its input and the program is one group-lasso block
-    /// (formulations.md §1, fact 7).
+    /// (docs/math.md §6).
     Linear,
 }
 
@@ -132,7 +132,7 @@ impl ConvGeometry {
     }
 }
 
-/// The filter norm in the weight decay (formulations.md §2): `(β/2) Σ_j (‖u_j‖² + w_j²)` with the
+/// The filter norm in the weight decay (docs/math.md §3): `(β/2) Σ_j (‖u_j‖² + w_j²)` with the
 /// ℓ2 norm (the default) or the ℓ1 norm, which makes the convex program a QP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,7 +1,7 @@
 //! cvxcnn: train small ReLU convolutional networks to certified global optimality.
 //!
 //! A two-layer ReLU CNN with weight decay is trained by solving the equivalent convex program over the
-//! sign patterns its filters can produce on the data (Ergen & Pilanci, ICLR 2021; `formulations.md`):
+//! sign patterns its filters can produce on the data (Ergen & Pilanci, ICLR 2021; `docs/math.md`):
 //!
 //! ```text
 //! data → patches → arrangements → architecture builds a conic program → reduction
@@ -34,6 +34,7 @@ pub mod circular_net;
 pub mod compare;
 pub mod data;
 pub mod error;
+pub mod evidence;
 pub mod export;
 pub mod first_order;
 pub mod geometry;

@@ -2,7 +2,7 @@
 //! pooling, evaluated by direct convolution.
 //!
 //! This module is an *independent* reference implementation of the network the convex program
-//! describes (formulations.md §1): it convolves the 4-D input `[n, C, H, W]` directly, without
+//! describes (docs/math.md §2): it convolves the 4-D input `[n, C, H, W]` directly, without
 //! building patch matrices and without sharing code with the convex formulation, so it can be
 //! used to check a decoded network and to train nonconvex comparison networks by gradient descent.
 //!
@@ -17,7 +17,7 @@
 //! local average pooling:  f(x_t) = Σ_j w_j · Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(z_tjk)
 //! ```
 //!
-//! global max pooling:   f(x_t) = Σ_j w_j · max_k σ(z_tjk)   (formulations.md §4; every position, padded ones included)
+//! global max pooling:   f(x_t) = Σ_j w_j · max_k σ(z_tjk)   (docs/math.md §5; every position, padded ones included)
 //!
 //! where the windows `R_a` of `ph × pw` positions tile the output grid (a window that would hang
 //! over the edge is clipped and averaged over the positions it has; problem files never ask for
@@ -102,7 +102,7 @@ pub struct Gradient {
 enum Pool {
     /// `s · Σ_k σ(z_k)`.
     Global(f64),
-    /// `max_k σ(z_k)` (formulations.md §4).
+    /// `max_k σ(z_k)` (docs/math.md §5).
     Max,
     /// `Σ_a (1/|R_a|) Σ_{k ∈ R_a} σ(z_k)` with `ph × pw` windows over a `rows × cols` grid.
     Windows {
@@ -411,7 +411,7 @@ fn pool_relu(z: &[f64], m: usize, pooled: &mut [f64]) {
 }
 
 /// `pooled[j] = max_k (z[k·m + j])_+` and `argmax[j]` = the first position attaining it (global
-/// max pooling, formulations.md §4), for pre-activations laid out position-major.
+/// max pooling, docs/math.md §5), for pre-activations laid out position-major.
 fn max_pool_relu(z: &[f64], m: usize, pooled: &mut [f64], argmax: &mut [usize]) {
     pooled.fill(0.0);
     argmax.fill(0);
@@ -510,7 +510,7 @@ impl TwoLayerCnn {
     }
 
     /// Loss, regularizer and total with the given filter norm in the weight decay
-    /// (formulations.md §2: `(β/2) Σ_j (‖u_j‖₁² + w_j²)` for ℓ1).
+    /// (docs/math.md §3: `(β/2) Σ_j (‖u_j‖₁² + w_j²)` for ℓ1).
     pub fn objective_with_norm(
         &self,
         x: ArrayView4<f64>,

@@ -1,4 +1,4 @@
-//! Patch extraction (formulations.md §0).
+//! Patch extraction (docs/math.md §1).
 //!
 //! Patch positions are ordered row-major over the output grid (top-left first); a patch is flattened
 //! in (channel, row, col) order, so `h = C·kh·kw`. `X_k ∈ R^{n×h}` is patch `k` of every sample and the

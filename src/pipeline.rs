@@ -28,7 +28,7 @@ pub const VIOLATION_REL_TOL: f64 = 1e-7;
 /// Options of [`solve`].
 #[derive(Debug, Clone, Serialize)]
 pub struct SolveOptions {
-    /// Write only irredundant cone rows (formulations.md §7).
+    /// Write only irredundant cone rows (docs/math.md §10).
     pub reduce: bool,
     /// Re-solves allowed when the full check finds violated rows.
     pub max_rounds: usize,
@@ -256,7 +256,7 @@ pub struct NetworkReport {
 pub enum NetworkLayout {
     /// Two-layer CNN: kernel, stride, padding, pooling.
     TwoLayer(NetworkReport),
-    /// Circular CNN (formulations.md §5): signal length and bias.
+    /// Circular CNN (docs/math.md §8): signal length and bias.
     Circular(crate::arch::circular::CircularNetworkReport),
 }
 
@@ -265,7 +265,7 @@ pub enum NetworkLayout {
 pub struct Report {
     /// `optimal` only when the solver converged to its tolerances.
     pub status: Status,
-    /// Convex optimum (unnormalized, formulations.md §0).
+    /// Convex optimum (unnormalized, docs/math.md §1).
     pub objective: f64,
     /// Solver's dual objective.
     pub dual_objective: f64,
@@ -549,7 +549,7 @@ pub fn program(
 }
 
 /// The patch matrices the program sees (with the constant-1 bias entry when the architecture has
-/// a bias) and the per-position pooling weights `α_k` (formulations.md §4).
+/// a bias) and the per-position pooling weights `α_k` (docs/math.md §5).
 fn patches_of(problem: &Problem) -> Result<(Patches, Vec<f64>)> {
     let Architecture::TwoLayer {
         geometry,
@@ -591,7 +591,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
         return Err(not_two_layer(problem));
     };
     let (patches, alpha) = patches_of(problem)?;
-    // Max pooling has patterns of its own kind (formulations.md §4); the rest of the pipeline
+    // Max pooling has patterns of its own kind (docs/math.md §5); the rest of the pipeline
     // reaches its cone rows only through the arrangement.
     let max_pooling = matches!(pooling, Pooling::Max);
     let arr = if max_pooling {
@@ -830,7 +830,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     }
 }
 
-/// [`solve`] for ReLU networks: the program over sign patterns (formulations.md §1, §4).
+/// [`solve`] for ReLU networks: the program over sign patterns (docs/math.md §2, §5).
 fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Report> {
     let start = Instant::now();
     let Prepared {
@@ -973,7 +973,7 @@ fn solve_relu(problem: &Problem, options: &SolveOptions, progress: Progress) -> 
 }
 
 /// [`solve`] for linear activation: one group-lasso block `min ½‖Az − y‖² + β‖z‖`,
-/// `A = Σ_k α_k X_k` (formulations.md §1, fact 7), decoded into one neuron and certified exactly
+/// `A = Σ_k α_k X_k` (docs/math.md §6), decoded into one neuron and certified exactly
 /// (scope `global`: there are no patterns to sample). The problem's arrangements are not used.
 fn solve_linear(problem: &Problem, options: &SolveOptions) -> Result<Report> {
     let start = Instant::now();

@@ -19,9 +19,9 @@ use serde_json::Value;
 pub enum Network {
     /// `"kind": "two_layer"`.
     TwoLayer(TwoLayerCnn),
-    /// `"kind": "circular"` (formulations.md §5).
+    /// `"kind": "circular"` (docs/math.md §8).
     Circular(CircularCnn),
-    /// `"kind": "three_layer"` (formulations.md §6).
+    /// `"kind": "three_layer"` (docs/math.md §9).
     ThreeLayer(ThreeLayerCnn),
 }
 

@@ -1,4 +1,4 @@
-//! A three-layer ReLU CNN with two ReLU layers (formulations.md §6), evaluated by direct
+//! A three-layer ReLU CNN with two ReLU layers (docs/math.md §9), evaluated by direct
 //! convolution.
 //!
 //! Like [`crate::network`], this is an *independent* reference implementation: it reads pixels of

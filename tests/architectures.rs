@@ -1,4 +1,4 @@
-//! The facts of formulations.md §1 and §4 for the two-layer variants: local average pooling,
+//! The facts of docs/math.md §2 and §8 for the two-layer variants: local average pooling,
 //! linear activation and biases. Each test is named after the fact it checks.
 
 mod support;
@@ -137,7 +137,7 @@ fn optimum_lower_bounds_networks(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Local average pooling (formulations.md §4)
+// Local average pooling (docs/math.md §5)
 
 #[test]
 fn local_average_decoded_objective_equals_convex_objective() {
@@ -281,7 +281,7 @@ fn pooling_weights_match_the_forward_pass_windows() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Linear activation (formulations.md §1, fact 7)
+// Linear activation (docs/math.md §6)
 
 /// `A = Σ_k α_k X_k`, computed here from the raw input without the library's patches.
 fn linear_design(

@@ -1,5 +1,5 @@
 //! The nonconvex baseline (`cvxcnn::baseline`): networks trained by Adam and SGD never beat the
-//! exact-mode convex optimum (formulations.md §1 fact 2), training is deterministic in its seed,
+//! exact-mode convex optimum (docs/math.md §2 (fact 2)), training is deterministic in its seed,
 //! and divergence is reported as a status, never as a number.
 
 use cvxcnn::baseline::{self, BaselineOptions, BaselineStatus, Optimizer};
@@ -57,7 +57,7 @@ fn train(p: &Problem, o: &BaselineOptions) -> baseline::BaselineResult {
     baseline::train(p, o, &|_, _| {}).expect("valid options")
 }
 
-/// Fact 2 of formulations.md §1 for the trained networks, with the gaps printed (not asserted: a
+/// Fact 2 of docs/math.md §2 for the trained networks, with the gaps printed (not asserted: a
 /// local method's distance to the optimum depends on the width and the seed).
 fn check_above_optimum(p: &Problem, label: &str, widths: &[usize], seeds: u64) {
     let opt = exact_optimum(p);
@@ -128,7 +128,7 @@ fn trained_networks_never_beat_the_exact_optimum_signal_exact() {
 }
 
 /// ℓ1 weight decay `(β/2)Σ(‖u‖₁² + w²)` trained with its subgradient still stays above the ℓ1
-/// program's exact optimum (formulations.md §2).
+/// program's exact optimum (docs/math.md §3).
 #[test]
 fn l1_trained_networks_never_beat_the_exact_l1_optimum() {
     let mut p = gaussian_problem(6, 4, 2, Pooling::Sum, 21);

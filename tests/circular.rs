@@ -1,4 +1,4 @@
-//! The facts of formulations.md §5 (three-layer circular CNN with one ReLU), each a test named after
+//! The facts of docs/math.md §8 (three-layer circular CNN with one ReLU), each a test named after
 //! the fact it checks.
 
 use cvxcnn::arch::circular::{Dft, block_regularizer, decode_block};

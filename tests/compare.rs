@@ -130,7 +130,7 @@ fn compare_prints_one_table_and_writes_json_and_svg() {
     assert!(osqp["objective"].is_null());
     assert!(osqp["message"].as_str().unwrap().contains("OSQP"));
 
-    // FISTA's gated optimum lies below the ReLU optimum (formulations.md §3) — up to its accuracy.
+    // FISTA's gated optimum lies below the ReLU optimum (docs/math.md §7) — up to its accuracy.
     let fista = row(&r, "fista");
     assert!(fista["max_constraint_violation"].is_null());
     assert_eq!(fista["violation_note"], "n/a (gated)");

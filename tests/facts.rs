@@ -1,4 +1,4 @@
-//! The checkable facts of formulations.md §1, each a test named after the fact.
+//! The checkable facts of docs/math.md §2, each a test named after the fact.
 
 mod support;
 
@@ -332,7 +332,7 @@ fn whole_input_kernel_reproduces_fully_connected_program() {
     assert_relative_eq!(r.objective, solver.solution.obj_val, max_relative = 1e-7);
 }
 
-/// formulations.md §7, second and third levers: writing the loss through `z_i = c_i − c'_i`, and
+/// docs/math.md §10, second and third levers: writing the loss through `z_i = c_i − c'_i`, and
 /// compressing it with a thin QR when `n > hP`, are exact rewrites of the same program.
 #[test]
 fn compressed_and_difference_couplings_equal_direct_program() {
@@ -374,7 +374,7 @@ fn compressed_and_difference_couplings_equal_direct_program() {
     );
 }
 
-/// formulations.md §2: with `‖u‖₁²` in the weight decay the decoded network (objective from its own
+/// docs/math.md §3: with `‖u‖₁²` in the weight decay the decoded network (objective from its own
 /// forward pass, `(β/2)Σ(‖u‖₁² + w²)`) attains the convex optimum, and in exact mode it lower-bounds
 /// random and trained networks measured with the same ℓ1 weight decay.
 #[test]

@@ -39,7 +39,7 @@ fn prepare(p: &Problem) -> Prepared {
     pipeline::prepare(p, &SolveOptions::default(), &quiet).expect("prepare")
 }
 
-/// The gated program (§3) as an SOCP: `min ½‖ρ‖² + β Σ t_i`, `ρ = Σ A_i z_i − y`, `‖z_i‖ ≤ t_i`.
+/// The gated program (§7) as an SOCP: `min ½‖ρ‖² + β Σ t_i`, `ρ = Σ A_i z_i − y`, `‖z_i‖ ≤ t_i`.
 fn gated_program(a: ArrayView3<f64>, y: ArrayView1<f64>, beta: f64) -> (ConicProgram, usize) {
     let (p, n, h) = a.dim();
     let mut prog = ConicProgram::new();

@@ -1,4 +1,4 @@
-//! Global max pooling (formulations.md §4): the facts of §1 for `f = Σ_j w_j max_k (X_k u_j)_+`,
+//! Global max pooling (docs/math.md §5): the facts of §2 for `f = Σ_j w_j max_k (X_k u_j)_+`,
 //! each a test named after the fact it checks.
 
 mod support;
@@ -46,7 +46,7 @@ fn decoded_max_pool_network_objective_equals_convex_objective() {
     );
 }
 
-/// The ℓ1 filter norm (formulations.md §2) decodes to the same objective with max pooling.
+/// The ℓ1 filter norm (docs/math.md §3) decodes to the same objective with max pooling.
 #[test]
 fn decoded_max_pool_network_objective_equals_convex_objective_l1() {
     let (x, y) = digits(20);
@@ -57,7 +57,7 @@ fn decoded_max_pool_network_objective_equals_convex_objective_l1() {
     assert_relative_eq!(r.network_objective, r.objective, max_relative = 1e-6);
 }
 
-/// Dropping redundant max-pool cone rows changes nothing (formulations.md §7).
+/// Dropping redundant max-pool cone rows changes nothing (docs/math.md §10).
 #[test]
 fn reduced_max_pool_program_equals_full_program() {
     let (x, y) = digits(20);

@@ -1,4 +1,4 @@
-//! The facts of formulations.md §6 (three-layer CNN, two ReLU layers), each a test named after the
+//! The facts of docs/math.md §9 (three-layer CNN, two ReLU layers), each a test named after the
 //! fact. The network side is `cvxcnn::three_layer_network` (direct convolution, no patch or pattern
 //! matrices), which shares no code with the program in `cvxcnn::arch::three_layer`.
 
@@ -153,7 +153,7 @@ fn decoded_network_objective_equals_convex_objective_with_unit_frobenius_and_bal
 }
 
 /// n = 5 signals of length 4, kernel 2 (h = 2): every inner cell and every outer pattern, so the
-/// convex optimum bounds every three-layer network of any widths (the reverse map of §6).
+/// convex optimum bounds every three-layer network of any widths (the reverse map of §9).
 fn tiny_all_patterns() -> Problem {
     let (x, y) = gaussian(5, 1, 1, 4, 21);
     problem(
@@ -394,7 +394,7 @@ fn biased(mut p: Problem) -> Problem {
 
 #[test]
 fn biased_decoded_network_objective_equals_convex_objective() {
-    // The §6 program over patches [x_k, 1] is the network with inner neurons (⟨x_k, u⟩ + b)_+ and
+    // The §9 program over patches [x_k, 1] is the network with inner neurons (⟨x_k, u⟩ + b)_+ and
     // ‖[U_j, b_j]‖_F ≤ 1: the independent forward pass (which adds b at every position, padded ones
     // included) attains the convex objective.
     let mut any_bias: f64 = 0.0;

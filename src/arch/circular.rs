@@ -1,4 +1,4 @@
-//! Three-layer circular CNN with one ReLU (formulations.md §5).
+//! Three-layer circular CNN with one ReLU (docs/math.md §8).
 //!
 //! Network (`a ⊛ b` circular convolution over the whole signal, `x ∈ R^d`):
 //! ```text
@@ -11,7 +11,7 @@
 //! R(z) = ‖fft(z)‖₁ / d                        (no bias)
 //! R(z, ζ) = ‖(‖fft(z)‖₁ / d, ζ)‖₂             (bias ζ, the last entry of the block)
 //! ```
-//! The bias form is derived the same way as §5: for a fixed output weight `w`, the cheapest inner
+//! The bias form is derived the same way as §8: for a fixed output weight `w`, the cheapest inner
 //! pair has `‖b‖ = ‖ẑ‖₁/(d|w|)` (the key fact) and `e = ζ/w`, so the regularizer is
 //! `(β/2)((‖ẑ‖₁/d)² + ζ²)/w² + (β/2)w²`, minimized at `w² = R(z, ζ)` with value `β R(z, ζ)`.
 //!
@@ -28,6 +28,7 @@ use crate::backend::Status;
 use crate::certify::{Certificate, Scope};
 use crate::circular_net::CircularCnn;
 use crate::error::{Error, Result};
+use crate::evidence::{self, DualNorm, Frame, PatternRule, PatternWitness};
 use crate::ir::{ConeKind, ConicProgram};
 use crate::patches::Patches;
 use crate::pipeline::{
@@ -192,7 +193,7 @@ pub struct Neuron {
     pub bias: Option<f64>,
 }
 
-/// Decodes one block `z` (or `(z, ζ)`) with sign `±` (formulations.md §5): `ŝ = ‖ẑ‖₁/d`,
+/// Decodes one block `z` (or `(z, ζ)`) with sign `±` (docs/math.md §8): `ŝ = ‖ẑ‖₁/d`,
 /// `â_k = √(d|ẑ_k|/‖ẑ‖₁)` (real and even, so `a` is real; `‖a‖² = (1/d)Σ â_k² = 1`),
 /// `b̂₀_k = ẑ_k/â_k = (ẑ_k/|ẑ_k|)·√(|ẑ_k|‖ẑ‖₁/d)` (0 where `ẑ_k = 0`, as is `â_k`: the frequencies with
 /// `ẑ_k = 0` contribute 0 to `Σ|ẑ_k|`, so `‖a‖ = 1` holds as it is), `‖b₀‖ = ŝ`, `a ⊛ b₀ = z`.
@@ -324,7 +325,7 @@ pub fn signal_solution(layout: &Layout, x: &[f64]) -> Vec<f64> {
     out
 }
 
-/// Builds the SOCP of formulations.md §5 (direct coupling) over the rows `m = X̃` (`n × h`).
+/// Builds the SOCP of docs/math.md §8 (direct coupling) over the rows `m = X̃` (`n × h`).
 ///
 /// The blocks `c_i`, `c'_i` of the program are Fourier coordinates `v` (`z = Q v`, [`Dft::basis`];
 /// a bias entry stays as it is): read a solution through [`signal_solution`].
@@ -425,7 +426,7 @@ pub fn build(
                 ub + i * half,
             );
             if bias {
-                // (t, (1/d) Σ_k mult_k u_k, ζ) ∈ SOC.
+                // (t, Σ_k √(mult_k/d) u_k, ζ) ∈ SOC: the weights of the spectral epigraph.
                 let r = prog.add_rows(&format!("{name}[{i}].bias"), ConeKind::SecondOrder, 3);
                 prog.push(r, tb + i, -1.0);
                 for k in 0..half {
@@ -462,6 +463,16 @@ pub fn data_rows(problem: &Problem, bias: bool) -> Patches {
 /// Clarabel; its `α` is clipped to `α ≥ 0` and `R*` recomputed exactly, so any `α` the solver
 /// returns gives a true upper bound (and `α = 0` the fallback `R*(g)`).
 pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
+    dual_value_witness(dft, b, g).0
+}
+
+/// [`dual_value`] with the multipliers `[α₊, α₋]` (one per row of `b`, `≥ 0`) that give each sign's
+/// value `R*(σg + Bᵀα_σ)`; `α = 0` where the fallback won.
+pub fn dual_value_witness(
+    dft: &Dft,
+    b: ArrayView2<f64>,
+    g: ArrayView1<f64>,
+) -> (f64, [Vec<f64>; 2]) {
     let (k, h) = b.dim();
     let d = dft.d;
     let bias = h == d + 1;
@@ -475,7 +486,8 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         .outer_iter()
         .map(|r| dft.forward(&r.to_vec()[..d]))
         .collect();
-    let one_sign = |sign: f64| -> f64 {
+    let row_norms: Vec<f64> = b.outer_iter().map(|r| r.dot(&r).sqrt()).collect();
+    let one_sign = |sign: f64| -> (f64, Vec<f64>) {
         let gs: Vec<f64> = g.iter().map(|v| sign * v).collect();
         let exact = |alpha: &[f64]| -> f64 {
             let mut r = gs.clone();
@@ -489,7 +501,7 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
         };
         let fallback = exact(&[]);
         if k == 0 {
-            return fallback;
+            return (fallback, Vec::new());
         }
         // Variables [α (k) | μ | τ (bias)]; minimize μ (or τ ≥ ‖(μ, h_e)‖).
         let mut prog = ConicProgram::new();
@@ -533,14 +545,26 @@ pub fn dual_value(dft: &Dft, b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
             prog.push(ra + q, al + q, -1.0);
         }
         match crate::backend::clarabel::solve(&prog, &crate::certify::witness_settings()) {
-            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => exact(&sol.x[..k]).min(fallback),
-            _ => fallback,
+            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
+                let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
+                let value = exact(&alpha);
+                if value <= fallback {
+                    // The interior point leaves every α_q > 0; keep the ones that matter.
+                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
+                } else {
+                    (fallback, vec![0.0; k])
+                }
+            }
+            _ => (fallback, vec![0.0; k]),
         }
     };
-    one_sign(1.0).max(one_sign(-1.0))
+    let (plus, alpha_plus) = one_sign(1.0);
+    let (minus, alpha_minus) = one_sign(-1.0);
+    (plus.max(minus), [alpha_plus, alpha_minus])
 }
 
-/// Per-pattern dual values `max_i` of [`dual_value`] at `v`.
+/// The largest per-pattern value of [`dual_value`] at `v`, with every pattern's witnesses (rows
+/// `r = t` of `X̃`).
 fn max_dual_value(
     dft: &Dft,
     m: ArrayView2<f64>,
@@ -548,8 +572,8 @@ fn max_dual_value(
     a: &Array3<f64>,
     rows: &ConeRows,
     v: ArrayView1<f64>,
-) -> f64 {
-    (0..arrangement.patterns.len())
+) -> (f64, Vec<PatternWitness>) {
+    let values = (0..arrangement.patterns.len())
         .into_par_iter()
         .map(|i| {
             let on = &arrangement.patterns[i].on;
@@ -559,9 +583,17 @@ fn max_dual_value(
                 b.row_mut(q).assign(&(&m.row(r) * s));
             }
             let g = a.index_axis(Axis(0), i).t().dot(&v);
-            dual_value(dft, b.view(), g.view())
+            let (value, [plus, minus]) = dual_value_witness(dft, b.view(), g.view());
+            (
+                value,
+                [
+                    evidence::nonzero(&rows[i], &plus),
+                    evidence::nonzero(&rows[i], &minus),
+                ],
+            )
         })
-        .reduce(|| 0.0, f64::max)
+        .collect::<Vec<_>>();
+    crate::certify::max_with_witnesses(values)
 }
 
 /// The dual certificate of the circular program: as [`crate::certify::certify`], with the per-pattern
@@ -584,8 +616,18 @@ pub fn certify(
     } else {
         Scope::SampledPatterns
     };
+    let frame = Frame {
+        filter_norm: DualNorm::SpectralL1,
+        pattern_rule: PatternRule::ReluSign,
+        gates: arrangement
+            .patterns
+            .iter()
+            .map(|p| p.gate.clone())
+            .collect(),
+    };
     crate::certify::certificate(
         |v| max_dual_value(&dft, m, arrangement, a, rows, v),
+        &frame,
         y,
         candidates,
         beta,

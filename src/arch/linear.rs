@@ -1,4 +1,4 @@
-//! Two-layer CNN with linear activation (formulations.md §1, fact 7; §4 for local pooling).
+//! Two-layer CNN with linear activation (docs/math.md §6; §5 for local pooling).
 //!
 //! With `σ(z) = z` the network is linear in its input: `f = Σ_j w_j Σ_k α_k X_k u_j = A z` with
 //! `A = Σ_k α_k X_k` and `z = Σ_j w_j u_j`. Since `‖w_j u_j‖ ≤ ½(‖u_j‖² + w_j²)`, with equality for

@@ -1,7 +1,7 @@
-//! Three-layer CNN with two ReLU layers and sum pooling (formulations.md §6, derived).
+//! Three-layer CNN with two ReLU layers and sum pooling (docs/math.md §9, derived).
 //!
 //! Network: `f = Σ_j w₂ⱼ (Σ_l w₁ⱼₗ Σ_k (X_k u_jl)_+)_+` with `‖U_j‖_F ≤ 1` and weight decay
-//! `(β/2) Σ_j (‖w₁ⱼ‖² + w₂ⱼ²)`. With inner patterns `D_i` (formulations.md §1, `A_i = Σ_k D_i^k X_k`,
+//! `(β/2) Σ_j (‖w₁ⱼ‖² + w₂ⱼ²)`. With inner patterns `D_i` (docs/math.md §2, `A_i = Σ_k D_i^k X_k`,
 //! `B_i = (2D_i − I) M`), outer patterns `D'_l ∈ {0,1}ⁿ` and a sign `σ`, each group `G = (l, σ)` holds
 //! blocks `c^{G+}_i, c^{G−}_i ∈ R^h`:
 //!
@@ -43,8 +43,11 @@
 //! `‖±A_iᵀ(σD'_l v + (2D'_l − I)μ_G) + B_iᵀα‖ ≤ β` for every `i` and sign; then
 //! `d(v) = vᵀy − ½‖v‖²` bounds the program. `μ_G` is read from the solver's multipliers of the outer
 //! rows, `α` from one NNLS per block (any `μ, α ≥ 0` give a valid bound, so the check is rigorous).
+//! Both signs `v` and `θ ≥ 0` scale together: the bound `d(θv)` is proved by `θμ_G` and `θα`, which
+//! the certificate's `evidence` lists ([`certificate_evidence`], [`crate::evidence`]).
 
 use crate::arrangement::Arrangement;
+use crate::evidence::{self, DualNorm, Evidence, Frame, PatternRule, PatternWitness};
 use crate::ir::{ConeKind, ConicProgram};
 use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
 use rand::RngExt;
@@ -452,7 +455,8 @@ fn signed_rows(m: ArrayView2<f64>, on: &[bool], rows: &[usize]) -> Array2<f64> {
 
 /// `max_G max_{i, ±} min_{α ≥ 0} ‖±A_iᵀ(σ_G D'_G v + (2D'_G − I) μ_G) + B_iᵀ α‖₂`: an upper bound on
 /// the dual value of `v` (any `μ_G ≥ 0` gives one; negative entries of `mu` are clipped to 0).
-/// `mu` is `groups · n`, group-major.
+/// `mu` is `groups · n`, group-major. Also returns the witnesses `α` of every group and pattern
+/// (`[g][i]`, on the rows of `m`), which prove each value.
 #[allow(clippy::too_many_arguments)]
 pub fn max_dual_value(
     m: ArrayView2<f64>,
@@ -463,12 +467,12 @@ pub fn max_dual_value(
     layout: &Layout,
     v: ArrayView1<f64>,
     mu: &[f64],
-) -> f64 {
+) -> (f64, Vec<Vec<PatternWitness>>) {
     let n = layout.n;
     let bs: Vec<Array2<f64>> = (0..layout.p)
         .map(|i| signed_rows(m, &arrangement.patterns[i].on, &rows[i]))
         .collect();
-    (0..layout.groups)
+    let groups: Vec<(f64, Vec<PatternWitness>)> = (0..layout.groups)
         .into_par_iter()
         .map(|g| {
             let on = &outer.on[g / 2];
@@ -478,14 +482,71 @@ pub fn max_dual_value(
                 let d = if on[s] { sigma * v[s] } else { 0.0 };
                 d + e * mu[g * n + s].max(0.0)
             });
-            (0..layout.p)
+            let values = (0..layout.p)
                 .map(|i| {
                     let gi = a.index_axis(Axis(0), i).t().dot(&lambda);
-                    crate::certify::dual_value(bs[i].view(), gi.view())
+                    let (value, [plus, minus]) =
+                        crate::certify::dual_value_witness(bs[i].view(), gi.view());
+                    (
+                        value,
+                        [
+                            evidence::nonzero(&rows[i], &plus),
+                            evidence::nonzero(&rows[i], &minus),
+                        ],
+                    )
                 })
-                .fold(0.0_f64, f64::max)
+                .collect();
+            crate::certify::max_with_witnesses(values)
         })
-        .reduce(|| 0.0, f64::max)
+        .collect();
+    let max = groups.iter().fold(0.0_f64, |m, (v, _)| m.max(*v));
+    (max, groups.into_iter().map(|(_, w)| w).collect())
+}
+
+/// The evidence of the three-layer bound at `u = θv` (`θ ≥ 0`): the witnesses and the outer
+/// multipliers `μ_G` computed at `v`, all scaled by `θ` (the inequalities are positively
+/// homogeneous in `(u, μ, α)`), with the inner gates and the outer patterns.
+pub fn certificate_evidence(
+    arrangement: &Arrangement,
+    outer: &OuterPatterns,
+    v: ArrayView1<f64>,
+    theta: f64,
+    mu: &[f64],
+    witnesses: &[Vec<PatternWitness>],
+) -> Evidence {
+    let n = v.len();
+    let frame = Frame {
+        filter_norm: DualNorm::L2,
+        pattern_rule: PatternRule::ReluSign,
+        gates: arrangement
+            .patterns
+            .iter()
+            .map(|p| p.gate.clone())
+            .collect(),
+    };
+    let mut out = Evidence::scaled(&frame, v, theta, &[]);
+    out.multipliers = witnesses
+        .iter()
+        .enumerate()
+        .flat_map(|(g, w)| evidence::scaled_multipliers(w, theta, Some(g)))
+        .collect();
+    out.outer_patterns = Some(
+        outer
+            .on
+            .iter()
+            .map(|d| d.iter().map(|&b| u8::from(b)).collect())
+            .collect(),
+    );
+    out.outer_multipliers = Some(
+        (0..2 * outer.on.len())
+            .map(|g| {
+                (0..n)
+                    .map(|s| theta * mu.get(g * n + s).copied().unwrap_or(0.0).max(0.0))
+                    .collect()
+            })
+            .collect(),
+    );
+    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -555,6 +616,9 @@ pub struct Certificate {
     pub dual_scaling: f64,
     /// Weight decay.
     pub beta: f64,
+    /// What a checker needs to re-check `lower_bound` without cvxcnn ([`crate::evidence`]): the
+    /// dual point `θv`, the inner gates, the outer patterns, `θμ_G` and the multipliers `θα`.
+    pub evidence: Evidence,
 }
 
 /// Network layout of a three-layer result.
@@ -864,8 +928,9 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         Array1::from(sol.z[layout.residual_row..layout.residual_row + n].to_vec()),
     ];
     let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
+    let mut evidence = certificate_evidence(&arr, &outer, Array1::zeros(n).view(), 0.0, &mu, &[]);
     for v in &candidates {
-        let gamma = max_dual_value(m, &arr, &a, &outer, &rows, &layout, v.view(), &mu);
+        let (gamma, witnesses) = max_dual_value(m, &arr, &a, &outer, &rows, &layout, v.view(), &mu);
         let (vv, vy) = (v.dot(v), v.dot(&y));
         if vv == 0.0 {
             continue;
@@ -880,6 +945,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         let bound = theta * vy - 0.5 * theta * theta * vv;
         if bound > best.0 {
             best = (bound, gamma, theta);
+            evidence = certificate_evidence(&arr, &outer, v.view(), theta, &mu, &witnesses);
         }
     }
     let (lower_bound, gamma, theta) = best;
@@ -904,6 +970,7 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         max_dual_violation: (gamma - problem.beta).max(0.0),
         dual_scaling: theta,
         beta: problem.beta,
+        evidence,
     };
     timings.certify_s = secs(t);
     timings.total_s = secs(start);

@@ -1,5 +1,5 @@
-//! Two-layer ReLU CNN with global sum or average pooling (formulations.md §1), or local average
-//! pooling through per-position weights `α_k` (§4).
+//! Two-layer ReLU CNN with global sum or average pooling (docs/math.md §2), or local average
+//! pooling through per-position weights `α_k` (§5).
 //!
 //! ```text
 //! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
@@ -9,7 +9,7 @@
 //! As an SOCP in the IR: a residual block `ρ = Σ_i A_i (c_i − c'_i) − y` (zero-cone rows) keeps the
 //! quadratic objective diagonal (`½‖ρ‖²`); each `‖c‖₂ ≤ t` is a second-order cone of size `h + 1`;
 //! each cone `B_i c ≥ 0` is a block of nonnegative rows, of which only the rows the reduction kept
-//! (formulations.md §7) are written.
+//! (docs/math.md §10) are written.
 
 use crate::arrangement::Arrangement;
 use crate::geometry::FilterNorm;
@@ -20,7 +20,7 @@ use rayon::prelude::*;
 
 /// `A_i = Σ_k α_k D_i^k X_k` for every pattern, as `[P, n, h]`, with per-position pooling weights
 /// `alpha` (`K` entries, [`crate::geometry::Pooling::patch_weights`]): `α_k = s` for global pooling
-/// (formulations.md §1), `Σ_a [k ∈ R_a]/|R_a|` for local average pooling (§4).
+/// (docs/math.md §2), `Σ_a [k ∈ R_a]/|R_a|` for local average pooling (§5).
 pub fn pattern_matrices(
     patches: &Patches,
     arrangement: &Arrangement,
@@ -54,7 +54,7 @@ pub fn pattern_matrices(
     a
 }
 
-/// How the loss sees the pattern blocks (formulations.md §7, third lever).
+/// How the loss sees the pattern blocks (docs/math.md §10, third lever).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Coupling {
@@ -63,7 +63,7 @@ pub enum Coupling {
     /// `ρ = Σ_i A_i z_i − y` with sparse rows `z_i = c_i − c'_i`: the dense block appears once.
     Difference,
     /// As `Difference`, with the loss compressed by a thin QR `A = QR` when `n > hP`
-    /// (formulations.md §7, second lever): `½‖Az − y‖² = ½‖Rz − Qᵀy‖² + ½(‖y‖² − ‖Qᵀy‖²)`, so the
+    /// (docs/math.md §10, second lever): `½‖Az − y‖² = ½‖Rz − Qᵀy‖² + ½(‖y‖² − ‖Qᵀy‖²)`, so the
     /// solver sees `hP` residual rows (a dense triangle) instead of `n`. Falls back to `Difference`
     /// when `n ≤ hP`.
     Compressed,
@@ -124,7 +124,7 @@ impl Layout {
 /// [`Arrangement::cone_rows`] (`(2D_i[r] − 1) M[r]` for sum and average pooling).
 pub type ConeRows = Vec<Vec<usize>>;
 
-/// Builds the SOCP of formulations.md §1 with the given cone rows.
+/// Builds the SOCP of docs/math.md §2 with the given cone rows.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     patches: &Patches,
@@ -386,8 +386,8 @@ pub fn block_threshold(
         .unwrap_or(0.0)
 }
 
-/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (formulations.md §1;
-/// §2 with the ℓ1 norm), so every neuron is balanced: `‖u‖ = |w|` in the program's norm.
+/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (docs/math.md §2;
+/// §3 with the ℓ1 norm), so every neuron is balanced: `‖u‖ = |w|` in the program's norm.
 /// Blocks with `‖c‖ ≤ min_norm` are dropped (see [`noise_threshold`]).
 pub fn decode(layout: &Layout, x: &[f64], min_norm: f64) -> Decoded {
     let norm = |v: &[f64]| layout.norm.of(v);

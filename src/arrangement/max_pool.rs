@@ -1,4 +1,4 @@
-//! Patterns of global max pooling (formulations.md §4).
+//! Patterns of global max pooling (docs/math.md §5).
 //!
 //! A filter `u` of `f = Σ_j w_j max_k (X_k u_j)_+` fixes, per sample `t`, either the argmax patch
 //! `κ_t` (when the maximum is ≥ 0) or "off" (every patch < 0). On the cone of such a pattern the

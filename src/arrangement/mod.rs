@@ -1,4 +1,4 @@
-//! Sign patterns `D_i` of the hyperplane arrangement of the stacked patches (formulations.md §1).
+//! Sign patterns `D_i` of the hyperplane arrangement of the stacked patches (docs/math.md §2).
 //!
 //! A filter `u` fixes the pattern `D(u) = diag(1[M u ≥ 0])` on every patch of every sample at once;
 //! patterns are joint over patches. Three ways to choose them: every cell of the arrangement (`exact`),
@@ -9,7 +9,7 @@
 //! stored as 0 so that patterns compare on the rows that matter. A pattern with every row off gives
 //! `A_i = 0` and is dropped.
 //!
-//! Global max pooling (formulations.md §4) has patterns of another kind ([`max_pool`]): one argmax
+//! Global max pooling (docs/math.md §5) has patterns of another kind ([`max_pool`]): one argmax
 //! patch per sample, stored in the same `on` bits. What the bits mean, and so which cone rows
 //! `B_i` a pattern has, is the arrangement's [`PatternKind`]; [`Arrangement::cone_rows`] and
 //! [`Arrangement::cone_values`] are the one place that knows, and the program builder, the
@@ -40,11 +40,11 @@ pub struct Pattern {
 /// row `r = k·n + t` belonging to patch `k` of sample `t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PatternKind {
-    /// ReLU sign pattern of sum or average pooling (formulations.md §1): `on[r] = 1[M_r·g ≥ 0]`;
+    /// ReLU sign pattern of sum or average pooling (docs/math.md §2): `on[r] = 1[M_r·g ≥ 0]`;
     /// cone row `r` is `(2D[r] − 1) M_r`.
     #[default]
     Relu,
-    /// Global max pooling (formulations.md §4): `on[κ_t·n + t]` is set for the argmax patch `κ_t`
+    /// Global max pooling (docs/math.md §5): `on[κ_t·n + t]` is set for the argmax patch `κ_t`
     /// of every "on" sample and every other bit is off (an "off" sample has no bit set). Cone row
     /// `r = k·n + t`: for an "on" sample `x_{t,κ}` when `k = κ_t` and `x_{t,κ} − x_{t,k}`
     /// otherwise; for an "off" sample `−x_{t,k}`.

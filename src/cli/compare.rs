@@ -180,7 +180,7 @@ pub(crate) fn compare_table(report: &cvxcnn::compare::CompareReport) -> String {
     if report.rows.iter().any(|r| r.program == "gated") {
         let _ = writeln!(
             t,
-            "fista solves the gated relaxation (formulations.md §3), whose optimum is ≤ the ReLU \
+            "fista solves the gated relaxation (docs/math.md §7), whose optimum is ≤ the ReLU \
              optimum: a negative gap is expected there."
         );
     }

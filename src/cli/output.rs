@@ -103,8 +103,10 @@ pub(crate) fn check_writable(out: &Path, flag: &str) -> Result<(), String> {
 
 /// Writes `value` as pretty JSON with a final newline.
 pub(crate) fn write_json<T: Serialize>(value: &T, out: Option<&Path>) -> Result<(), String> {
-    let mut text = serde_json::to_string_pretty(value)
+    let text = serde_json::to_string_pretty(value)
         .map_err(|e| format!("cannot serialize the result: {e}"))?;
+    // Certificates' evidence holds thousands of numbers: one line per array of them.
+    let mut text = cvxcnn::evidence::compact_evidence(&text);
     text.push('\n');
     write_text(&text, out)
 }

@@ -5,7 +5,7 @@
 //! f = ½‖A z(x) − y‖²,   h_j = β‖·‖₂ + ι_{K_j}   (K_j = {B_j u ≥ 0}; the whole space when gated)
 //! ```
 //!
-//! ReLU program (§1): `x = (c, c')`, `z = c − c'`. Gated (§3): `x = z`. Each iteration
+//! ReLU program (§2): `x = (c, c')`, `z = c − c'`. Gated (§7): `x = z`. Each iteration
 //! - x-update: `min f(x) + (ρ/2)‖x − (u − w)‖²`, one shifted solve with the cached factorization of
 //!   [`DenseLoss`] (for `(c, c')` the sum `c + c'` decouples and only the difference needs the solve,
 //!   with shift `ρ/2`);
@@ -125,9 +125,9 @@ pub struct AdmmOut {
 
 /// The program ADMM runs on.
 pub enum Program<'a> {
-    /// §3: `P` blocks, no cones.
+    /// §7: `P` blocks, no cones.
     Gated,
-    /// §1: `2P` blocks; `cones[i]` is pattern `i`'s cone, `row_scale` the largest original row norm
+    /// §2: `2P` blocks; `cones[i]` is pattern `i`'s cone, `row_scale` the largest original row norm
     /// (the violation's scale, as in [`super::al::AlCheck::violation`]).
     Relu {
         cones: &'a [PolyCone],

@@ -1,9 +1,14 @@
-//! Augmented Lagrangian for the cone-constrained ReLU program (formulations.md §1):
+//! Augmented Lagrangian for the cone-constrained ReLU program (docs/math.md §2):
 //!
 //! ```text
 //! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
 //! s.t.             B_i c_i ≥ 0,  B_i c'_i ≥ 0
 //! ```
+//!
+//! Two methods ([`AlMethod`]). The default, [`AlMethod::Admm`], is the ADMM of [`super::admm`]: the
+//! loss and the cones are split, every block's prox is the exact projection onto its pattern's cone
+//! followed by the group shrink, and every check computes a certified lower bound (with the
+//! certifying polish of [`super::polish`] when asked). The older [`AlMethod::Penalty`] follows.
 //!
 //! The cone rows enter through the standard augmented Lagrangian for inequalities `g ≥ 0`,
 //! `ψ(g, λ) = (1/2μ)(‖max(0, λ − μg)‖² − ‖λ‖²)` (smooth in `g`, gradient `−max(0, λ − μg)`), and each
@@ -117,7 +122,7 @@ impl Default for AlOptions {
 pub struct AlCheck {
     /// Seconds since the start.
     pub seconds: f64,
-    /// True §1 objective at the iterate.
+    /// True §2 objective at the iterate.
     pub objective: f64,
     /// Worst cone-row violation relative to `max_i ‖c_i‖ · max_r ‖b_r‖`.
     pub violation: f64,
@@ -134,7 +139,7 @@ pub struct AlResult {
     pub c: Array2<f64>,
     /// `c'_i`, `[P, h]`.
     pub c_prime: Array2<f64>,
-    /// True §1 objective at `(c, c')`.
+    /// True §2 objective at `(c, c')`.
     pub objective: f64,
     /// Worst relative violation of the given cone rows.
     pub violation: f64,
@@ -203,7 +208,7 @@ pub fn full_violation(
     worst_of(c).max(worst_of(c_prime)) / scale
 }
 
-/// True §1 objective.
+/// True §2 objective.
 pub fn objective(
     a: ArrayView3<f64>,
     y: ArrayView1<f64>,
@@ -681,7 +686,7 @@ pub struct PreparedResult {
     pub rows: Vec<Vec<usize>>,
 }
 
-/// Solves the §1 program of a prepared problem from its (reduced) cone rows, then checks every
+/// Solves the §2 program of a prepared problem from its (reduced) cone rows, then checks every
 /// dropped row and re-solves, warm, with the violated ones added (at most `max_rounds` runs, all
 /// within one `options.time_limit`).
 pub fn solve_prepared(

@@ -1,4 +1,4 @@
-//! Restarted FISTA for the gated-ReLU relaxation (formulations.md §3):
+//! Restarted FISTA for the gated-ReLU relaxation (docs/math.md §7):
 //!
 //! ```text
 //! min_z  ½‖Σ_i A_i z_i − y‖² + β Σ_i ‖z_i‖₂

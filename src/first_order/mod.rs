@@ -1,6 +1,6 @@
-//! First-order solvers for the convex programs of `formulations.md`: restarted FISTA for the
-//! gated-ReLU group lasso (§3, [`fista`]) and an augmented-Lagrangian method for the
-//! cone-constrained ReLU program (§1, [`al`]: ADMM by default, [`admm`]), certified by the
+//! First-order solvers for the convex programs of `docs/math.md`: restarted FISTA for the
+//! gated-ReLU group lasso (§7, [`fista`]) and an augmented-Lagrangian method for the
+//! cone-constrained ReLU program (§2, [`al`]: ADMM by default, [`admm`]), certified by the
 //! column-generation [`polish`] and scaled to many patterns by the [`working_set`] driver.
 //!
 //! All apply `Σ_i A_i z_i` and its adjoint with the `[P, n, h]` pattern matrices directly; no KKT

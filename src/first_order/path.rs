@@ -15,9 +15,9 @@ use std::time::Instant;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PathSolver {
-    /// The ReLU program (§1) by the ADMM augmented Lagrangian, warm-started.
+    /// The ReLU program (§2) by the ADMM augmented Lagrangian, warm-started.
     Al,
-    /// The gated relaxation (§3) by restarted FISTA, warm-started (a lower bound on `al`).
+    /// The gated relaxation (§7) by restarted FISTA, warm-started (a lower bound on `al`).
     Fista,
     /// The ReLU program by `cvxcnn solve` (Clarabel; interior point, so no warm start).
     Clarabel,

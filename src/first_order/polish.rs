@@ -1,4 +1,4 @@
-//! Polish of the §1 ReLU program by exact column generation over neuron directions.
+//! Polish of the §2 ReLU program by exact column generation over neuron directions.
 //!
 //! A first-order method gets the objective right long before its residual `v = y − ŷ` can
 //! certify it: the certificate needs every pattern's dual value `max_± ‖Π_{K_i}(±A_iᵀv)‖` at most
@@ -16,8 +16,9 @@
 //! is an **upper bound** of the ReLU program: `u_b = Σ_{j ∈ b} w_j r_j` lies in `K_i`, has the same
 //! prediction, and `‖u_b‖ ≤ Σ_{j∈b} w_j`. With one column per block along the optimal filter's
 //! direction it **equals** the optimum. It is a bound-constrained QP in the weights only (about
-//! `n` of them are positive), solved to machine precision by projected Newton on the Gram matrix
-//! of the columns — no cone rows, no filter variables.
+//! `n` of them are positive), solved to machine precision by a primal–dual interior point on the
+//! Gram matrix of the columns followed by an exact solve on its support — no cone rows, no filter
+//! variables.
 //!
 //! **Pricing.** At the master's residual `v`, every pattern and sign is priced exactly:
 //! `g = Π_{K_i}(s A_iᵀ v)`. A block whose dual value `‖g‖` exceeds `β` gets the column `g/‖g‖` —

@@ -1,5 +1,5 @@
 //! Working-set (column-generation) driver around the ADMM augmented Lagrangian ([`super::al`]) for
-//! the ReLU program of formulations.md §1 with many patterns.
+//! the ReLU program of docs/math.md §2 with many patterns.
 //!
 //! The optimum uses few pattern blocks, so the AL runs on a working set `W` only and the rest are
 //! priced exactly with the dual certificate ([`crate::certify`]):
@@ -193,7 +193,7 @@ pub struct WorkingSetResult {
     pub trace: Vec<TracePoint>,
 }
 
-/// Solves the §1 ReLU program over all patterns of `prep` (ℓ2 filter norm) to a certified relative
+/// Solves the §2 ReLU program over all patterns of `prep` (ℓ2 filter norm) to a certified relative
 /// gap of `options.tol_gap`, running the AL on a working set only (see the module documentation).
 /// Uses `prep.a` for pricing and `prep.rows` (irredundant rows) for the cones and the NNLS.
 pub fn solve(

@@ -75,7 +75,7 @@ pub(super) fn architecture(
             if file.filter_norm.is_some_and(|f| f != FilterNorm::L2) {
                 return Err(bad(
                     "\"filter_norm\" does not apply to \"circular\" (its convex regularizer is \
-                     the spectral ℓ1 norm of formulations.md §5); drop the key"
+                     the spectral ℓ1 norm of docs/math.md §8); drop the key"
                         .into(),
                 ));
             }
@@ -247,7 +247,7 @@ fn geometry(
 
 /// The validated pooling: `pool_size` only with `"local_average"`, which needs it, with one entry
 /// per spatial dimension, each ≥ 1 and dividing the grid of patch positions (windows never
-/// overlap and never hang over the edge; formulations.md §4).
+/// overlap and never hang over the edge; docs/math.md §5).
 fn pooling_of(
     source: &Path,
     one_d: bool,

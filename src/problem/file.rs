@@ -24,7 +24,7 @@ pub struct ProblemFile {
     pub architecture: ArchitectureFile,
     /// Weight decay `β ≥ 0`.
     pub beta: f64,
-    /// Filter norm in the weight decay: `"l2"` (default) or `"l1"` (formulations.md §2).
+    /// Filter norm in the weight decay: `"l2"` (default) or `"l1"` (docs/math.md §3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter_norm: Option<FilterNorm>,
     /// Which sign patterns to use.
@@ -83,7 +83,7 @@ pub enum RestKeyword {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ArchitectureFile {
-    /// Two-layer CNN with global pooling (formulations.md §1).
+    /// Two-layer CNN with global pooling (docs/math.md §2).
     TwoLayer {
         /// `[kl]` or `[kh, kw]`.
         kernel: Vec<usize>,
@@ -105,13 +105,13 @@ pub enum ArchitectureFile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bias: Option<bool>,
     },
-    /// Three-layer circular CNN with one ReLU over 1-D signals (formulations.md §5).
+    /// Three-layer circular CNN with one ReLU over 1-D signals (docs/math.md §8).
     Circular {
         /// Optional bias inside the ReLU, regularized with the filters; default false.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bias: Option<bool>,
     },
-    /// Three-layer CNN with two ReLU layers, sum pooling (formulations.md §6).
+    /// Three-layer CNN with two ReLU layers, sum pooling (docs/math.md §9).
     ThreeLayer {
         /// `[kl]` or `[kh, kw]`.
         kernel: Vec<usize>,
@@ -157,7 +157,7 @@ pub enum PoolingFile {
     Sum,
     /// Global average pooling.
     Average,
-    /// Global max pooling (formulations.md §4).
+    /// Global max pooling (docs/math.md §5).
     Max,
     /// Average over non-overlapping `pool_size` windows of patch positions.
     LocalAverage,

@@ -94,7 +94,7 @@ impl ArrangementSpec {
 /// Architecture (validated).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Architecture {
-    /// Two-layer CNN with global pooling (formulations.md §1).
+    /// Two-layer CNN with global pooling (docs/math.md §2).
     TwoLayer {
         /// Kernel, stride and padding.
         geometry: ConvGeometry,
@@ -106,12 +106,12 @@ pub enum Architecture {
         bias: bool,
     },
     /// Three-layer circular CNN with one ReLU, `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+`
-    /// (formulations.md §5); inputs `[n, 1, d]`.
+    /// (docs/math.md §8); inputs `[n, 1, d]`.
     Circular {
         /// Whether each neuron has a bias `e_j` inside the ReLU.
         bias: bool,
     },
-    /// Three-layer CNN with two ReLU layers and sum pooling (formulations.md §6).
+    /// Three-layer CNN with two ReLU layers and sum pooling (docs/math.md §9).
     ThreeLayer {
         /// Kernel, stride and padding.
         geometry: ConvGeometry,
