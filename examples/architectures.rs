@@ -57,14 +57,14 @@ fn main() {
                 println!(
                     "| `{name}` | {what} | {} | {:.8} | {} | {} {:.1e} | {} | {} | {:.1} |",
                     status(r.status()),
-                    r.network_objective(),
+                    r.header().network_objective,
                     r.neurons(),
-                    if r.certificate().certified() {
+                    if r.certificate().certified {
                         "✓"
                     } else {
                         "✗"
                     },
-                    r.certificate().relative_gap(),
+                    r.certificate().relative_gap,
                     acc(s.train_accuracy),
                     acc(s.test_accuracy),
                     secs
@@ -75,7 +75,7 @@ fn main() {
                 let gap = r
                     .models
                     .iter()
-                    .map(|m| m.outcome.report.certificate().relative_gap())
+                    .map(|m| m.outcome.report.certificate().relative_gap)
                     .fold(f64::MIN, f64::max);
                 println!(
                     "| `{name}` | {what} | {} | {:.8} | {} | {} {:.1e} | {} | {} | {:.1} |",

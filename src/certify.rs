@@ -11,7 +11,7 @@
 //! The NNLS (or LP) multipliers `α` of the winning candidate, scaled with it, are kept as the
 //! certificate's evidence ([`crate::evidence`]): with them anyone can re-check the bound.
 
-use crate::arch::two_layer::ConeRows;
+use crate::arrangement::ConeRows;
 use crate::arrangement::{Arrangement, PatternKind};
 use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
 use crate::evidence::{self, Evidence, Frame, PatternRule, PatternWitness};
@@ -42,8 +42,11 @@ pub struct Certificate {
     pub certified: bool,
     /// What the bound covers.
     pub scope: Scope,
-    /// Patterns checked.
+    /// Patterns checked (inner patterns of the three-layer program).
     pub patterns: usize,
+    /// Outer patterns checked (three-layer program only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outer_patterns: Option<usize>,
     /// Objective of the network being certified.
     pub primal_objective: f64,
     /// Certified lower bound `d(θv)`.
@@ -60,9 +63,11 @@ pub struct Certificate {
     pub dual_scaling: f64,
     /// Weight decay.
     pub beta: f64,
-    /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|` (in the filter norm): for `β ≥ β_max` the zero network is optimal
-    /// (over the patterns checked; exact in `exact` mode).
-    pub beta_max: f64,
+    /// `max_i max_{‖u‖ ≤ 1, u ∈ cone_i} |yᵀ A_i u|` (in the filter norm): for `β ≥ β_max` the zero
+    /// network is optimal (over the patterns checked; exact in `exact` mode). Absent for the
+    /// three-layer program, whose dual value depends on outer multipliers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta_max: Option<f64>,
     /// What a checker needs to re-check `lower_bound` without cvxcnn ([`crate::evidence`]).
     pub evidence: Evidence,
 }
@@ -306,7 +311,12 @@ pub fn certify_linear(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
-    let max_dual = |v: ArrayView1<f64>| (crate::arch::linear::dual_value(a, v, norm), Vec::new());
+    // ‖Aᵀv‖_dual = max {vᵀA u : ‖u‖ ≤ 1}, exactly.
+    let max_dual = |v: ArrayView1<f64>| {
+        let g: Array1<f64> = a.t().dot(&v);
+        let g = g.as_slice().expect("a fresh Array1 is contiguous");
+        (norm.dual_of(g), Vec::new())
+    };
     let frame = Frame {
         filter_norm: norm.into(),
         pattern_rule: PatternRule::None,
@@ -386,6 +396,7 @@ pub(crate) fn certificate(
         certified: relative_gap <= CERTIFIED_REL_GAP,
         scope,
         patterns,
+        outer_patterns: None,
         primal_objective,
         lower_bound,
         gap,
@@ -394,7 +405,7 @@ pub(crate) fn certificate(
         max_dual_violation: (max_dual_value - beta).max(0.0),
         dual_scaling: theta,
         beta,
-        beta_max,
+        beta_max: Some(beta_max),
         evidence,
     }
 }

@@ -31,6 +31,7 @@ pub mod backend;
 pub mod baseline;
 pub mod certify;
 pub mod circular_net;
+pub mod clock;
 pub mod compare;
 pub mod data;
 pub mod error;

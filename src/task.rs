@@ -170,14 +170,17 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             .map(|m| m.outcome.report.status())
             .find(|&s| s != Status::Optimal)
             .unwrap_or(Status::Optimal),
-        objective: models.iter().map(|m| m.outcome.report.objective()).sum(),
+        objective: models
+            .iter()
+            .map(|m| m.outcome.report.header().objective)
+            .sum(),
         network_objective: models
             .iter()
-            .map(|m| m.outcome.report.network_objective())
+            .map(|m| m.outcome.report.header().network_objective)
             .sum(),
         certified: models
             .iter()
-            .all(|m| m.outcome.report.certificate().certified()),
+            .all(|m| m.outcome.report.certificate().certified),
         classes: classes.clone(),
         train_accuracy: 0.0,
         test_accuracy: None,

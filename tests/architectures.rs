@@ -412,7 +412,9 @@ fn linear_activation_is_the_group_lasso_solved_another_way_with_its_kkt_conditio
             r.certificate.relative_gap
         );
         assert_relative_eq!(
-            r.certificate.beta_max,
+            r.certificate
+                .beta_max
+                .expect("two-layer certificates have beta_max"),
             a.t().dot(&y).dot(&a.t().dot(&y)).sqrt(),
             max_relative = 1e-10
         );
@@ -468,7 +470,10 @@ fn linear_beta_max_separates_the_zero_network_from_a_nonzero_one() {
     let (x, y) = gaussian_data(10, 1, 1, 6, 15);
     let v = Variant::relu(geometry([1, 3], [0, 0]), Pooling::Sum).linear();
     let r = solve(&problem(x.clone(), y.clone(), v, 0.1, sample(5, 0)));
-    let beta_max = r.certificate.beta_max;
+    let beta_max = r
+        .certificate
+        .beta_max
+        .expect("two-layer certificates have beta_max");
     let zero = solve(&problem(
         x.clone(),
         y.clone(),
@@ -622,7 +627,7 @@ fn certify_network_requires_biases_exactly_when_the_architecture_has_them() {
         ..SolveOptions::default()
     };
     let r = solve_with(&p, &given(Some(vec![0.5, 0.2])));
-    let c = r.network_certificate.expect("network certificate");
+    let c = r.network_certificate.as_ref().expect("network certificate");
     let net = TwoLayerCnn {
         geometry: v.geometry,
         pooling: v.pooling,

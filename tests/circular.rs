@@ -337,7 +337,10 @@ fn beta_max_gives_the_zero_network() {
         },
         41,
     );
-    let bm = solve(&p).certificate.beta_max;
+    let bm = solve(&p)
+        .certificate
+        .beta_max
+        .expect("two-layer certificates have beta_max");
     let mut at = p.clone();
     at.beta = bm * 1.001;
     let r = solve(&at);

@@ -169,7 +169,10 @@ fn beta_max_gives_the_zero_network() {
         0.01,
         exact(),
     ));
-    let beta_max = r.certificate.beta_max;
+    let beta_max = r
+        .certificate
+        .beta_max
+        .expect("two-layer certificates have beta_max");
     assert!(beta_max > 0.0);
     let above = solve(&problem(
         x.clone(),
@@ -450,7 +453,7 @@ fn certify_reproduces_the_gap_of_a_hand_built_network() {
         ..SolveOptions::default()
     };
     let r = solve_with(&p, &opts);
-    let c = r.network_certificate.expect("network certificate");
+    let c = r.network_certificate.as_ref().expect("network certificate");
     assert_relative_eq!(c.primal_objective, by_hand, max_relative = 1e-12);
     assert_relative_eq!(c.gap, by_hand - c.lower_bound, max_relative = 1e-12);
     assert_eq!(c.scope, cvxcnn::certify::Scope::Global);

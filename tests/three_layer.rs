@@ -229,12 +229,13 @@ fn solve_directly(
         reduce: false,
         ..SolveOptions::default()
     };
-    let prep = three_layer::prepare(p, &opts, &quiet).expect("prepare");
+    let three = three_layer::prepare(p, &opts, &quiet).expect("prepare");
+    let (prep, outer) = (&three.prep, &three.outer);
     let (prog, layout) = three_layer::build(
         prep.patches.stacked(),
         &prep.arrangement,
         &prep.a,
-        &prep.outer,
+        outer,
         p.y.view(),
         p.beta,
         &prep.rows,
@@ -242,15 +243,8 @@ fn solve_directly(
     );
     let sol = opts.backend.solve(&prog).expect("solve");
     assert_eq!(sol.status, Status::Optimal);
-    let tau = three_layer::noise_threshold(
-        &prep.a,
-        &prep.outer,
-        &layout,
-        &sol.x,
-        p.y.view(),
-        p.beta,
-        1e-8,
-    );
+    let tau =
+        three_layer::noise_threshold(&prep.a, outer, &layout, &sol.x, p.y.view(), p.beta, 1e-8);
     let d = three_layer::decode(&layout, &sol.x, tau);
     let net = ThreeLayerCnn {
         geometry: p.architecture.geometry(p.x.dim().3),
@@ -260,7 +254,7 @@ fn solve_directly(
         output_weights: d.output_weights,
         biases: None,
     };
-    (sol.primal_objective, net, d.subnetworks, prep.outer.on)
+    (sol.primal_objective, net, d.subnetworks, outer.on.clone())
 }
 
 /// Largest `(−g_jt if D'[t] = 1, g_jt otherwise)` over sub-networks and samples, relative to the

@@ -13,11 +13,24 @@
 //! `ρ = A z − y` (zero-cone rows, objective `½‖ρ‖²`) and `t ≥ ‖z‖` (one second-order cone, or
 //! `t_j ≥ |z_j|` as linear rows for ℓ1), objective `+ β Σ t`.
 
-use crate::arch::two_layer::Decoded;
+use crate::arch::formulation::{self, Formulation, Prepared};
+use crate::arch::options::{Progress, SolveOptions, Weights};
+use crate::arch::report::{
+    DataReport, Header, NetworkLayout, ProgramReport, Timings, TwoLayerBody,
+};
+use crate::arch::two_layer::{self, Coupling, Decoded};
+use crate::arrangement::{Arrangement, ConeRows, PatternKind};
+use crate::backend::Solution;
+use crate::certify::{self, Certificate};
+use crate::clock::secs;
+use crate::error::Result;
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
+use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
+use crate::problem::Problem;
+use ndarray::{Array1, Array2, Array3, ArrayView1, ArrayView2, Axis};
+use std::time::Instant;
 
 /// `A = Σ_k α_k X_k` (`n × h`).
 pub fn design(patches: &Patches, alpha: &[f64]) -> Array2<f64> {
@@ -158,8 +171,156 @@ pub fn decode(
     out
 }
 
-/// `‖Aᵀv‖_dual = max {vᵀA u : ‖u‖ ≤ 1}`: the dual constraint of the linear program, exact.
-pub fn dual_value(a: ArrayView2<f64>, v: ArrayView1<f64>, norm: FilterNorm) -> f64 {
-    let g: Array1<f64> = a.t().dot(&v);
-    norm.dual_of(g.as_slice().expect("a fresh Array1 is contiguous"))
+/// The prepared linear program of one problem: the patches (for the report) and the design
+/// `A = Σ_k α_k X_k`. There are no sign patterns: the arrangement is empty and no cone row is
+/// written, so the driver's full-row check has nothing to check.
+pub struct Linear {
+    /// Patches and an empty arrangement.
+    pub prep: Prepared,
+    /// `A = Σ_k α_k X_k`, `n × h`.
+    pub design: Array2<f64>,
+}
+
+impl Formulation for Linear {
+    type Body = TwoLayerBody;
+    type Inverse = Layout;
+    type Network = TwoLayerCnn;
+
+    fn check(problem: &Problem, options: &SolveOptions) -> Result<()> {
+        two_layer::check_network(problem, options)
+    }
+
+    fn prepare(problem: &Problem, _: &SolveOptions, _: Progress) -> Result<Self> {
+        let t = Instant::now();
+        let (patches, alpha) = two_layer::patches_of(problem)?;
+        let a = design(&patches, &alpha);
+        let (_, n, h) = patches.data.dim();
+        let timings = Timings {
+            arrangements_s: secs(t),
+            ..Timings::default()
+        };
+        Ok(Linear {
+            prep: Prepared {
+                patches,
+                arrangement: Arrangement {
+                    patterns: Vec::new(),
+                    candidates: 0,
+                    exact: true,
+                    kind: PatternKind::Relu,
+                },
+                a: Array3::zeros((0, n, h)),
+                rows: Vec::new(),
+                timings,
+            },
+            design: a,
+        })
+    }
+
+    fn prepared(&self) -> &Prepared {
+        &self.prep
+    }
+
+    fn build(&self, problem: &Problem, _: &ConeRows) -> (ConicProgram, Layout) {
+        build(
+            self.design.view(),
+            problem.y.view(),
+            problem.beta,
+            problem.filter_norm,
+        )
+    }
+
+    fn blocks(&self, _: &Layout, _: &[f64]) -> Vec<(usize, Vec<f64>)> {
+        Vec::new()
+    }
+
+    fn decode(
+        &self,
+        problem: &Problem,
+        layout: &Layout,
+        sol: &Solution,
+        tol: f64,
+    ) -> formulation::Decoded<TwoLayerCnn> {
+        let d = decode(
+            self.design.view(),
+            problem.y.view(),
+            problem.beta,
+            layout,
+            &sol.x,
+            tol,
+        );
+        two_layer::decoded_network(problem, &d.filters, &d.output_weights)
+    }
+
+    fn solver_duals(&self, _: &Problem, layout: &Layout, sol: &Solution) -> Vec<Array1<f64>> {
+        let rows = layout.residual_row..layout.residual_row + layout.n;
+        vec![Array1::from(sol.z[rows].to_vec())]
+    }
+
+    fn certify(
+        &self,
+        problem: &Problem,
+        _: &Layout,
+        _: &Solution,
+        _: &ConeRows,
+        candidates: &[Array1<f64>],
+        objective: f64,
+    ) -> Certificate {
+        certify::certify_linear(
+            self.design.view(),
+            problem.y.view(),
+            candidates,
+            problem.beta,
+            objective,
+            problem.filter_norm,
+        )
+    }
+
+    fn given_network(
+        &self,
+        problem: &Problem,
+        weights: &Weights,
+    ) -> Result<(Objective, Array1<f64>)> {
+        Ok(two_layer::given(problem, weights))
+    }
+
+    fn patterns_used(&self, _: &Problem) -> (usize, usize, &'static str) {
+        (1, 0, "none")
+    }
+
+    fn body(
+        &self,
+        _: &Problem,
+        header: Header,
+        decoded: formulation::Decoded<TwoLayerCnn>,
+        max_constraint_violation: f64,
+    ) -> TwoLayerBody {
+        two_layer::body(header, decoded.network, max_constraint_violation)
+    }
+
+    fn program_report(
+        &self,
+        _: &Problem,
+        options: &SolveOptions,
+        program: &ConicProgram,
+        _: &Layout,
+        _: &ConeRows,
+    ) -> ProgramReport {
+        ProgramReport {
+            variables: program.n_vars(),
+            rows: program.n_rows(),
+            nonzeros: program.entries.len(),
+            cone_rows_full: 0,
+            cone_rows_written: 0,
+            reduced: options.reduce,
+            coupling: Coupling::Direct,
+        }
+    }
+
+    fn layout(&self, problem: &Problem) -> NetworkLayout {
+        two_layer::network_report(problem)
+    }
+
+    fn data(&self, problem: &Problem) -> DataReport {
+        two_layer::data_report(problem, self.prep.patches.k())
+    }
 }

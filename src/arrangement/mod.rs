@@ -27,6 +27,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use std::collections::HashSet;
 
+/// The cone rows written for each pattern: indices `r` into `M`; the row itself is
+/// [`Arrangement::cone_rows`] (`(2D_i[r] − 1) M[r]` for sum and average pooling).
+pub type ConeRows = Vec<Vec<usize>>;
+
 /// One sign pattern with the gate that generated it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pattern {
@@ -89,7 +93,7 @@ impl Arrangement {
     pub fn cone_values(&self, m: ArrayView2<f64>, i: usize, c: &[f64]) -> Vec<f64> {
         let on = &self.patterns[i].on;
         match self.kind {
-            PatternKind::Relu => crate::arch::two_layer::cone_values(m, on, c),
+            PatternKind::Relu => cone_values(m, on, c),
             PatternKind::MaxPool { samples } => max_pool::cone_values(m, samples, on, c),
         }
     }
@@ -147,4 +151,16 @@ fn distinct_patterns(gates: Vec<Vec<f64>>, pattern: impl Fn(&[f64]) -> Vec<bool>
         }
     }
     patterns
+}
+
+/// Values `(2D_i − I) M c` of every row of the full cone of pattern `on` at `c` (`nK` values).
+pub fn cone_values(m: ndarray::ArrayView2<f64>, on: &[bool], c: &[f64]) -> Vec<f64> {
+    let c = ndarray::ArrayView1::from(c);
+    m.outer_iter()
+        .zip(on)
+        .map(|(row, &o)| {
+            let v = row.dot(&c);
+            if o { v } else { -v }
+        })
+        .collect()
 }

@@ -102,7 +102,12 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
         let status = report.status();
         let c = report.certificate();
         if status != Status::Optimal {
-            let (iterations, primal, dual) = report.solver_summary();
+            let solver = report.solver();
+            let (iterations, primal, dual) = (
+                solver.iterations,
+                solver.primal_objective,
+                solver.dual_objective,
+            );
             failure.get_or_insert(format!(
                 "{}: {who}the solver stopped with status {} after {iterations} iterations (primal \
                  {primal:.6e}, dual {dual:.6e}); {}",
@@ -110,15 +115,15 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
                 status.name(),
                 status.advice()
             ));
-        } else if !c.certified() {
+        } else if !c.certified {
             failure.get_or_insert(format!(
                 "{}: {who}the solver ({}) reported optimal, but the certificate does not close: \
                  relative gap {:.3e} > {:.0e} (max dual violation {:.3e}); {}",
                 args.problem.display(),
                 opts.backend.name(),
-                c.relative_gap(),
+                c.relative_gap,
                 cvxcnn::certify::CERTIFIED_REL_GAP,
-                c.max_dual_violation(),
+                c.max_dual_violation,
                 tighten(&opts.backend)
             ));
         }
@@ -151,11 +156,11 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
                 "cvxcnn: {who}{} objective {:.10e} (network {:.10e}), {size}, certificate {}, \
                  relative gap {:.2e} ({}), {total_s:.2} s",
                 report.status().name(),
-                report.objective(),
-                report.network_objective(),
-                if c.certified() { "ok" } else { "NOT certified" },
-                c.relative_gap(),
-                match c.scope() {
+                report.header().objective,
+                report.header().network_objective,
+                if c.certified { "ok" } else { "NOT certified" },
+                c.relative_gap,
+                match c.scope {
                     cvxcnn::certify::Scope::Global => "global: over every pattern",
                     cvxcnn::certify::Scope::SampledPatterns => {
                         "over the sampled patterns only, not the global optimum"
@@ -242,7 +247,7 @@ fn write_certificates(outcome: &Outcome, args: &SolveArgs) -> Result<(), String>
             #[derive(Serialize)]
             struct ClassCertificate<'a> {
                 class: i64,
-                certificate: pipeline::AnyCertificate<'a>,
+                certificate: &'a cvxcnn::certify::Certificate,
             }
             #[derive(Serialize)]
             struct PerClass<'a> {

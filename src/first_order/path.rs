@@ -263,17 +263,17 @@ fn run_clarabel(
         let mut pb = problem.clone();
         pb.beta = beta;
         let report = pipeline::solve_any(&pb, solve_options, &quiet).map_err(|e| e.to_string())?;
-        let (iterations, _, _) = report.solver_summary();
+        let iterations = report.solver().iterations;
         let c = report.certificate();
-        patterns = c.patterns();
+        patterns = c.patterns;
         let status = match report.status() {
-            crate::backend::Status::Optimal if !c.certified() => "not_certified".to_string(),
+            crate::backend::Status::Optimal if !c.certified => "not_certified".to_string(),
             s => s.name().to_string(),
         };
         entries.push(PathEntry {
             beta,
-            objective: report.network_objective(),
-            lower_bound: c.lower_bound(),
+            objective: report.header().network_objective,
+            lower_bound: c.lower_bound,
             violation: report.max_constraint_violation(),
             iterations: iterations as usize,
             seconds: t.elapsed().as_secs_f64(),

@@ -33,7 +33,7 @@ use super::cone::PolyCone;
 use super::dense::DenseLoss;
 use super::polish::{self, PolishOptions, PolishResult};
 use super::{Operator, TracePoint, append_trace, max_row_norm, secs};
-use crate::arch::two_layer::ConeRows;
+use crate::arrangement::ConeRows;
 use crate::certify;
 use crate::geometry::FilterNorm;
 use crate::pipeline::Prepared;

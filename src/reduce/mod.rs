@@ -9,7 +9,7 @@
 
 pub mod cone;
 
-use crate::arch::two_layer::ConeRows;
+use crate::arrangement::ConeRows;
 use crate::arrangement::{Arrangement, PatternKind};
 use ndarray::ArrayView2;
 use rayon::prelude::*;

@@ -1,5 +1,5 @@
-//! Two-layer ReLU CNN with global sum or average pooling (docs/math.md §2), or local average
-//! pooling through per-position weights `α_k` (§5).
+//! The two-layer program in the IR (docs/math.md §2; local average pooling through per-position
+//! weights `α_k`, §5; the ℓ1 filter norm, §3):
 //!
 //! ```text
 //! min_{c_i, c'_i}  ½‖Σ_i A_i (c_i − c'_i) − y‖² + β Σ_i (‖c_i‖₂ + ‖c'_i‖₂)
@@ -11,7 +11,8 @@
 //! each cone `B_i c ≥ 0` is a block of nonnegative rows, of which only the rows the reduction kept
 //! (docs/math.md §10) are written.
 
-use crate::arrangement::Arrangement;
+use crate::arch::options::Coupling;
+use crate::arrangement::{Arrangement, ConeRows};
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
 use crate::patches::Patches;
@@ -54,35 +55,6 @@ pub fn pattern_matrices(
     a
 }
 
-/// How the loss sees the pattern blocks (docs/math.md §10, third lever).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Coupling {
-    /// `ρ = Σ_i A_i (c_i − c'_i) − y`: the dense block appears twice.
-    Direct,
-    /// `ρ = Σ_i A_i z_i − y` with sparse rows `z_i = c_i − c'_i`: the dense block appears once.
-    Difference,
-    /// As `Difference`, with the loss compressed by a thin QR `A = QR` when `n > hP`
-    /// (docs/math.md §10, second lever): `½‖Az − y‖² = ½‖Rz − Qᵀy‖² + ½(‖y‖² − ‖Qᵀy‖²)`, so the
-    /// solver sees `hP` residual rows (a dense triangle) instead of `n`. Falls back to `Difference`
-    /// when `n ≤ hP`.
-    Compressed,
-}
-
-impl Coupling {
-    /// The coupling `solve` uses unless told otherwise: `Compressed` when there are more samples
-    /// than columns (`n > hP`: all 1,797 digits with 198 patterns solve in 25 s instead of 95 s),
-    /// `Direct` otherwise. `Difference` was faster at n = 700, hP = 1,782 (14 s against 22 s) but
-    /// stalled near 1e-7 feasibility on all 1,797 digits uncompressed, so it stays opt-in.
-    pub fn for_shape(n: usize, p: usize, h: usize) -> Coupling {
-        if n > p * h {
-            Coupling::Compressed
-        } else {
-            Coupling::Direct
-        }
-    }
-}
-
 /// Where each variable of the two-layer program lives.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
@@ -119,10 +91,6 @@ impl Layout {
         &x[start..start + self.h]
     }
 }
-
-/// The cone rows written for each pattern: indices `r` into `M`; the row itself is
-/// [`Arrangement::cone_rows`] (`(2D_i[r] − 1) M[r]` for sum and average pooling).
-pub type ConeRows = Vec<Vec<usize>>;
 
 /// Builds the SOCP of docs/math.md §2 with the given cone rows.
 #[allow(clippy::too_many_arguments)]
@@ -310,112 +278,4 @@ pub fn solver_duals(
             vec![&qw + &perp, &perp - &qw]
         }
     }
-}
-
-/// Neurons decoded from a convex solution.
-#[derive(Debug, Clone, Default)]
-pub struct Decoded {
-    /// One filter per neuron.
-    pub filters: Vec<Vec<f64>>,
-    /// One output weight per neuron.
-    pub output_weights: Vec<f64>,
-    /// Sum of the norms of the blocks treated as zero.
-    pub dropped_norm: f64,
-}
-
-/// The largest block-norm threshold `τ` such that dropping every block with `‖c‖ ≤ τ` raises the
-/// convex objective `½‖Σ A_i(c_i − c'_i) − y‖² + β Σ‖c‖` by at most `tol`. Interior-point solutions
-/// leave blocks that are zero at the optimum slightly nonzero; this finds them by what they are worth,
-/// and when the optimum is the zero network, it drops everything.
-pub fn noise_threshold(
-    a: &Array3<f64>,
-    layout: &Layout,
-    x: &[f64],
-    y: ArrayView1<f64>,
-    beta: f64,
-    tol: f64,
-) -> f64 {
-    let blocks: Vec<[&[f64]; 2]> = (0..layout.p)
-        .map(|i| [layout.block(x, i, true), layout.block(x, i, false)])
-        .collect();
-    let values: Vec<[f64; 2]> = blocks
-        .iter()
-        .map(|b| b.map(|c| layout.norm.of(c)))
-        .collect();
-    block_threshold(a, &blocks, &values, y, beta, tol)
-}
-
-/// The largest threshold `τ` such that dropping every block whose regularizer value (`values`,
-/// without `β`) is `≤ τ` raises `½‖Σ_i A_i(c_i − c'_i) − y‖² + β Σ values` by at most `tol`
-/// (`blocks[i] = [c_i, c'_i]`). Tried from everything down to `10⁻¹²` of the largest block; 0 when
-/// no block can go. The one decode tolerance of every program whose loss is `Σ_i A_i z_i`.
-pub fn block_threshold(
-    a: &Array3<f64>,
-    blocks: &[[&[f64]; 2]],
-    values: &[[f64; 2]],
-    y: ArrayView1<f64>,
-    beta: f64,
-    tol: f64,
-) -> f64 {
-    let largest = values.iter().flatten().fold(0.0_f64, |m, &v| m.max(v));
-    let objective = |tau: f64| {
-        let mut yhat = ndarray::Array1::<f64>::zeros(y.len());
-        let mut reg = 0.0;
-        for (i, (pair, vals)) in blocks.iter().zip(values).enumerate() {
-            let mut z = vec![0.0; pair[0].len()];
-            for ((c, &r), sign) in pair.iter().zip(vals).zip([1.0, -1.0]) {
-                if r > tau {
-                    reg += beta * r;
-                    for (zj, cj) in z.iter_mut().zip(c.iter()) {
-                        *zj += sign * cj;
-                    }
-                }
-            }
-            yhat += &a
-                .index_axis(Axis(0), i)
-                .dot(&ndarray::ArrayView1::from(&z[..]));
-        }
-        let r = &yhat - &y;
-        0.5 * r.dot(&r) + reg
-    };
-    let base = objective(0.0);
-    // From the most aggressive threshold down: everything, then 10⁻¹ … 10⁻¹² of the largest block.
-    (0..=12)
-        .map(|k| largest * 10f64.powi(-k))
-        .find(|&tau| objective(tau) <= base + tol)
-        .unwrap_or(0.0)
-}
-
-/// Decodes `c_i ↦ (u = c_i/√‖c_i‖, w = √‖c_i‖)` and `c'_i ↦ (u, −√‖c'_i‖)` (docs/math.md §2;
-/// §3 with the ℓ1 norm), so every neuron is balanced: `‖u‖ = |w|` in the program's norm.
-/// Blocks with `‖c‖ ≤ min_norm` are dropped (see [`noise_threshold`]).
-pub fn decode(layout: &Layout, x: &[f64], min_norm: f64) -> Decoded {
-    let norm = |v: &[f64]| layout.norm.of(v);
-    let mut out = Decoded::default();
-    for i in 0..layout.p {
-        for s in [true, false] {
-            let c = layout.block(x, i, s);
-            let r = norm(c);
-            if r <= min_norm || r == 0.0 {
-                out.dropped_norm += r;
-                continue;
-            }
-            let sq = r.sqrt();
-            out.filters.push(c.iter().map(|v| v / sq).collect());
-            out.output_weights.push(if s { sq } else { -sq });
-        }
-    }
-    out
-}
-
-/// Values `(2D_i − I) M c` of every row of the full cone of pattern `on` at `c` (`nK` values).
-pub fn cone_values(m: ndarray::ArrayView2<f64>, on: &[bool], c: &[f64]) -> Vec<f64> {
-    let c = ndarray::ArrayView1::from(c);
-    m.outer_iter()
-        .zip(on)
-        .map(|(row, &o)| {
-            let v = row.dot(&c);
-            if o { v } else { -v }
-        })
-        .collect()
 }

@@ -1,0 +1,168 @@
+//! The one solve skeleton every architecture runs (docs/math.md §10):
+//!
+//! ```text
+//! prepare → [build → solve → full-row check → add violated rows]* → decode → forward pass
+//!         → certificate (network residual, solver duals) → report
+//! ```
+//!
+//! The reduced program writes only irredundant cone rows, found to a tolerance; so after every
+//! solve each block is checked against **all** rows of its pattern's cone, violated rows are added
+//! and the program is solved again (at most `max_rounds` times). The decode drops blocks worth less
+//! than the solver's accuracy ([`decode_tolerance`]), and the certificate tries the decoded
+//! network's residual first, then the solver's own dual vectors.
+
+use crate::arch::formulation::Formulation;
+use crate::arch::options::{Progress, SolveOptions, VIOLATION_REL_TOL, decode_tolerance};
+use crate::arch::report::{Header, Report, SolverReport};
+use crate::backend::Status;
+use crate::clock::secs;
+use crate::error::Result;
+use crate::ir::ConicProgram;
+use crate::problem::Problem;
+use crate::reduce;
+use std::time::Instant;
+
+/// Solves `problem` with formulation `F`: prepare, then [`solve_prepared`].
+pub fn solve<F: Formulation>(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Report<F::Body>> {
+    let start = Instant::now();
+    F::check(problem, options)?;
+    let formulation = F::prepare(problem, options, progress)?;
+    solve_prepared(&formulation, problem, options, progress, start)
+}
+
+/// The program a solve of `problem` hands to the backend first (what `cvxcnn export` writes).
+pub fn first_program<F: Formulation>(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<ConicProgram> {
+    let formulation = F::prepare(problem, options, progress)?;
+    Ok(formulation.build(problem, &formulation.prepared().rows).0)
+}
+
+/// Solves `problem` on prepared data (which must come from `F::prepare` of a problem with the same
+/// inputs and architecture; only the targets and β may differ). `start` is when the whole solve
+/// began (for `timings.total_s`).
+pub fn solve_prepared<F: Formulation>(
+    formulation: &F,
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+    start: Instant,
+) -> Result<Report<F::Body>> {
+    let prep = formulation.prepared();
+    let mut timings = prep.timings.clone();
+    let mut rows = prep.rows.clone();
+    let m = prep.patches.stacked();
+    let max_row = m
+        .outer_iter()
+        .map(|r| r.dot(&r).sqrt())
+        .fold(0.0_f64, f64::max);
+    let mut rounds = 0;
+    let mut total_iterations = 0;
+    let (sol, inverse, program, worst) = loop {
+        rounds += 1;
+        let t = Instant::now();
+        let (program, inverse) = formulation.build(problem, &rows);
+        timings.build_s += secs(t);
+        let t = Instant::now();
+        let sol = options.backend.solve(&program)?;
+        timings.solve_s += secs(t);
+        total_iterations += sol.iterations;
+        progress("solve", rounds, options.max_rounds);
+
+        let t = Instant::now();
+        let blocks = formulation.blocks(&inverse, &sol.x);
+        let scale = blocks
+            .iter()
+            .map(|(_, c)| c.iter().map(|v| v * v).sum::<f64>().sqrt())
+            .fold(0.0_f64, f64::max)
+            * max_row;
+        let tol = VIOLATION_REL_TOL * scale.max(f64::MIN_POSITIVE);
+        let (added, worst) = reduce::add_violated(m, &prep.arrangement, &blocks, tol, &mut rows);
+        timings.decode_s += secs(t);
+        if added == 0 || rounds >= options.max_rounds || sol.status != Status::Optimal {
+            break (sol, inverse, program, worst);
+        }
+    };
+
+    let t = Instant::now();
+    let decoded = formulation.decode(
+        problem,
+        &inverse,
+        &sol,
+        decode_tolerance(&sol, &options.backend),
+    );
+    let max_constraint_violation = worst
+        .max(program.max_violation(&sol.x))
+        .max(decoded.extra_violation);
+    timings.decode_s += secs(t);
+
+    let t = Instant::now();
+    let mut candidates = vec![&problem.y - &decoded.outputs];
+    candidates.extend(formulation.solver_duals(problem, &inverse, &sol));
+    // Without the reduction the rows are all `nK` of every cone; the irredundant ones describe the
+    // same cones and keep the per-pattern checks small.
+    let cert_rows = if options.reduce {
+        rows.clone()
+    } else {
+        reduce::irredundant(m, &prep.arrangement, &|d, tot| {
+            progress("certificate", d, tot)
+        })
+    };
+    let objective = decoded.objective;
+    let certificate = formulation.certify(
+        problem,
+        &inverse,
+        &sol,
+        &cert_rows,
+        &candidates,
+        objective.total,
+    );
+    // A given network is certified against the same candidates plus its own residual.
+    let network_certificate = match &options.network {
+        None => None,
+        Some(weights) => {
+            let (given, outputs) = formulation.given_network(problem, weights)?;
+            candidates.push(&problem.y - &outputs);
+            Some(formulation.certify(
+                problem,
+                &inverse,
+                &sol,
+                &cert_rows,
+                &candidates,
+                given.total,
+            ))
+        }
+    };
+    timings.certify_s = secs(t);
+    timings.total_s = secs(start);
+
+    let (arrangements, gates_tried, arrangement_mode) = formulation.patterns_used(problem);
+    let header = Header {
+        status: sol.status,
+        objective: sol.primal_objective,
+        dual_objective: sol.dual_objective,
+        network_objective: objective.total,
+        loss: objective.loss,
+        regularizer: objective.regularizer,
+        beta: problem.beta,
+        arrangements,
+        gates_tried,
+        arrangement_mode,
+    };
+    Ok(Report {
+        program: formulation.program_report(problem, options, &program, &inverse, &rows),
+        body: formulation.body(problem, header, decoded, max_constraint_violation),
+        timings,
+        solver: SolverReport::new(&options.backend, &sol, total_iterations, rounds),
+        certificate,
+        network_certificate,
+        network: formulation.layout(problem),
+        data: formulation.data(problem),
+    })
+}
