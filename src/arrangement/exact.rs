@@ -52,6 +52,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use ndarray::ArrayView2;
 
+use crate::linalg::{axpy, dot, norm};
+
 /// Certified relative margin of returned points: `|m·g| ≥ MIN_MARGIN·‖m‖` for every nonzero row `m`
 /// and returned unit point `g`.
 pub const MIN_MARGIN: f64 = 1e-7;
@@ -774,21 +776,6 @@ fn orthonormal_basis(vectors: &[Vec<f64>], tol: f64) -> Vec<Vec<f64>> {
         basis.push(q);
     }
     basis
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-fn norm(a: &[f64]) -> f64 {
-    dot(a, a).sqrt()
-}
-
-/// `y += alpha x`.
-fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += alpha * xi;
-    }
 }
 
 /// `v/‖v‖` (callers guarantee `v ≠ 0`).

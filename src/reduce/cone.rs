@@ -31,16 +31,15 @@ use std::collections::VecDeque;
 
 use ndarray::ArrayView2;
 
+use crate::linalg::{GramNnls, NnlsWork, W_TOL, axpy, dot4, unit_into};
+pub use crate::linalg::{Nnls, nnls};
+
 /// Smallest relative tolerance accepted by [`irredundant_rows`]: residuals of a few ulps are noise.
 const MIN_TOL: f64 = 1e-12;
 /// Largest relative tolerance accepted by [`irredundant_rows`] (beyond it "redundant" is meaningless).
 const MAX_TOL: f64 = 0.1;
 /// Tolerance used when the caller passes NaN.
 const DEFAULT_TOL: f64 = 1e-9;
-/// NNLS optimality: stop when every free column has c_j·r ≤ W_TOL · ‖c_j‖ · ‖t‖.
-const W_TOL: f64 = 1e-13;
-/// NNLS: a unit column whose component orthogonal to the passive columns is ≤ DEP_TOL is dependent.
-const DEP_TOL: f64 = 1e-10;
 /// Unit rows closer than this (Euclidean) are the same direction.
 const DUP_TOL: f64 = 1e-12;
 /// A row is strictly inside the open half-space of the gate ĝ when û·ĝ > GOOD_MIN.
@@ -51,80 +50,6 @@ const MEAN_GATE_MIN: f64 = 1e-6;
 const PROJ_MIN: f64 = 1e-9;
 /// Relative width of a tie when maximising r·z_j.
 const TIE_TOL: f64 = 1e-12;
-
-/// Result of a nonnegative least-squares solve min_{α ≥ 0} ‖C α − t‖₂.
-///
-/// At the optimum the KKT conditions hold: α ≥ 0, Cᵀr ≤ 0 and α_j (Cᵀr)_j = 0 with r = t − Cα,
-/// so r·t = ‖r‖² and r separates t from cone(C) whenever r ≠ 0.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Nnls {
-    /// The minimiser α ≥ 0, one entry per column of C (zero columns get α_j = 0).
-    pub alpha: Vec<f64>,
-    /// The residual r = t − C α.
-    pub residual: Vec<f64>,
-    /// ‖r‖₂, the Euclidean distance from t to cone(C).
-    pub norm: f64,
-}
-
-/// Lawson–Hanson nonnegative least squares: α* = argmin_{α ≥ 0} ‖C α − t‖₂.
-///
-/// `columns` is m × h: each ROW of the view is one column c_j ∈ ℝʰ of C (so C = columnsᵀ), and
-/// `target` is t ∈ ℝʰ. Any m works (including m = 0 and m > h) and zero columns are ignored. The
-/// active-set method keeps the passive columns linearly independent (at most h of them) and solves
-/// the least-squares subproblems with an incrementally updated QR factorisation; it stops when
-/// (Cᵀr)_j ≤ 1e-13 ‖c_j‖ ‖t‖ for every column outside the passive set.
-///
-/// # Panics
-/// If `target.len() != columns.ncols()`.
-pub fn nnls(columns: ArrayView2<f64>, target: &[f64]) -> Nnls {
-    let (m, h) = columns.dim();
-    assert_eq!(
-        target.len(),
-        h,
-        "nnls: target has length {} but the columns have dimension {}",
-        target.len(),
-        h
-    );
-    // Scale the target so that its largest entry is 1 and normalise every column: the core
-    // solver works with unit columns, and the scales are undone on α.
-    let t_scale = max_abs(target.iter().copied());
-    let mut alpha = vec![0.0; m];
-    if t_scale > 0.0 && t_scale.is_finite() {
-        let t: Vec<f64> = target.iter().map(|v| v / t_scale).collect();
-        let mut unit = vec![0.0; m * h];
-        let mut inv_norm = vec![0.0; m];
-        for ((row, dst), inv) in columns
-            .rows()
-            .into_iter()
-            .zip(unit.chunks_exact_mut(h.max(1)))
-            .zip(inv_norm.iter_mut())
-        {
-            if let Some(norm) = unit_into(row.iter().copied(), dst) {
-                *inv = 1.0 / norm;
-            }
-        }
-        let mut work = NnlsWork::new(h);
-        work.solve(&unit, m, &t, 0.0);
-        for ((a, x), inv) in alpha.iter_mut().zip(&work.x).zip(&inv_norm) {
-            *a = x * inv * t_scale;
-        }
-    }
-    // Residual in the caller's scale, computed directly from α.
-    let mut residual = target.to_vec();
-    for (row, &a) in columns.rows().into_iter().zip(&alpha) {
-        if a != 0.0 {
-            for (r, c) in residual.iter_mut().zip(row.iter()) {
-                *r -= a * c;
-            }
-        }
-    }
-    let norm = robust_norm(&residual);
-    Nnls {
-        alpha,
-        residual,
-        norm,
-    }
-}
 
 /// Indices (sorted ascending) of an irredundant subset S of the rows of `b` (m × h) with
 /// {c : B_S c ≥ 0} = {c : B c ≥ 0}.
@@ -197,65 +122,6 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
     out
 }
 
-// ---------------------------------------------------------------------------------------------
-// Small vector helpers.
-
-/// a·b over the common length, with four partial sums (short vectors are latency-bound).
-#[inline]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0; 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        s[0] += x[0] * y[0];
-        s[1] += x[1] * y[1];
-        s[2] += x[2] * y[2];
-        s[3] += x[3] * y[3];
-    }
-    let mut tail = 0.0;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
-}
-
-#[inline]
-fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    for (yi, xi) in y.iter_mut().zip(x) {
-        *yi += a * xi;
-    }
-}
-
-fn max_abs(v: impl Iterator<Item = f64>) -> f64 {
-    v.fold(0.0, |m: f64, x| m.max(x.abs()))
-}
-
-/// ‖v‖₂ without overflow or underflow for finite entries.
-fn robust_norm(v: &[f64]) -> f64 {
-    let s = max_abs(v.iter().copied());
-    if s == 0.0 || !s.is_finite() {
-        return s;
-    }
-    s * v.iter().map(|x| (x / s) * (x / s)).sum::<f64>().sqrt()
-}
-
-/// Writes v/‖v‖ into `dst` and returns ‖v‖, or leaves zeros and returns None when v = 0.
-fn unit_into(v: impl Iterator<Item = f64> + Clone, dst: &mut [f64]) -> Option<f64> {
-    let s = max_abs(v.clone());
-    if s == 0.0 || !s.is_finite() {
-        dst.iter_mut().for_each(|d| *d = 0.0);
-        return None;
-    }
-    for (d, x) in dst.iter_mut().zip(v) {
-        *d = x / s;
-    }
-    let n = dot(dst, dst).sqrt();
-    dst.iter_mut().for_each(|d| *d /= n);
-    Some(s * n)
-}
-
 /// A fixed, generic-looking direction in ℝʰ (SplitMix64 from a seed): deterministic tie-breaks.
 fn fixed_direction(h: usize, seed: u64) -> Vec<f64> {
     let mut state = seed;
@@ -285,9 +151,9 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
     }
     let row = |i: usize| &units[i * h..(i + 1) * h];
     let s = fixed_direction(h, 0x5eed_0001);
-    let s_l2 = dot(&s, &s).sqrt();
+    let s_l2 = dot4(&s, &s).sqrt();
     let s_l1: f64 = s.iter().map(|v| v.abs()).sum();
-    let keys: Vec<f64> = (0..n).map(|i| dot(&s, row(i))).collect();
+    let keys: Vec<f64> = (0..n).map(|i| dot4(&s, row(i))).collect();
     let mut sorted: Vec<(f64, usize)> = keys.iter().copied().zip(0..n).collect();
     sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let width = 2.0 * DUP_TOL * s_l2 + 8.0 * f64::EPSILON * s_l1;
@@ -331,478 +197,9 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
     (reps, u)
 }
 
-// ---------------------------------------------------------------------------------------------
-// Lawson–Hanson NNLS on unit columns with reusable storage.
-
-const FREE: u8 = 0;
-const PASSIVE: u8 = 1;
-const REJECTED: u8 = 2;
-
-/// Workspace of the Lawson–Hanson solver for columns in ℝʰ. After the first few calls it
-/// performs no allocation (vectors only grow to the largest number of columns seen).
-struct NnlsWork {
-    h: usize,
-    /// Current iterate α (one entry per column).
-    x: Vec<f64>,
-    /// Gradient Cᵀr of the free columns.
-    w: Vec<f64>,
-    state: Vec<u8>,
-    /// Passive columns, in the order of the QR factorisation.
-    passive: Vec<usize>,
-    scratch_idx: Vec<usize>,
-    /// Number of columns in the QR factorisation (= passive.len() outside rebuilds).
-    k: usize,
-    /// Q: k orthonormal vectors, q[i*h..(i+1)*h].
-    q: Vec<f64>,
-    /// R: upper triangular, R[i][l] = rmat[i*h + l].
-    rmat: Vec<f64>,
-    /// Qᵀt.
-    qt: Vec<f64>,
-    /// Least-squares solution on the passive set (passive order).
-    z: Vec<f64>,
-    /// Residual t − Cx.
-    r: Vec<f64>,
-    v: Vec<f64>,
-    coef: Vec<f64>,
-    /// Cap on outer iterations (besides the usual 3n + 3h + 10).
-    max_outer: usize,
-}
-
-impl NnlsWork {
-    fn new(h: usize) -> Self {
-        NnlsWork {
-            h,
-            x: Vec::new(),
-            w: Vec::new(),
-            state: Vec::new(),
-            passive: Vec::with_capacity(h),
-            scratch_idx: Vec::with_capacity(h),
-            k: 0,
-            q: vec![0.0; h * h],
-            rmat: vec![0.0; h * h],
-            qt: vec![0.0; h],
-            z: vec![0.0; h],
-            r: vec![0.0; h],
-            v: vec![0.0; h],
-            coef: vec![0.0; h],
-            max_outer: usize::MAX,
-        }
-    }
-
-    /// Appends the unit column `c` to the QR factorisation (modified Gram–Schmidt, two passes).
-    /// Returns false, leaving the factorisation unchanged, when c is (numerically) dependent.
-    fn push_qr(&mut self, c: &[f64], t: &[f64]) -> bool {
-        let h = self.h;
-        let k = self.k;
-        if k >= h {
-            return false;
-        }
-        let NnlsWork {
-            q,
-            rmat,
-            qt,
-            v,
-            coef,
-            ..
-        } = self;
-        v.copy_from_slice(c);
-        coef[..k].iter_mut().for_each(|x| *x = 0.0);
-        for _ in 0..2 {
-            for i in 0..k {
-                let qi = &q[i * h..(i + 1) * h];
-                let d = dot(qi, v);
-                coef[i] += d;
-                axpy(-d, qi, v);
-            }
-        }
-        let nv = dot(v, v).sqrt();
-        if nv.is_nan() || nv <= DEP_TOL {
-            return false;
-        }
-        let qk = &mut q[k * h..(k + 1) * h];
-        for (a, b) in qk.iter_mut().zip(v.iter()) {
-            *a = b / nv;
-        }
-        for i in 0..k {
-            rmat[i * h + k] = coef[i];
-        }
-        rmat[k * h + k] = nv;
-        qt[k] = dot(qk, t);
-        self.k += 1;
-        true
-    }
-
-    /// z = R⁻¹ Qᵀt on the current factorisation.
-    fn solve_z(&mut self) {
-        let h = self.h;
-        for i in (0..self.k).rev() {
-            let mut s = self.qt[i];
-            for l in i + 1..self.k {
-                s -= self.rmat[i * h + l] * self.z[l];
-            }
-            self.z[i] = s / self.rmat[i * h + i];
-        }
-    }
-
-    /// Refactors the passive columns with x > 0; the others return to the free set with x = 0.
-    fn rebuild(&mut self, cols: &[f64], t: &[f64]) {
-        let h = self.h;
-        std::mem::swap(&mut self.passive, &mut self.scratch_idx);
-        self.passive.clear();
-        self.k = 0;
-        for p in 0..self.scratch_idx.len() {
-            let j = self.scratch_idx[p];
-            if self.x[j] > 0.0 && self.push_qr(&cols[j * h..(j + 1) * h], t) {
-                self.passive.push(j);
-            } else {
-                self.x[j] = 0.0;
-                self.state[j] = FREE;
-            }
-        }
-    }
-
-    /// Solves min_{x ≥ 0} ‖C x − t‖ for the n unit (or zero) columns stored row-wise in `cols`
-    /// (cols[j*h..(j+1)*h] is c_j). Stops early once ‖r‖ ≤ `stop` (x stays feasible, so it is
-    /// still a certificate). Leaves x in `self.x[..n]`, r in `self.r` and returns ‖r‖.
-    fn solve(&mut self, cols: &[f64], n: usize, t: &[f64], stop: f64) -> f64 {
-        let h = self.h;
-        self.x.clear();
-        self.x.resize(n, 0.0);
-        self.w.clear();
-        self.w.resize(n, 0.0);
-        self.state.clear();
-        self.state.resize(n, FREE);
-        self.passive.clear();
-        self.k = 0;
-        self.r.copy_from_slice(t);
-        let tnorm = dot(t, t).sqrt();
-        let mut rnorm = tnorm;
-        if tnorm.is_nan() || tnorm <= 0.0 || n == 0 || h == 0 {
-            return rnorm;
-        }
-        let wtol = W_TOL * tnorm;
-        let max_outer = (3 * n + 3 * h + 10).min(self.max_outer);
-        'outer: for _ in 0..max_outer {
-            if rnorm <= stop {
-                break;
-            }
-            for j in 0..n {
-                if self.state[j] != PASSIVE {
-                    self.state[j] = FREE;
-                    self.w[j] = dot(&cols[j * h..(j + 1) * h], &self.r);
-                }
-            }
-            // Entering column: largest gradient whose LS coefficient comes out positive.
-            loop {
-                let mut best = None;
-                let mut bw = wtol;
-                for j in 0..n {
-                    if self.state[j] == FREE && self.w[j] > bw {
-                        bw = self.w[j];
-                        best = Some(j);
-                    }
-                }
-                let Some(j) = best else { break 'outer };
-                if !self.push_qr(&cols[j * h..(j + 1) * h], t) {
-                    self.state[j] = REJECTED;
-                    continue;
-                }
-                self.passive.push(j);
-                self.state[j] = PASSIVE;
-                self.solve_z();
-                if self.z[self.k - 1] > 0.0 {
-                    break;
-                }
-                self.k -= 1;
-                self.passive.pop();
-                self.state[j] = REJECTED;
-            }
-            // Inner loop: move towards the LS solution until it is feasible.
-            for _ in 0..=h + 1 {
-                let k = self.k;
-                if self.z[..k].iter().all(|&v| v > 0.0) {
-                    for (p, &j) in self.passive.iter().enumerate() {
-                        self.x[j] = self.z[p];
-                    }
-                    break;
-                }
-                // Largest step keeping x ≥ 0; the blocking column leaves the passive set.
-                let mut step = f64::INFINITY;
-                let mut blocking = None;
-                for (p, &j) in self.passive.iter().enumerate() {
-                    if self.z[p] <= 0.0 {
-                        let d = self.x[j] - self.z[p];
-                        let a = if d > 0.0 { self.x[j] / d } else { 0.0 };
-                        if a < step {
-                            step = a;
-                            blocking = Some(p);
-                        }
-                    }
-                }
-                // Only a non-finite z leaves no blocking column; keep the feasible iterate.
-                let Some(blocking) = blocking else { break };
-                let step = step.min(1.0);
-                for (p, &j) in self.passive.iter().enumerate() {
-                    self.x[j] += step * (self.z[p] - self.x[j]);
-                }
-                let jb = self.passive[blocking];
-                self.x[jb] = 0.0;
-                self.rebuild(cols, t);
-                self.solve_z();
-            }
-            // Residual from the (feasible) iterate.
-            self.r.copy_from_slice(t);
-            for &j in &self.passive {
-                axpy(-self.x[j], &cols[j * h..(j + 1) * h], &mut self.r);
-            }
-            rnorm = dot(&self.r, &self.r).sqrt();
-        }
-        rnorm
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lawson–Hanson on the normal equations of a growing set of unit columns.
-
 /// With more than SCREEN_FACTOR·h kept rows, a redundancy test first tries the 3h kept rows most
 /// similar to the tested row.
 const SCREEN_FACTOR: usize = 4;
-/// Gram pivots below this (squared length of a unit column's component orthogonal to the
-/// passive columns) count as dependent.
-const GRAM_DEP: f64 = 1e-12;
-
-/// Fast first attempt at min_{x ≥ 0} ‖Eᵀx − t‖ for the kept rows E: the Gram matrix G = E Eᵀ is
-/// extended whenever a row is kept, so a solve costs O(|E| h) for E t plus O(|E| k) per
-/// iteration (k ≤ h passive columns, Cholesky factor updated in O(k²)). Normal equations lose
-/// accuracy on ill-conditioned passive sets, so the answer is only trusted through the residual
-/// t − Eᵀx recomputed directly; the QR solver [`NnlsWork`] handles everything else.
-struct GramNnls {
-    h: usize,
-    n: usize,
-    stride: usize,
-    /// G[i][j] = g[i * stride + j].
-    g: Vec<f64>,
-    ct: Vec<f64>,
-    x: Vec<f64>,
-    w: Vec<f64>,
-    state: Vec<u8>,
-    passive: Vec<usize>,
-    scratch_idx: Vec<usize>,
-    k: usize,
-    /// Lower-triangular Cholesky factor of G_PP, L[i][m] = l[i * h + m].
-    l: Vec<f64>,
-    y: Vec<f64>,
-    z: Vec<f64>,
-    /// Residual t − Eᵀx of the last solve.
-    r: Vec<f64>,
-}
-
-impl GramNnls {
-    fn new(h: usize) -> Self {
-        GramNnls {
-            h,
-            n: 0,
-            stride: 0,
-            g: Vec::new(),
-            ct: Vec::new(),
-            x: Vec::new(),
-            w: Vec::new(),
-            state: Vec::new(),
-            passive: Vec::with_capacity(h),
-            scratch_idx: Vec::with_capacity(h),
-            k: 0,
-            l: vec![0.0; h * h],
-            y: vec![0.0; h],
-            z: vec![0.0; h],
-            r: vec![0.0; h],
-        }
-    }
-
-    /// Extends G by the last column of `cols` (which holds n + 1 columns).
-    fn push_column(&mut self, cols: &[f64]) {
-        let h = self.h;
-        let n = self.n;
-        if n + 1 > self.stride {
-            let stride = (2 * self.stride).max(16);
-            let mut g = vec![0.0; stride * stride];
-            for i in 0..n {
-                g[i * stride..i * stride + n]
-                    .copy_from_slice(&self.g[i * self.stride..i * self.stride + n]);
-            }
-            self.g = g;
-            self.stride = stride;
-        }
-        let cn = &cols[n * h..(n + 1) * h];
-        for i in 0..=n {
-            let d = dot(&cols[i * h..(i + 1) * h], cn);
-            self.g[i * self.stride + n] = d;
-            self.g[n * self.stride + i] = d;
-        }
-        self.n = n + 1;
-    }
-
-    /// Appends column j to the Cholesky factor of G_PP; false when it is (nearly) dependent.
-    fn chol_push(&mut self, j: usize) -> bool {
-        let h = self.h;
-        let k = self.k;
-        if k >= h {
-            return false;
-        }
-        let s = self.stride;
-        let mut norm2 = 0.0;
-        for i in 0..k {
-            let mut v = self.g[self.passive[i] * s + j];
-            for m in 0..i {
-                v -= self.l[i * h + m] * self.l[k * h + m];
-            }
-            v /= self.l[i * h + i];
-            self.l[k * h + i] = v;
-            norm2 += v * v;
-        }
-        let d = self.g[j * s + j] - norm2;
-        if d.is_nan() || d <= GRAM_DEP {
-            return false;
-        }
-        self.l[k * h + k] = d.sqrt();
-        self.k += 1;
-        true
-    }
-
-    /// z = G_PP⁻¹ (E t)_P.
-    fn solve_z(&mut self) {
-        let h = self.h;
-        let k = self.k;
-        for i in 0..k {
-            let mut v = self.ct[self.passive[i]];
-            for m in 0..i {
-                v -= self.l[i * h + m] * self.y[m];
-            }
-            self.y[i] = v / self.l[i * h + i];
-        }
-        for i in (0..k).rev() {
-            let mut v = self.y[i];
-            for m in i + 1..k {
-                v -= self.l[m * h + i] * self.z[m];
-            }
-            self.z[i] = v / self.l[i * h + i];
-        }
-    }
-
-    fn rebuild(&mut self) {
-        std::mem::swap(&mut self.passive, &mut self.scratch_idx);
-        self.passive.clear();
-        self.k = 0;
-        for p in 0..self.scratch_idx.len() {
-            let j = self.scratch_idx[p];
-            // passive must hold the first k columns while the factor row is computed.
-            if self.x[j] > 0.0 && self.chol_push(j) {
-                self.passive.push(j);
-            } else {
-                self.x[j] = 0.0;
-                self.state[j] = FREE;
-            }
-        }
-    }
-
-    /// Lawson–Hanson for the columns `cols` (the n unit rows whose Gram matrix is held) and
-    /// target t; returns the directly recomputed ‖t − Eᵀx‖ (x ≥ 0 always, so it certifies).
-    fn solve(&mut self, cols: &[f64], t: &[f64]) -> f64 {
-        let h = self.h;
-        let n = self.n;
-        let s = self.stride;
-        self.ct.clear();
-        self.ct
-            .extend((0..n).map(|j| dot(&cols[j * h..(j + 1) * h], t)));
-        self.x.clear();
-        self.x.resize(n, 0.0);
-        self.w.clear();
-        self.w.resize(n, 0.0);
-        self.state.clear();
-        self.state.resize(n, FREE);
-        self.passive.clear();
-        self.k = 0;
-        let tnorm = dot(t, t).sqrt();
-        let wtol = 1e-12 * tnorm;
-        'outer: for _ in 0..3 * n + 3 * h + 10 {
-            for j in 0..n {
-                if self.state[j] != PASSIVE {
-                    self.state[j] = FREE;
-                    let row = &self.g[j * s..j * s + n];
-                    let mut v = self.ct[j];
-                    for &p in &self.passive {
-                        v -= row[p] * self.x[p];
-                    }
-                    self.w[j] = v;
-                }
-            }
-            loop {
-                let mut best = None;
-                let mut bw = wtol;
-                for j in 0..n {
-                    if self.state[j] == FREE && self.w[j] > bw {
-                        bw = self.w[j];
-                        best = Some(j);
-                    }
-                }
-                let Some(j) = best else { break 'outer };
-                if !self.chol_push(j) {
-                    self.state[j] = REJECTED;
-                    continue;
-                }
-                self.passive.push(j);
-                self.state[j] = PASSIVE;
-                self.solve_z();
-                if self.z[self.k - 1] > 0.0 {
-                    break;
-                }
-                self.k -= 1;
-                self.passive.pop();
-                self.state[j] = REJECTED;
-            }
-            let mut feasible = false;
-            for _ in 0..=h + 1 {
-                let k = self.k;
-                if self.z[..k].iter().all(|&v| v > 0.0) {
-                    for (p, &j) in self.passive.iter().enumerate() {
-                        self.x[j] = self.z[p];
-                    }
-                    feasible = true;
-                    break;
-                }
-                let mut step = f64::INFINITY;
-                let mut blocking = None;
-                for (p, &j) in self.passive.iter().enumerate() {
-                    if self.z[p] <= 0.0 {
-                        let d = self.x[j] - self.z[p];
-                        let a = if d > 0.0 { self.x[j] / d } else { 0.0 };
-                        if a < step {
-                            step = a;
-                            blocking = Some(p);
-                        }
-                    }
-                }
-                let Some(blocking) = blocking else { break };
-                let step = step.min(1.0);
-                for (p, &j) in self.passive.iter().enumerate() {
-                    self.x[j] += step * (self.z[p] - self.x[j]);
-                }
-                let jb = self.passive[blocking];
-                self.x[jb] = 0.0;
-                self.rebuild();
-                self.solve_z();
-            }
-            // h independent passive columns reproduce t exactly: nothing left to gain.
-            if !feasible || self.k == h {
-                break;
-            }
-        }
-        self.r.copy_from_slice(t);
-        for &j in &self.passive {
-            axpy(-self.x[j], &cols[j * h..(j + 1) * h], &mut self.r);
-        }
-        dot(&self.r, &self.r).sqrt()
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Cache of simplicial cones that recently certified redundancy.
@@ -850,7 +247,7 @@ impl SimplexCache {
             let inv = &self.inv[slot * h * h..(slot + 1) * h * h];
             let mut inside = true;
             for (i, row) in inv.chunks_exact(h).enumerate() {
-                let l = dot(row, t);
+                let l = dot4(row, t);
                 if l.is_nan() || l < 0.0 {
                     inside = false;
                     break;
@@ -865,7 +262,7 @@ impl SimplexCache {
                 let c = self.members[slot * h + i];
                 axpy(-self.lambda[i], &cols[c * h..(c + 1) * h], &mut self.r);
             }
-            if dot(&self.r, &self.r).sqrt() <= tol {
+            if dot4(&self.r, &self.r).sqrt() <= tol {
                 self.order[..=pos].rotate_right(1);
                 return true;
             }
@@ -1015,7 +412,7 @@ impl<'a> Reducer<'a> {
         {
             let mut gh = vec![0.0; h];
             if unit_into(g.iter().copied(), &mut gh).is_some()
-                && (0..self.n).all(|j| dot(self.row(j), &gh) > GOOD_MIN)
+                && (0..self.n).all(|j| dot4(self.row(j), &gh) > GOOD_MIN)
             {
                 self.set_gate(&gh);
                 return;
@@ -1028,7 +425,7 @@ impl<'a> Reducer<'a> {
         }
         let mut gh = vec![0.0; h];
         if unit_into(mean.iter().copied(), &mut gh).is_some()
-            && (0..self.n).all(|j| dot(self.row(j), &gh) > MEAN_GATE_MIN)
+            && (0..self.n).all(|j| dot4(self.row(j), &gh) > MEAN_GATE_MIN)
         {
             self.set_gate(&gh);
             return;
@@ -1040,7 +437,7 @@ impl<'a> Reducer<'a> {
 
     fn set_gate(&mut self, gh: &[f64]) {
         for j in 0..self.n {
-            let d = dot(self.row(j), gh);
+            let d = dot4(self.row(j), gh);
             self.good[j] = d > GOOD_MIN;
             self.gd[j] = if self.good[j] { 1.0 / d } else { 0.0 };
         }
@@ -1101,7 +498,7 @@ impl<'a> Reducer<'a> {
         let batch = 3 * h;
         self.sims.clear();
         self.sims
-            .extend(self.ecols.chunks_exact(h).map(|c| dot(c, uk)).zip(0..n_e));
+            .extend(self.ecols.chunks_exact(h).map(|c| dot4(c, uk)).zip(0..n_e));
         let by_value = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
         self.sims.select_nth_unstable_by(batch - 1, by_value);
         self.sub_idx.clear();
@@ -1128,10 +525,10 @@ impl<'a> Reducer<'a> {
             }
             // Price every kept row with the residual.
             let r = &self.work.r;
-            let wtol = W_TOL * dot(uk, uk).sqrt();
+            let wtol = W_TOL * dot4(uk, uk).sqrt();
             self.sims.clear();
             for (i, c) in self.ecols.chunks_exact(h).enumerate() {
-                let w = dot(c, r);
+                let w = dot4(c, r);
                 if w > wtol {
                     self.sims.push((w, i));
                 }
@@ -1162,7 +559,7 @@ impl<'a> Reducer<'a> {
     fn pick(&mut self, from: usize) -> Option<(usize, bool)> {
         let h = self.h;
         let r = &self.work.r;
-        let rn = dot(r, r).sqrt();
+        let rn = dot4(r, r).sqrt();
         let mut best = None;
         let mut top = f64::NEG_INFINITY;
         let mut second = f64::NEG_INFINITY;
@@ -1170,7 +567,7 @@ impl<'a> Reducer<'a> {
             if !self.good[j] {
                 continue;
             }
-            let v = dot(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+            let v = dot4(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
             self.vbuf[j] = v;
             if v > top {
                 second = top;
@@ -1188,7 +585,7 @@ impl<'a> Reducer<'a> {
         for j in from..self.n {
             if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
                 ties += 1;
-                let s = dot(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+                let s = dot4(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
                 if s > sbest {
                     sbest = s;
                     pick = j;
@@ -1201,7 +598,7 @@ impl<'a> Reducer<'a> {
         if self.pointed && ties == 1 {
             let mut t_max = second;
             for &f in &self.e {
-                t_max = t_max.max(dot(r, &self.u[f * h..(f + 1) * h]) * self.gd[f]);
+                t_max = t_max.max(dot4(r, &self.u[f * h..(f + 1) * h]) * self.gd[f]);
             }
             let tp = t_max.max(0.0);
             certified = (top - tp) / self.gd[pick] > 2.0 * self.tol * (tp + rn);
@@ -1306,7 +703,7 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
         for &j in &active {
             p.copy_from_slice(&u[j * h..(j + 1) * h]);
             project_off(&basis, h, &mut p);
-            let np = dot(&p, &p).sqrt();
+            let np = dot4(&p, &p).sqrt();
             if np > PROJ_MIN {
                 cols.extend(p.iter().map(|v| v / np * c));
                 cols.push(c);
@@ -1321,10 +718,10 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
         let rho_last = work.r[h];
         if rho_last > 1e-12 {
             let x: Vec<f64> = work.r[..h].iter().map(|v| -v / rho_last).collect();
-            let xn = dot(&x, &x).sqrt();
+            let xn = dot4(&x, &x).sqrt();
             // Columns are [p̂, 1]/√2, so p̂·x = √2 · (column head)·x; theory gives ≥ 1.
             let min_margin = (0..active.len())
-                .map(|a| dot(&cols[a * (h + 1)..a * (h + 1) + h], &x) / c)
+                .map(|a| dot4(&cols[a * (h + 1)..a * (h + 1) + h], &x) / c)
                 .fold(f64::INFINITY, f64::min);
             if min_margin >= 0.5 && xn.is_finite() && xn > 0.0 {
                 return Some(x.iter().map(|v| v / xn).collect());
@@ -1337,7 +734,7 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
                 p.copy_from_slice(&u[j * h..(j + 1) * h]);
                 project_off(&basis, h, &mut p);
                 project_off(&basis, h, &mut p);
-                let np = dot(&p, &p).sqrt();
+                let np = dot4(&p, &p).sqrt();
                 if np > 1e-6 {
                     basis.extend(p.iter().map(|v| v / np));
                 }
@@ -1353,7 +750,7 @@ fn least_distance_gate(u: &[f64], h: usize) -> Option<Vec<f64>> {
 /// p ← p − Σ (q·p) q over the orthonormal vectors of `basis`.
 fn project_off(basis: &[f64], h: usize, p: &mut [f64]) {
     for q in basis.chunks_exact(h) {
-        let d = dot(q, p);
+        let d = dot4(q, p);
         axpy(-d, q, p);
     }
 }
@@ -1510,11 +907,11 @@ mod tests {
             .map(|_| {
                 let mut r = gauss(rng, h);
                 // Shift towards g so the cone is not almost a half-space.
-                let d = dot(&r, &g);
-                let gn = dot(&g, &g).sqrt();
+                let d = dot4(&r, &g);
+                let gn = dot4(&g, &g).sqrt();
                 let shift = if d >= 0.0 { 0.5 } else { -0.5 };
                 axpy(shift * (h as f64).sqrt() / gn, &g, &mut r);
-                let d = dot(&r, &g);
+                let d = dot4(&r, &g);
                 if d < 0.0 {
                     r.iter_mut().for_each(|v| *v = -*v);
                 }
@@ -1543,163 +940,12 @@ mod tests {
                     }
                 })
                 .collect();
-            let sign = if dot(&patch, &g) < 0.0 { -1.0 } else { 1.0 };
+            let sign = if dot4(&patch, &g) < 0.0 { -1.0 } else { 1.0 };
             for (j, v) in patch.iter().enumerate() {
                 b[[k, j]] = sign * v;
             }
         }
         (b, g)
-    }
-
-    fn kkt_violation(c: &Array2<f64>, res: &Nnls) -> (f64, f64, f64) {
-        let mut min_alpha: f64 = 0.0;
-        let mut max_grad: f64 = f64::NEG_INFINITY;
-        let mut max_compl: f64 = 0.0;
-        for (j, row) in c.rows().into_iter().enumerate() {
-            let g = row
-                .iter()
-                .zip(&res.residual)
-                .map(|(a, b)| a * b)
-                .sum::<f64>();
-            min_alpha = min_alpha.min(res.alpha[j]);
-            max_grad = max_grad.max(g);
-            max_compl = max_compl.max((res.alpha[j] * g).abs());
-        }
-        (min_alpha, max_grad, max_compl)
-    }
-
-    #[test]
-    fn nnls_target_inside_cone_has_zero_residual_and_reproduces_target() {
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for h in [2, 3, 5, 9] {
-            for m in [h, 2 * h, 5 * h] {
-                let c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
-                let w: Vec<f64> = (0..m).map(|_| rng.random::<f64>()).collect();
-                let t: Vec<f64> = (0..h)
-                    .map(|i| (0..m).map(|j| w[j] * c[[j, i]]).sum())
-                    .collect();
-                let res = nnls(c.view(), &t);
-                assert!(res.norm < 1e-10, "h={h} m={m}: residual {} vs 0", res.norm);
-                assert!(res.alpha.iter().all(|&a| a >= 0.0), "negative alpha");
-                for i in 0..h {
-                    let ci: f64 = (0..m).map(|j| res.alpha[j] * c[[j, i]]).sum();
-                    assert!(
-                        (ci - t[i]).abs() < 1e-10,
-                        "(Cα)_{i} = {ci} vs t_{i} = {}",
-                        t[i]
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn nnls_target_outside_cone_satisfies_kkt() {
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        for trial in 0..200 {
-            let h = 2 + trial % 8;
-            let m = 1 + trial % 13;
-            let c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
-            let t = gauss(&mut rng, h);
-            let res = nnls(c.view(), &t);
-            let (min_alpha, max_grad, max_compl) = kkt_violation(&c, &res);
-            assert!(
-                min_alpha >= 0.0,
-                "trial {trial}: min alpha {min_alpha} vs ≥ 0"
-            );
-            assert!(
-                max_grad <= 1e-10,
-                "trial {trial}: max (Cᵀr)_j {max_grad} vs ≤ 1e-10"
-            );
-            assert!(
-                max_compl <= 1e-10,
-                "trial {trial}: |α_j (Cᵀr)_j| {max_compl} vs ≤ 1e-10"
-            );
-            let rt = dot(&res.residual, &t);
-            assert!(
-                (rt - res.norm * res.norm).abs() <= 1e-10,
-                "trial {trial}: r·t {rt} vs ‖r‖² {}",
-                res.norm * res.norm
-            );
-        }
-    }
-
-    #[test]
-    fn nnls_ignores_zero_columns() {
-        let c = ndarray::array![
-            [0.0, 0.0, 0.0],
-            [1.0, 0.0, 0.0],
-            [0.0, 0.0, 0.0],
-            [0.0, 2.0, 0.0]
-        ];
-        let t = [3.0, -1.0, 4.0];
-        let res = nnls(c.view(), &t);
-        assert_eq!(res.alpha, vec![0.0, 3.0, 0.0, 0.0], "alpha");
-        assert_eq!(res.residual, vec![0.0, -1.0, 4.0], "residual");
-        assert!(
-            (res.norm - 17f64.sqrt()).abs() < 1e-15,
-            "norm {} vs √17",
-            res.norm
-        );
-        let all_zero = Array2::<f64>::zeros((4, 3));
-        let res = nnls(all_zero.view(), &t);
-        assert_eq!(res.alpha, vec![0.0; 4], "alpha of zero columns");
-        assert!(
-            (res.norm - 26f64.sqrt()).abs() < 1e-15,
-            "norm {} vs √26",
-            res.norm
-        );
-    }
-
-    #[test]
-    fn nnls_with_more_columns_than_dimension_satisfies_kkt() {
-        let mut rng = ChaCha8Rng::seed_from_u64(3);
-        for trial in 0..50 {
-            let h = 3 + trial % 7;
-            let m = 10 * h;
-            // Columns in a half-space so that many targets lie outside the cone.
-            let g = gauss(&mut rng, h);
-            let mut c = Array2::from_shape_fn((m, h), |_| rng.sample::<f64, _>(StandardNormal));
-            for mut row in c.rows_mut() {
-                if row.iter().zip(&g).map(|(a, b)| a * b).sum::<f64>() < 0.0 {
-                    row.mapv_inplace(|v| -v);
-                }
-            }
-            let t: Vec<f64> = g.iter().map(|v| -v).collect();
-            let res = nnls(c.view(), &t);
-            let (min_alpha, max_grad, max_compl) = kkt_violation(&c, &res);
-            assert!(min_alpha >= 0.0, "trial {trial}: min alpha {min_alpha}");
-            assert!(
-                max_grad <= 1e-10,
-                "trial {trial}: max (Cᵀr)_j {max_grad} vs ≤ 1e-10"
-            );
-            assert!(
-                max_compl <= 1e-10,
-                "trial {trial}: complementarity {max_compl}"
-            );
-            // t = −g is in the polar cone, so the best α is 0 and r = t.
-            assert!(
-                (res.norm - dot(&g, &g).sqrt()).abs() < 1e-12,
-                "trial {trial}: norm {} vs ‖g‖ {}",
-                res.norm,
-                dot(&g, &g).sqrt()
-            );
-        }
-    }
-
-    #[test]
-    fn nnls_handles_empty_inputs_and_zero_target() {
-        let empty = Array2::<f64>::zeros((0, 3));
-        let res = nnls(empty.view(), &[1.0, 2.0, 2.0]);
-        assert!(res.alpha.is_empty(), "alpha {:?}", res.alpha);
-        assert!((res.norm - 3.0).abs() < 1e-15, "norm {} vs 3", res.norm);
-        let c = ndarray::array![[1.0, 2.0], [3.0, -1.0]];
-        let res = nnls(c.view(), &[0.0, 0.0]);
-        assert_eq!(res.alpha, vec![0.0, 0.0], "alpha for zero target");
-        assert_eq!(res.norm, 0.0, "norm for zero target");
-        let none = Array2::<f64>::zeros((2, 0));
-        let res = nnls(none.view(), &[]);
-        assert_eq!(res.norm, 0.0, "norm in dimension 0");
     }
 
     #[test]
@@ -1788,13 +1034,13 @@ mod tests {
             // Generators z_i = g/‖g‖² + ρ w_i with unit w_i ⊥ g: points on a sphere inside the
             // hyperplane g·z = 1 are in convex position, so every generator is extreme.
             let g = gauss(&mut rng, h);
-            let gg = dot(&g, &g);
+            let gg = dot4(&g, &g);
             let gens: Vec<Vec<f64>> = (0..ngen)
                 .map(|_| {
                     let mut w = gauss(&mut rng, h);
-                    let d = dot(&w, &g) / gg;
+                    let d = dot4(&w, &g) / gg;
                     axpy(-d, &g, &mut w);
-                    let wn = dot(&w, &w).sqrt();
+                    let wn = dot4(&w, &w).sqrt();
                     let mut z: Vec<f64> = g.iter().map(|v| v / gg).collect();
                     axpy(0.8 / gg.sqrt() / wn, &w, &mut z);
                     z
@@ -1838,10 +1084,10 @@ mod tests {
             // A combination that used a single generator is a multiple of it and may come first.
             for (e, gi) in expected.iter_mut().zip(0..ngen) {
                 let gz = &gens[gi];
-                let gzn = dot(gz, gz).sqrt();
+                let gzn = dot4(gz, gz).sqrt();
                 for (k, (_, r)) in tagged.iter().enumerate() {
-                    let rn = dot(r, r).sqrt();
-                    if k < *e && rn > 0.0 && (dot(r, gz) / (rn * gzn) - 1.0).abs() < 1e-12 {
+                    let rn = dot4(r, r).sqrt();
+                    if k < *e && rn > 0.0 && (dot4(r, gz) / (rn * gzn) - 1.0).abs() < 1e-12 {
                         *e = k;
                         break;
                     }
@@ -1893,8 +1139,8 @@ mod tests {
             for _ in 0..20_000 {
                 // Points near the cone so that both answers occur.
                 let mut c = gauss(&mut rng, h);
-                axpy(1.5 * rng.random::<f64>() / dot(&g, &g).sqrt(), &g, &mut c);
-                let cn = dot(&c, &c).sqrt();
+                axpy(1.5 * rng.random::<f64>() / dot4(&g, &g).sqrt(), &g, &mut c);
+                let cn = dot4(&c, &c).sqrt();
                 let full = b.rows().into_iter().map(|r| {
                     r.iter().zip(&c).map(|(a, b)| a * b).sum::<f64>() / (r.dot(&r).sqrt() * cn)
                 });
@@ -2094,7 +1340,7 @@ mod tests {
                 .map(|_| f64::from(rng.random_range(-2..=2i32)))
                 .collect();
             if pointed {
-                let d = dot(&r, &g);
+                let d = dot4(&r, &g);
                 if d < 0.0 {
                     r.iter_mut().for_each(|v| *v = -*v);
                 } else if d == 0.0 {
