@@ -1,7 +1,7 @@
 //! Small dense linear algebra on `f64` slices, shared across the crate: dot products, `axpy`,
 //! norms, a Cholesky solve and nonnegative least squares ([`nnls`]).
 //!
-//! There are two dot products on purpose: [`dot`] sums left to right, [`dot4`] keeps four partial
+//! There are two dot products on purpose: `dot` sums left to right, `dot4` keeps four partial
 //! sums (faster on the short vectors of the NNLS solvers). They round differently, so each caller
 //! keeps the one its results have always been computed with.
 

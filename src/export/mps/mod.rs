@@ -33,6 +33,8 @@
 //! MPS standard; the first `N` row is the objective and later `N` rows are ignored. Integer markers,
 //! integer or semicontinuous bounds, off-diagonal quadratic entries, quadratic constraints and
 //! several `RHS`/`RANGES`/`BOUNDS` sets are refused with a message naming the line.
+//!
+//! [`ConicProgram`]: crate::ir::ConicProgram
 
 mod read;
 #[cfg(test)]
