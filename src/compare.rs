@@ -16,6 +16,7 @@
 
 use crate::backend::Status;
 use crate::baseline::{self, BaselineOptions, BaselineStatus};
+use crate::clock::secs;
 use crate::first_order::al::{self, AlOptions};
 use crate::first_order::fista::{self, FistaOptions};
 use crate::geometry::FilterNorm;
@@ -261,10 +262,6 @@ pub struct CompareReport {
     pub reference: Reference,
     /// One row per solver, the reference first.
     pub rows: Vec<Row>,
-}
-
-fn secs(t: Instant) -> f64 {
-    t.elapsed().as_secs_f64()
 }
 
 fn rel_gap(objective: f64, reference: f64) -> f64 {

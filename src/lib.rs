@@ -40,6 +40,7 @@ pub mod export;
 pub mod first_order;
 pub mod geometry;
 pub mod ir;
+pub mod linalg;
 pub mod network;
 pub mod patches;
 pub mod pipeline;

@@ -24,6 +24,7 @@
 use super::TracePoint;
 use super::cone::{PolyCone, ProjState};
 use super::dense::DenseLoss;
+use crate::linalg::{dot, norm};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -133,10 +134,6 @@ pub enum Program<'a> {
         cones: &'a [PolyCone],
         row_scale: f64,
     },
-}
-
-fn norm(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 /// Worst violation of the cone rows by the blocks `u` (`[blocks · h]`, block `j` in cone
@@ -462,9 +459,9 @@ impl Anderson {
         let mut a = vec![0.0; k * k];
         let mut b = vec![0.0; k];
         for i in 0..k {
-            b[i] = dotv(&self.dg[i], g);
+            b[i] = dot(&self.dg[i], g);
             for j in 0..=i {
-                let v = dotv(&self.dg[i], &self.dg[j]);
+                let v = dot(&self.dg[i], &self.dg[j]);
                 a[i * k + j] = v;
                 a[j * k + i] = v;
             }
@@ -490,13 +487,9 @@ impl Anderson {
     }
 }
 
-fn dotv(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
 /// Solves `A x = b` (`k × k`, symmetric positive definite, row-major) in place; `None` if not.
 fn cholesky_solve(a: &mut [f64], b: &mut [f64], k: usize) -> Option<Vec<f64>> {
-    super::cone::cholesky_solve(a, b, k, 0.0)?;
+    crate::linalg::cholesky_solve(a, b, k, 0.0)?;
     Some(b.to_vec())
 }
 

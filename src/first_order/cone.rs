@@ -11,6 +11,8 @@
 
 use ndarray::{Array2, ArrayView2};
 
+use crate::linalg::{cholesky_solve, dot};
+
 /// One cone with unit-norm rows.
 #[derive(Debug, Clone)]
 pub struct PolyCone {
@@ -267,48 +269,6 @@ impl PolyCone {
         cholesky_solve(&mut g, &mut rhs, k, PIVOT)?;
         Some(rhs)
     }
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-/// Solves `A x = b` in place (`A`: `k × k`, symmetric, row-major; `b ← x`) by Cholesky; `None`
-/// when a pivot is at most `pivot` (not positive definite to that margin) or not finite.
-pub(super) fn cholesky_solve(a: &mut [f64], b: &mut [f64], k: usize, pivot: f64) -> Option<()> {
-    for j in 0..k {
-        let mut d = a[j * k + j];
-        for l in 0..j {
-            d -= a[j * k + l] * a[j * k + l];
-        }
-        if d <= pivot || !d.is_finite() {
-            return None;
-        }
-        let d = d.sqrt();
-        a[j * k + j] = d;
-        for i in j + 1..k {
-            let mut x = a[i * k + j];
-            for l in 0..j {
-                x -= a[i * k + l] * a[j * k + l];
-            }
-            a[i * k + j] = x / d;
-        }
-    }
-    for i in 0..k {
-        let mut x = b[i];
-        for l in 0..i {
-            x -= a[i * k + l] * b[l];
-        }
-        b[i] = x / a[i * k + i];
-    }
-    for i in (0..k).rev() {
-        let mut x = b[i];
-        for l in i + 1..k {
-            x -= a[l * k + i] * b[l];
-        }
-        b[i] = x / a[i * k + i];
-    }
-    Some(())
 }
 
 /// Cones of all patterns from their signed rows.

@@ -9,7 +9,8 @@
 
 use super::admm::{self, AdmmOptions, Program, Stop};
 use super::dense::{DenseLoss, DenseOp};
-use super::{Operator, TracePoint, group_norm_sum, minimize, secs};
+use super::{Operator, TracePoint, group_norm_sum, minimize};
+use crate::clock::secs;
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayView3};
 use std::time::Instant;
 

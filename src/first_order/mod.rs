@@ -19,7 +19,6 @@ pub mod working_set;
 use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
-use std::time::Instant;
 
 /// One convergence check of a first-order solver: wall time since the start, iterations so far,
 /// the true objective at the iterate and its worst cone-row violation (relative, as
@@ -258,9 +257,4 @@ pub(crate) fn minimize(
         converged,
         lipschitz: lip,
     }
-}
-
-/// Seconds since `start`.
-pub(crate) fn secs(start: Instant) -> f64 {
-    start.elapsed().as_secs_f64()
 }

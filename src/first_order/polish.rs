@@ -33,6 +33,7 @@
 use super::cone::{PolyCone, ProjState};
 use super::dense::{gemv, gemv_t};
 use crate::certify;
+use crate::linalg::{dot, norm};
 use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
@@ -128,14 +129,6 @@ struct Column {
     pattern: usize,
     sign: f64,
     dir: Vec<f64>,
-}
-
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
-}
-
-fn norm(x: &[f64]) -> f64 {
-    dot(x, x).sqrt()
 }
 
 fn par() -> Par {

@@ -7,7 +7,10 @@
 //! reduced solve is checked against the full constraint set and violated rows are added back
 //! ([`add_violated`]) before the answer is accepted.
 
+mod cache;
 pub mod cone;
+mod extreme;
+mod gate;
 
 use crate::arrangement::ConeRows;
 use crate::arrangement::{Arrangement, PatternKind};

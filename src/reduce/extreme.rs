@@ -1,0 +1,534 @@
+//! Clarkson's output-sensitive extreme-ray search behind [`irredundant_rows`] (see
+//! [`super::cone`] for what it computes).
+//!
+//! If g is a strictly interior point of P (b_k·g > 0 for every nonzero row), the points
+//! z_k = b_k / (g·b_k) lie on the hyperplane {z : g·z = 1} and the extreme rays of K are exactly
+//! the vertices of conv{z_k}. They are found with Clarkson's output-sensitive method: a row is
+//! tested against the current set E of kept rows with one nonnegative least-squares solve
+//! min_{α ≥ 0} ‖Eᵀα − b_k‖₂; a positive residual r separates b_k from cone(E)
+//! (r·b_e ≤ 0 for all e ∈ E, r·b_k = ‖r‖² > 0), and the row maximising r·z_j over all rows is a
+//! vertex not yet in E. Every row costs one redundancy test and every extreme ray one extra pass.
+//!
+//! A redundancy test is only ever accepted through an explicit certificate α ≥ 0 with
+//! ‖b̂_k − Eᵀα‖ ≤ tol recomputed directly. To make the tests cheap it tries, in order: a cache of
+//! simplicial cones (h kept rows with a stored inverse) that recently certified other rows —
+//! on image data nearly every row falls in one of them; Lawson–Hanson on the normal equations
+//! with the Gram matrix of E maintained incrementally (while |E| ≤ 4h); column generation over E
+//! (when |E| > 4h); and the QR-based Lawson–Hanson solver, whose KKT residual feeds the vertex
+//! search.
+
+use std::collections::VecDeque;
+
+use ndarray::ArrayView2;
+
+use super::cache::SimplexCache;
+use super::gate::least_distance_gate;
+use crate::linalg::{GramNnls, NnlsWork, W_TOL, axpy, dot4, unit_into};
+
+/// Smallest relative tolerance accepted by [`irredundant_rows`]: residuals of a few ulps are noise.
+const MIN_TOL: f64 = 1e-12;
+/// Largest relative tolerance accepted by [`irredundant_rows`] (beyond it "redundant" is meaningless).
+const MAX_TOL: f64 = 0.1;
+/// Tolerance used when the caller passes NaN.
+const DEFAULT_TOL: f64 = 1e-9;
+/// Unit rows closer than this (Euclidean) are the same direction.
+const DUP_TOL: f64 = 1e-12;
+/// A row is strictly inside the open half-space of the gate ĝ when û·ĝ > GOOD_MIN.
+const GOOD_MIN: f64 = 1e-11;
+/// The mean row direction is used as gate when every row has at least this margin.
+const MEAN_GATE_MIN: f64 = 1e-6;
+/// Relative width of a tie when maximising r·z_j.
+const TIE_TOL: f64 = 1e-12;
+
+/// Indices (sorted ascending) of an irredundant subset S of the rows of `b` (m × h) with
+/// {c : B_S c ≥ 0} = {c : B c ≥ 0}.
+///
+/// Equivalently cone{b_k : k ∈ S} = cone{b_k} (Farkas). Zero rows are dropped; among rows equal up
+/// to positive scaling only the first index is kept; every dropped row is a nonnegative
+/// combination of kept rows up to relative tolerance `tol` (‖b_k − Σ_{s∈S} α_s b_s‖₂ ≤ tol·‖b_k‖₂,
+/// certified by an NNLS solve); every kept row is an extreme ray of cone{rows}, i.e. not such a
+/// combination of the other kept rows.
+///
+/// `interior`, when given, should be a point g with b_k·g > 0 for all nonzero rows, so the cone is
+/// pointed and its extreme rays are the vertices of z_k = b_k/(g·b_k) on {z : g·z = 1}. If it is
+/// None, has the wrong length, or is not strictly interior, the mean of the unit rows is tried,
+/// and failing that an interior point is computed from the least-distance problem
+/// min ‖x‖ s.t. b̂_k·x ≥ 1 (b̂_k = b_k/‖b_k‖, solved as an NNLS); its solution maximises the
+/// smallest angle margin min_k b̂_k·x/‖x‖. If {c : Bc ≥ 0} has no interior (K contains a line,
+/// e.g. rows b and −b), the lineality space L of K is detected, rows in L are kept greedily until
+/// they positively span L (both b and −b stay when needed), and the remaining rows are reduced as
+/// above modulo L. Correctness never depends on this detection:
+/// every dropped row is certified by its own NNLS solve.
+///
+/// A kept row is proven extreme either when it is picked (it maximises a linear functional r·z
+/// with a gap that rules out any combination within tol) or by a final NNLS pass against the
+/// other kept rows, which removes it otherwise (only near exact ties or when K contains a line);
+/// rows dropped earlier because of such a removed row satisfy the bound with (1 + its weight)·tol.
+///
+/// `tol` is clamped to [1e-12, 0.1] (NaN means 1e-9); 1e-10 to 1e-9 are good values. Rows with
+/// non-finite entries are always kept. The output is deterministic. Cost: about one small NNLS
+/// (usually just a cached h × h solve) per distinct row plus O(m·h) per extreme ray.
+pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
+    let (_, h) = b.dim();
+    let tol = if tol.is_nan() {
+        DEFAULT_TOL
+    } else {
+        tol.clamp(MIN_TOL, MAX_TOL)
+    };
+
+    // 1. Unit rows; zero rows dropped, non-finite rows kept unconditionally.
+    let mut always = Vec::new();
+    let mut idx = Vec::new();
+    let mut units = Vec::new();
+    for (i, row) in b.rows().into_iter().enumerate() {
+        if row.iter().any(|v| !v.is_finite()) {
+            always.push(i);
+            continue;
+        }
+        let start = units.len();
+        units.resize(start + h, 0.0);
+        if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
+            idx.push(i);
+        } else {
+            units.truncate(start);
+        }
+    }
+
+    // 2. One row per direction (the first index).
+    let (reps, u) = dedup(&idx, &units, h);
+
+    // 3. Reduce.
+    let mut out = Vec::new();
+    if !reps.is_empty() {
+        let mut red = Reducer::new(&u, h, tol);
+        red.choose_gate(interior);
+        for pos in red.run() {
+            out.push(reps[pos]);
+        }
+    }
+    out.extend(always);
+    out.sort_unstable();
+    out
+}
+
+/// A fixed, generic-looking direction in ℝʰ (SplitMix64 from a seed): deterministic tie-breaks.
+fn fixed_direction(h: usize, seed: u64) -> Vec<f64> {
+    let mut state = seed;
+    (0..h)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            // 53 random bits in [0, 1), mapped to [−1, 1).
+            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Groups the unit rows (`units`, row i belongs to original index `idx[i]`, ascending) by
+/// direction and returns the first original index of every direction with its unit row.
+///
+/// Rows are sorted by a generic projection s·û, so equal directions are neighbours within a
+/// window of width ~DUP_TOL·‖s‖; each row is compared only with the group representatives in that
+/// window (exact duplicates cost O(1) each, whatever their number).
+fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
+    let n = idx.len();
+    if h == 0 || n == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let row = |i: usize| &units[i * h..(i + 1) * h];
+    let s = fixed_direction(h, 0x5eed_0001);
+    let s_l2 = dot4(&s, &s).sqrt();
+    let s_l1: f64 = s.iter().map(|v| v.abs()).sum();
+    let keys: Vec<f64> = (0..n).map(|i| dot4(&s, row(i))).collect();
+    let mut sorted: Vec<(f64, usize)> = keys.iter().copied().zip(0..n).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let width = 2.0 * DUP_TOL * s_l2 + 8.0 * f64::EPSILON * s_l1;
+
+    let mut group = vec![0usize; n];
+    let mut window: VecDeque<usize> = VecDeque::new();
+    for &(_, i) in &sorted {
+        while let Some(&f) = window.front() {
+            if keys[i] - keys[f] > width {
+                window.pop_front();
+            } else {
+                break;
+            }
+        }
+        let ui = row(i);
+        let found = window.iter().copied().find(|&r| {
+            let d2: f64 = ui.iter().zip(row(r)).map(|(a, b)| (a - b) * (a - b)).sum();
+            d2 <= DUP_TOL * DUP_TOL
+        });
+        match found {
+            Some(r) => group[i] = r,
+            None => {
+                group[i] = i;
+                window.push_back(i);
+            }
+        }
+    }
+    // First (smallest) position of each group; positions are in original-index order.
+    let mut first = vec![usize::MAX; n];
+    for (i, &g) in group.iter().enumerate() {
+        first[g] = first[g].min(i);
+    }
+    let mut reps = Vec::new();
+    let mut u = Vec::new();
+    for i in 0..n {
+        if first[group[i]] == i {
+            reps.push(idx[i]);
+            u.extend_from_slice(row(i));
+        }
+    }
+    (reps, u)
+}
+
+/// With more than SCREEN_FACTOR·h kept rows, a redundancy test first tries the 3h kept rows most
+/// similar to the tested row.
+const SCREEN_FACTOR: usize = 4;
+
+// ---------------------------------------------------------------------------------------------
+// Clarkson's output-sensitive extreme-ray search.
+
+struct Reducer<'a> {
+    h: usize,
+    n: usize,
+    /// Deduplicated unit rows, u[j*h..(j+1)*h].
+    u: &'a [f64],
+    tol: f64,
+    /// Rows strictly inside the gate's open half-space; the others are handled greedily.
+    good: Vec<bool>,
+    /// 1/(ĝ·û_j) for good rows, so z_j = û_j · gd_j.
+    gd: Vec<f64>,
+    in_e: Vec<bool>,
+    /// Screening scratch: (similarity, kept-row index), selected columns and their indices.
+    sims: Vec<(f64, usize)>,
+    sub_cols: Vec<f64>,
+    sub_idx: Vec<usize>,
+    members: Vec<usize>,
+    /// Kept rows proven extreme when picked (no final check needed).
+    exposed: Vec<bool>,
+    /// Every row is good (the cone is pointed with the gate as interior point).
+    pointed: bool,
+    /// Kept rows (positions) and their unit vectors, contiguous for the NNLS.
+    e: Vec<usize>,
+    ecols: Vec<f64>,
+    work: NnlsWork,
+    gram: GramNnls,
+    cache: SimplexCache,
+    vbuf: Vec<f64>,
+    /// Secondary direction breaking ties of r·z_j.
+    s2: Vec<f64>,
+}
+
+impl<'a> Reducer<'a> {
+    fn new(u: &'a [f64], h: usize, tol: f64) -> Self {
+        let n = u.len() / h;
+        Reducer {
+            h,
+            n,
+            u,
+            tol,
+            good: vec![false; n],
+            gd: vec![0.0; n],
+            in_e: vec![false; n],
+            exposed: vec![false; n],
+            sims: Vec::new(),
+            sub_cols: Vec::new(),
+            sub_idx: Vec::new(),
+            members: Vec::new(),
+            pointed: false,
+            e: Vec::new(),
+            ecols: Vec::new(),
+            work: NnlsWork::new(h),
+            gram: GramNnls::new(h),
+            cache: SimplexCache::new(h),
+            vbuf: vec![0.0; n],
+            s2: fixed_direction(h, 0x5eed_0002),
+        }
+    }
+
+    fn row(&self, j: usize) -> &'a [f64] {
+        &self.u[j * self.h..(j + 1) * self.h]
+    }
+
+    /// Sets `good`/`gd` from the caller's gate when it is strictly interior, else from the
+    /// least-distance gate; rows not strictly inside stay "bad".
+    fn choose_gate(&mut self, interior: Option<&[f64]>) {
+        let h = self.h;
+        if let Some(g) = interior
+            && g.len() == h
+            && g.iter().all(|v| v.is_finite())
+        {
+            let mut gh = vec![0.0; h];
+            if unit_into(g.iter().copied(), &mut gh).is_some()
+                && (0..self.n).all(|j| dot4(self.row(j), &gh) > GOOD_MIN)
+            {
+                self.set_gate(&gh);
+                return;
+            }
+        }
+        // Cheap candidate: the mean direction of the rows, if it has a clear margin.
+        let mut mean = vec![0.0; h];
+        for row in self.u.chunks_exact(h) {
+            axpy(1.0, row, &mut mean);
+        }
+        let mut gh = vec![0.0; h];
+        if unit_into(mean.iter().copied(), &mut gh).is_some()
+            && (0..self.n).all(|j| dot4(self.row(j), &gh) > MEAN_GATE_MIN)
+        {
+            self.set_gate(&gh);
+            return;
+        }
+        if let Some(gh) = least_distance_gate(self.u, h) {
+            self.set_gate(&gh);
+        }
+    }
+
+    fn set_gate(&mut self, gh: &[f64]) {
+        for j in 0..self.n {
+            let d = dot4(self.row(j), gh);
+            self.good[j] = d > GOOD_MIN;
+            self.gd[j] = if self.good[j] { 1.0 / d } else { 0.0 };
+        }
+        self.pointed = self.good.iter().all(|&g| g);
+    }
+
+    fn add(&mut self, j: usize) {
+        self.in_e[j] = true;
+        self.e.push(j);
+        self.ecols.extend_from_slice(self.row(j));
+        // Past SCREEN_FACTOR·h kept rows the tests sift instead, and the Gram matrix goes stale.
+        if self.e.len() <= SCREEN_FACTOR * self.h {
+            self.gram.push_column(&self.ecols);
+        }
+    }
+
+    /// Distance of û_k to cone(E), or 0 once some certificate shows it is ≤ tol. Tries the
+    /// simplex cache, then column generation (large E) or the Gram solver (small E; trusted only
+    /// through its recomputed residual), then the QR solver. A returned value > tol is always an
+    /// exact KKT residual left in work.r, as [`Self::pick`] needs.
+    fn test(&mut self, k: usize) -> f64 {
+        let uk = &self.u[k * self.h..(k + 1) * self.h];
+        if self.e.len() >= self.h && self.cache.certifies(&self.ecols, uk, self.tol) {
+            return 0.0;
+        }
+        let h = self.h;
+        let n_e = self.e.len();
+        if n_e > SCREEN_FACTOR * h
+            && let Some(rn) = self.sift(k)
+        {
+            return rn;
+        }
+        if !self.e.is_empty()
+            && self.gram.n == self.e.len()
+            && self.gram.solve(&self.ecols, uk) <= self.tol
+        {
+            if self.gram.k == self.h {
+                self.cache.insert(&self.ecols, &self.gram.passive);
+            }
+            return 0.0;
+        }
+        let rn = self.work.solve(&self.ecols, self.e.len(), uk, self.tol);
+        if rn <= self.tol && self.work.passive.len() == self.h {
+            self.cache.insert(&self.ecols, &self.work.passive);
+        }
+        rn
+    }
+
+    /// NNLS of û_k on many kept rows by column generation: solve on a small working set (the 3h
+    /// most similar rows, then the passive columns plus the most violated ones), price all kept
+    /// rows with the residual, repeat until no kept row has e·r > 0. Each round is one pass of
+    /// |E|·h flops plus a small solve; the final residual satisfies the KKT conditions for all of
+    /// E, exactly as a full solve would (left in work.r). None if the round cap is hit.
+    fn sift(&mut self, k: usize) -> Option<f64> {
+        let h = self.h;
+        let n_e = self.e.len();
+        let uk = &self.u[k * h..(k + 1) * h];
+        let batch = 3 * h;
+        self.sims.clear();
+        self.sims
+            .extend(self.ecols.chunks_exact(h).map(|c| dot4(c, uk)).zip(0..n_e));
+        let by_value = |a: &(f64, usize), b: &(f64, usize)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+        self.sims.select_nth_unstable_by(batch - 1, by_value);
+        self.sub_idx.clear();
+        self.sub_idx
+            .extend(self.sims[..batch].iter().map(|&(_, i)| i));
+        for _ in 0..n_e / h + 10 {
+            self.sub_cols.clear();
+            for &i in &self.sub_idx {
+                self.sub_cols
+                    .extend_from_slice(&self.ecols[i * h..(i + 1) * h]);
+            }
+            let rn = self
+                .work
+                .solve(&self.sub_cols, self.sub_idx.len(), uk, self.tol);
+            // Passive columns as kept-row indices.
+            self.members.clear();
+            self.members
+                .extend(self.work.passive.iter().map(|&p| self.sub_idx[p]));
+            if rn <= self.tol {
+                if self.members.len() == h {
+                    self.cache.insert(&self.ecols, &self.members);
+                }
+                return Some(rn);
+            }
+            // Price every kept row with the residual.
+            let r = &self.work.r;
+            let wtol = W_TOL * dot4(uk, uk).sqrt();
+            self.sims.clear();
+            for (i, c) in self.ecols.chunks_exact(h).enumerate() {
+                let w = dot4(c, r);
+                if w > wtol {
+                    self.sims.push((w, i));
+                }
+            }
+            // Columns already in the working set are optimal there (w ≤ 0 up to rounding).
+            let sub = &self.sub_idx;
+            self.sims.retain(|&(_, i)| !sub.contains(&i));
+            if self.sims.is_empty() {
+                return Some(rn);
+            }
+            if self.sims.len() > batch {
+                self.sims.select_nth_unstable_by(batch - 1, by_value);
+                self.sims.truncate(batch);
+            }
+            self.sub_idx.clear();
+            self.sub_idx.extend_from_slice(&self.members);
+            self.sub_idx.extend(self.sims.iter().map(|&(_, i)| i));
+        }
+        None
+    }
+
+    /// argmax over good rows j ≥ `from` of r·z_j (r = last QR residual), ties within rounding
+    /// broken by the secondary direction and then by the smallest index, so the pick is a vertex
+    /// of conv{z}. Also returns whether the pick is certified extreme: in a pointed cone, if
+    /// r·z_j ≤ T for every other row that can still be kept, and top = r·z_e, then
+    /// û_e ≈ Σ α_j û_j + ρ with ‖ρ‖ ≤ tol would give (top − T⁺)(ĝ·û_e) ≤ tol (T⁺ + ‖r‖);
+    /// a larger gap proves the NNLS residual of û_e on the other rows exceeds tol.
+    fn pick(&mut self, from: usize) -> Option<(usize, bool)> {
+        let h = self.h;
+        let r = &self.work.r;
+        let rn = dot4(r, r).sqrt();
+        let mut best = None;
+        let mut top = f64::NEG_INFINITY;
+        let mut second = f64::NEG_INFINITY;
+        for j in from..self.n {
+            if !self.good[j] {
+                continue;
+            }
+            let v = dot4(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+            self.vbuf[j] = v;
+            if v > top {
+                second = top;
+                top = v;
+                best = Some(j);
+            } else if v > second {
+                second = v;
+            }
+        }
+        let jb = best?;
+        let gb = self.gd[jb];
+        let mut pick = jb;
+        let mut sbest = f64::NEG_INFINITY;
+        let mut ties = 0;
+        for j in from..self.n {
+            if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
+                ties += 1;
+                let s = dot4(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
+                if s > sbest {
+                    sbest = s;
+                    pick = j;
+                }
+            }
+        }
+        // Rows before `from` are kept (scanned here) or dropped; the final set is drawn from
+        // the kept rows and the rows from `from` on.
+        let mut certified = false;
+        if self.pointed && ties == 1 {
+            let mut t_max = second;
+            for &f in &self.e {
+                t_max = t_max.max(dot4(r, &self.u[f * h..(f + 1) * h]) * self.gd[f]);
+            }
+            let tp = t_max.max(0.0);
+            certified = (top - tp) / self.gd[pick] > 2.0 * self.tol * (tp + rn);
+        }
+        Some((pick, certified))
+    }
+
+    /// Returns the positions of the kept rows.
+    fn run(&mut self) -> Vec<usize> {
+        // Rows outside the gate's open half-space (in the lineality space, or no gate at all):
+        // keep every row that is not already generated by the kept ones.
+        for k in 0..self.n {
+            if !self.good[k] && self.test(k) > self.tol {
+                self.add(k);
+            }
+        }
+        // Clarkson: each good row is either certified redundant or triggers a new vertex.
+        for k in 0..self.n {
+            if !self.good[k] || self.in_e[k] {
+                continue;
+            }
+            loop {
+                if self.test(k) <= self.tol {
+                    break;
+                }
+                // Good rows before k are kept or certified inside cone(E), where r·z ≤ 0 < r·z_k:
+                // they cannot attain the maximum, so only rows from k on are scanned.
+                match self.pick(k) {
+                    Some((j, certified)) if j != k && !self.in_e[j] => {
+                        self.add(j);
+                        self.exposed[j] = certified;
+                    }
+                    Some((j, certified)) => {
+                        // The maximiser is k itself (or, numerically, already kept).
+                        self.exposed[k] = certified && j == k;
+                        self.add(k);
+                        break;
+                    }
+                    None => {
+                        self.add(k);
+                        break;
+                    }
+                }
+            }
+        }
+        self.final_pass()
+    }
+
+    /// Removes kept rows generated by the other kept rows (largest index first), so S is
+    /// irredundant. Rows certified extreme by [`Self::pick`] need no check.
+    fn final_pass(&mut self) -> Vec<usize> {
+        let h = self.h;
+        let mut alive = self.e.clone();
+        alive.sort_unstable();
+        let mut order = alive.clone();
+        order.reverse();
+        let mut cols = Vec::with_capacity(alive.len() * h);
+        for &e in &order {
+            if self.exposed[e] {
+                continue;
+            }
+            cols.clear();
+            let mut cnt = 0;
+            for &f in &alive {
+                if f != e {
+                    cols.extend_from_slice(self.row(f));
+                    cnt += 1;
+                }
+            }
+            let ue = self.row(e);
+            if self.work.solve(&cols, cnt, ue, self.tol) <= self.tol {
+                alive.retain(|&f| f != e);
+            }
+        }
+        alive
+    }
+}
+
+#[cfg(test)]
+mod tests;
