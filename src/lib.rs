@@ -7,7 +7,21 @@
 //! data → patches → arrangements → architecture builds a conic program → reduction
 //!      → backend solves → decode → network → report
 //! ```
-//! Each arrow is one module, and nothing reaches backwards.
+//!
+//! The modules form layers, and a module imports only from its own layer or those below
+//! (`tests/layers.rs` enforces this table, and that nothing imports in a cycle):
+//!
+//! | layer | modules | what they hold |
+//! |---|---|---|
+//! | 0 | `error`, `clock`, `linalg`, `geometry`, `ir`, `data`, `patches`, `evidence` | errors, small numerics, convolution geometry, the conic IR, `.npy` data, patch matrices, the certificate's evidence record |
+//! | 1 | `problem`, `network`, `circular_net`, `three_layer_network` | validated problems; the independent forward passes |
+//! | 2 | `arrangement`, `backend` | sign patterns and their cone rows; Clarabel and OSQP |
+//! | 3 | `export`, `reduce`, `certify` | CBF/MPS/Clarabel files; exact cone-row reduction; dual certificates |
+//! | 4 | `arch` | every architecture's formulation behind one trait, and the one solve driver |
+//! | 5 | `first_order`, `baseline` | ADMM, polish, FISTA, working set, β paths; the SGD/Adam baseline |
+//! | 6 | `pipeline`, `predict`, `task`, `compare` | the front door, predictions from result files, one-vs-rest, solver comparisons |
+//!
+//! The command line (`src/main.rs`, `src/cli/`) sits on top and uses the library as any user would.
 //!
 //! ```
 //! use cvxcnn::backend::Status;

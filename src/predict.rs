@@ -320,7 +320,7 @@ fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
                 }
             };
             let h = geometry.filter_len(shape[0]);
-            let weights = crate::pipeline::Weights {
+            let weights = crate::arch::options::Weights {
                 filters: s.filters,
                 output_weights: s.output_weights,
                 biases: s.biases,

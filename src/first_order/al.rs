@@ -691,7 +691,7 @@ pub struct PreparedResult {
 /// dropped row and re-solves, warm, with the violated ones added (at most `max_rounds` runs, all
 /// within one `options.time_limit`).
 pub fn solve_prepared(
-    prep: &crate::pipeline::Prepared,
+    prep: &crate::arch::formulation::Prepared,
     y: ArrayView1<f64>,
     beta: f64,
     options: &AlOptions,
@@ -705,7 +705,7 @@ pub fn solve_prepared(
 /// to build it here) and an optional warm start (a result on the same patterns, e.g. the previous
 /// β of a path). The loss must have been built from `prep.a` and `y`.
 pub fn solve_prepared_with(
-    prep: &crate::pipeline::Prepared,
+    prep: &crate::arch::formulation::Prepared,
     mut loss: Option<&mut DenseLoss>,
     y: ArrayView1<f64>,
     beta: f64,

@@ -6,7 +6,9 @@ use super::al::{self, AlOptions};
 use super::dense::DenseLoss;
 use super::fista::{self, FistaOptions};
 use crate::geometry::{Activation, FilterNorm};
-use crate::pipeline::{self, Prepared, SolveOptions};
+use crate::arch::dispatch;
+use crate::arch::formulation::Prepared;
+use crate::arch::options::{DECODE_ACCURACY_FACTOR, SolveOptions};
 use crate::problem::{Architecture, Problem, Task};
 use serde::Serialize;
 use std::time::Instant;
@@ -148,7 +150,7 @@ fn al_neurons(prep: &Prepared, r: &al::AlResult, y: ndarray::ArrayView1<f64>, be
         .iter()
         .map(|b| b.map(|c| FilterNorm::L2.of(c)))
         .collect();
-    let tol = pipeline::DECODE_ACCURACY_FACTOR * (r.objective - r.lower_bound).abs();
+    let tol = DECODE_ACCURACY_FACTOR * (r.objective - r.lower_bound).abs();
     let tau = crate::arch::two_layer::block_threshold(&prep.a, &blocks, &values, y, beta, tol);
     values
         .iter()
@@ -262,7 +264,7 @@ fn run_clarabel(
         let t = Instant::now();
         let mut pb = problem.clone();
         pb.beta = beta;
-        let report = pipeline::solve_any(&pb, solve_options, &quiet).map_err(|e| e.to_string())?;
+        let report = dispatch::solve(&pb, solve_options, &quiet).map_err(|e| e.to_string())?;
         let iterations = report.solver().iterations;
         let c = report.certificate();
         patterns = c.patterns;

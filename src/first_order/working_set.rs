@@ -37,7 +37,7 @@ use crate::arrangement::ConeRows;
 use crate::certify;
 use crate::clock::secs;
 use crate::geometry::FilterNorm;
-use crate::pipeline::Prepared;
+use crate::arch::formulation::Prepared;
 use ndarray::{Array1, Array2, ArrayView1, Axis, s};
 use serde::Serialize;
 use std::time::Instant;
