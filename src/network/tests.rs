@@ -1,0 +1,37 @@
+use super::*;
+use crate::geometry::Pooling;
+use crate::network::testing::{geom, random_array, random_targets};
+
+#[test]
+fn trait_objective_is_the_two_layer_objective_with_norm() {
+    let x = random_array((4, 2, 4, 5), 91);
+    let y = random_targets(4, 92);
+    let net = TwoLayerCnn::random(
+        geom([2, 2], [1, 2], [1, 0]),
+        Pooling::Average,
+        2,
+        3,
+        0.8,
+        93,
+    )
+    .with_random_biases(0.3, 94);
+    for norm in [FilterNorm::L2, FilterNorm::L1] {
+        let inherent = net.objective_with_norm(x.view(), y.view(), 0.4, norm);
+        let by_trait = Network::objective_with_norm(&net, x.view(), y.view(), 0.4, norm);
+        assert_eq!(
+            inherent, by_trait,
+            "{norm:?}: inherent {inherent:?} vs trait {by_trait:?}"
+        );
+        let regularizer = Network::regularizer_with_norm(&net, 0.4, norm);
+        assert_eq!(
+            by_trait.regularizer, regularizer,
+            "{norm:?}: {by_trait:?} vs {regularizer}"
+        );
+    }
+    assert_eq!(
+        Network::width(&net),
+        3,
+        "width {} vs 3",
+        Network::width(&net)
+    );
+}
