@@ -30,7 +30,6 @@ pub mod arrangement;
 pub mod backend;
 pub mod baseline;
 pub mod certify;
-pub mod circular_net;
 pub mod compare;
 pub mod data;
 pub mod error;

@@ -5,9 +5,8 @@
 //! independent forward pass of [`crate::network`]. `cvxcnn solve` computes its accuracies through
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
-use crate::circular_net::CircularCnn;
 use crate::geometry::{Activation, ConvGeometry, Pooling};
-use crate::network::TwoLayerCnn;
+use crate::network::{CircularCnn, TwoLayerCnn};
 use crate::problem::PoolingFile;
 use crate::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, ArrayView4};

@@ -26,9 +26,9 @@ use crate::arch::two_layer::{self, ConeRows, Coupling};
 use crate::arrangement::{self, Arrangement};
 use crate::backend::Status;
 use crate::certify::{Certificate, Scope};
-use crate::circular_net::CircularCnn;
 use crate::error::{Error, Result};
 use crate::ir::{ConeKind, ConicProgram};
+use crate::network::CircularCnn;
 use crate::patches::Patches;
 use crate::pipeline::{
     DECODE_ACCURACY_FACTOR, DataReport, NetworkLayout, ProgramReport, Progress, Report,

@@ -1,5 +1,5 @@
 //! The networks cvxcnn trains, run forward on their own: the two-layer CNN ([`TwoLayerCnn`],
-//! `docs/math.md` §2–§6), the three-layer circular CNN (`CircularCnn`, §8) and the three-layer
+//! `docs/math.md` §2–§6), the three-layer circular CNN ([`CircularCnn`], §8) and the three-layer
 //! CNN with two ReLU layers (`ThreeLayerCnn`, §9).
 //!
 //! **Independent forward pass.** Everything here evaluates a network from its weights and the raw
@@ -16,10 +16,12 @@
 //!
 //! Every item is reached as `crate::network::Item`; the files below are private.
 
+mod circular;
 mod conv;
 mod train;
 mod two_layer;
 
+pub use circular::{CircularCnn, circular_conv};
 pub use train::two_layer::Gradient;
 pub use two_layer::TwoLayerCnn;
 
@@ -56,7 +58,7 @@ impl Objective {
 /// The implementations delegate to each network's inherent methods, which stay for callers that
 /// know the type (`forward`, `width`, and the ℓ2 `objective(x, y, β)` training uses). The
 /// norm-taking methods are named `…_with_norm` so that they do not collide with that inherent
-/// `objective`. One collision remains: `CircularCnn`'s inherent `forward` takes `[n, d]` rows
+/// `objective`. One collision remains: [`CircularCnn`]'s inherent `forward` takes `[n, d]` rows
 /// and method-call syntax picks it first, so call this trait's as `Network::forward(&net, x)`.
 pub trait Network {
     /// Outputs `f(x_t)` for every sample of `x = [n, C, H, W]` (signals `[n, C, 1, L]`; the
@@ -72,7 +74,7 @@ pub trait Network {
     /// CNN only (problem files refuse it for the others).
     ///
     /// # Panics
-    /// `CircularCnn` and `ThreeLayerCnn` panic on [`FilterNorm::L1`].
+    /// [`CircularCnn`] and `ThreeLayerCnn` panic on [`FilterNorm::L1`].
     fn regularizer_with_norm(&self, beta: f64, norm: FilterNorm) -> f64;
 
     /// Loss, regularizer and total: `½ Σ_t (f(x_t) − y_t)² + R_β(θ)`.
@@ -99,6 +101,16 @@ pub trait Network {
 /// `Σ_i a_i b_i`, summed left to right.
 fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `Σ_i v_i²`, summed left to right.
+fn sum_of_squares<'a>(v: impl IntoIterator<Item = &'a f64>) -> f64 {
+    v.into_iter().map(|x| x * x).sum()
+}
+
+/// `‖v‖₂`.
+fn norm2(v: &[f64]) -> f64 {
+    sum_of_squares(v).sqrt()
 }
 
 #[cfg(test)]
