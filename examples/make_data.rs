@@ -4,8 +4,7 @@
 //! problems have structure to find. Run: `cargo run --release --example make_data`.
 
 use cvxcnn::geometry::{ConvGeometry, Pooling};
-use cvxcnn::network::{CircularCnn, TwoLayerCnn};
-use cvxcnn::three_layer_network::ThreeLayerCnn;
+use cvxcnn::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn};
 use ndarray::{Array1, Array4};
 use ndarray_npy::WriteNpyExt;
 use rand::SeedableRng;

@@ -45,4 +45,3 @@ pub mod predict;
 pub mod problem;
 pub mod reduce;
 pub mod task;
-pub mod three_layer_network;

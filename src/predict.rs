@@ -6,9 +6,8 @@
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
 use crate::geometry::{Activation, ConvGeometry, Pooling};
-use crate::network::{CircularCnn, TwoLayerCnn};
+use crate::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn};
 use crate::problem::PoolingFile;
-use crate::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, ArrayView4};
 use serde::Deserialize;
 use serde_json::Value;

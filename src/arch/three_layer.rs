@@ -495,13 +495,13 @@ pub fn max_dual_value(
 use crate::backend::Status;
 use crate::certify::Scope;
 use crate::error::{Error, Result};
+use crate::network::ThreeLayerCnn;
 use crate::patches::Patches;
 use crate::pipeline::{
     DECODE_ACCURACY_FACTOR, DataReport, Progress, SolveOptions, SolverReport, Timings,
     VIOLATION_REL_TOL,
 };
 use crate::problem::{Architecture, ArrangementSpec, OuterSpec, Problem};
-use crate::three_layer_network::ThreeLayerCnn;
 use serde::Serialize;
 use std::time::Instant;
 

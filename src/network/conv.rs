@@ -1,4 +1,5 @@
-//! The one direct convolution of the folder, used by [`super::TwoLayerCnn`]: it reads the pixels of a `[C, H, W]` sample in place (zero padding is
+//! The one direct convolution of the folder, shared by [`super::TwoLayerCnn`] and
+//! [`super::ThreeLayerCnn`]: it reads the pixels of a `[C, H, W]` sample in place (zero padding is
 //! skipped, never materialised) and never builds a patch matrix.
 //!
 //! Conventions (`docs/math.md` §1): output position `k` is grid cell `(k div cols, k mod cols)`,
@@ -101,24 +102,36 @@ impl Plan {
         }
     }
 
-    /// Pre-activations `z[k·m + j] = ⟨patch_k(x), u_j⟩` of one sample `xs` (flattened
+    /// Pre-activations `z[k·m + j] = s_j + ⟨patch_k(x), u_j⟩` of one sample `xs` (flattened
     /// `[C, H, W]`) for all positions `k` and filters `j`, by direct convolution with the
-    /// transposed filters `ut[i·m + j] = u_j[i]`.
+    /// transposed filters `ut[i·m + j] = u_j[i]`; `s = start` (length `m`), or 0 without it.
+    ///
+    /// Each `z` is summed left to right from `s_j` over the entries inside the image in kernel
+    /// order, `((s_j + v₀u₀) + v₁u₁) + …`: the two-layer CNN adds its biases afterwards and the
+    /// three-layer CNN starts from them, each the order it has always used.
     pub(super) fn preactivations(
         &self,
         xs: &[f64],
         ut: &[f64],
         m: usize,
+        start: Option<&[f64]>,
         entries: &mut Vec<(usize, f64)>,
         z: &mut [f64],
     ) {
+        let initial = |j0: usize, len: usize| {
+            let mut acc = [0.0; BLOCK];
+            if let Some(s) = start {
+                acc[..len].copy_from_slice(&s[j0..][..len]);
+            }
+            acc
+        };
         self.for_each_position(xs, entries, |k, entries| {
             let zk = &mut z[k * m..][..m];
             // Blocks of BLOCK filters are accumulated in registers.
             let mut blocks = zk.chunks_exact_mut(BLOCK);
             let mut j0 = 0;
             for block in &mut blocks {
-                let mut acc = [0.0; BLOCK];
+                let mut acc = initial(j0, BLOCK);
                 for &(i, v) in entries {
                     // The slice has exactly BLOCK entries, so the conversion cannot fail.
                     let u: &[f64; BLOCK] = ut[i * m + j0..][..BLOCK].try_into().unwrap();
@@ -132,7 +145,7 @@ impl Plan {
             let rest = blocks.into_remainder();
             if !rest.is_empty() {
                 let len = rest.len();
-                let mut acc = [0.0; BLOCK];
+                let mut acc = initial(j0, len);
                 for &(i, v) in entries {
                     for (a, uj) in acc[..len].iter_mut().zip(&ut[i * m + j0..][..len]) {
                         *a += v * uj;

@@ -1,6 +1,6 @@
 //! The networks cvxcnn trains, run forward on their own: the two-layer CNN ([`TwoLayerCnn`],
 //! `docs/math.md` §2–§6), the three-layer circular CNN ([`CircularCnn`], §8) and the three-layer
-//! CNN with two ReLU layers (`ThreeLayerCnn`, §9).
+//! CNN with two ReLU layers ([`ThreeLayerCnn`], §9).
 //!
 //! **Independent forward pass.** Everything here evaluates a network from its weights and the raw
 //! input `[n, C, H, W]` alone: the convolutional networks read pixels by direct convolution
@@ -9,7 +9,7 @@
 //! module imports nothing above [`crate::geometry`] and [`crate::error`], so a decoded network's
 //! objective computed here is a check on the convex program, not a restatement of it.
 //!
-//! The networks implement [`Network`] (outputs, width, weight decay and the training
+//! All three networks implement [`Network`] (outputs, width, weight decay and the training
 //! objective `½ Σ_t (f(x_t) − y_t)² + R_β(θ)`). Their gradients, random initialisation and
 //! (projected) gradient descent — used to train nonconvex comparison networks — live apart in
 //! `train/`, as further `impl` blocks of the same types.
@@ -18,10 +18,12 @@
 
 mod circular;
 mod conv;
+mod three_layer;
 mod train;
 mod two_layer;
 
 pub use circular::{CircularCnn, circular_conv};
+pub use three_layer::ThreeLayerCnn;
 pub use train::two_layer::Gradient;
 pub use two_layer::TwoLayerCnn;
 
@@ -74,7 +76,7 @@ pub trait Network {
     /// CNN only (problem files refuse it for the others).
     ///
     /// # Panics
-    /// [`CircularCnn`] and `ThreeLayerCnn` panic on [`FilterNorm::L1`].
+    /// [`CircularCnn`] and [`ThreeLayerCnn`] panic on [`FilterNorm::L1`].
     fn regularizer_with_norm(&self, beta: f64, norm: FilterNorm) -> f64;
 
     /// Loss, regularizer and total: `½ Σ_t (f(x_t) − y_t)² + R_β(θ)`.

@@ -381,7 +381,7 @@ impl TwoLayerCnn {
         let mut entries = Vec::with_capacity(self.geometry.filter_len(c));
         for (t, f) in out.iter_mut().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
-            plan.preactivations(xs, &ut, m, &mut entries, &mut z);
+            plan.preactivations(xs, &ut, m, None, &mut entries, &mut z);
             self.add_biases(&mut z);
             let s = pool.apply(&z, m, self.activation, &mut pooled, &mut argmax);
             *f = s * dot(&pooled, &self.output_weights);

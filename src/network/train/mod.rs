@@ -3,6 +3,7 @@
 //! the nonconvex comparison networks the convex optimum is checked against.
 
 mod circular;
+mod three_layer;
 pub(super) mod two_layer;
 
 /// Maximum number of step halvings per gradient-descent iteration before giving up.

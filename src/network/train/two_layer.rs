@@ -125,7 +125,7 @@ impl TwoLayerCnn {
         let max_pooling = matches!(self.pooling, Pooling::Max);
         for (t, &target) in y.iter().enumerate() {
             let xs = &data[t * sample_len..][..sample_len];
-            plan.preactivations(xs, &ut, m, &mut entries, &mut z);
+            plan.preactivations(xs, &ut, m, None, &mut entries, &mut z);
             self.add_biases(&mut z);
             let s = pool.apply(&z, m, self.activation, &mut pooled, &mut argmax);
             let e = s * dot(&pooled, &self.output_weights) - target;
