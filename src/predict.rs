@@ -6,7 +6,7 @@
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
 use crate::geometry::{Activation, ConvGeometry, Pooling};
-use crate::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn};
+use crate::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn, Weights};
 use crate::problem::PoolingFile;
 use ndarray::{Array1, ArrayView4};
 use serde::Deserialize;
@@ -318,7 +318,7 @@ fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
                 }
             };
             let h = geometry.filter_len(shape[0]);
-            let weights = crate::pipeline::Weights {
+            let weights = Weights {
                 filters: s.filters,
                 output_weights: s.output_weights,
                 biases: s.biases,

@@ -21,11 +21,13 @@ mod conv;
 mod three_layer;
 mod train;
 mod two_layer;
+mod weights;
 
 pub use circular::{CircularCnn, circular_conv};
 pub use three_layer::ThreeLayerCnn;
 pub use train::two_layer::Gradient;
 pub use two_layer::TwoLayerCnn;
+pub use weights::Weights;
 
 use crate::geometry::FilterNorm;
 use ndarray::{Array1, ArrayView1, ArrayView4};
