@@ -3,10 +3,8 @@
 //! Targets come from a random "teacher" network of the same architecture plus a little noise, so the
 //! problems have structure to find. Run: `cargo run --release --example make_data`.
 
-use cvxcnn::circular_net::CircularCnn;
 use cvxcnn::geometry::{ConvGeometry, Pooling};
-use cvxcnn::network::TwoLayerCnn;
-use cvxcnn::three_layer_network::ThreeLayerCnn;
+use cvxcnn::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn};
 use ndarray::{Array1, Array4};
 use ndarray_npy::WriteNpyExt;
 use rand::SeedableRng;

@@ -14,7 +14,7 @@
 //! | layer | modules | what they hold |
 //! |---|---|---|
 //! | 0 | `error`, `clock`, `linalg`, `geometry`, `ir`, `data`, `patches`, `evidence` | errors, small numerics, convolution geometry, the conic IR, `.npy` data, patch matrices, the certificate's evidence record |
-//! | 1 | `problem`, `network`, `circular_net`, `three_layer_network` | validated problems; the independent forward passes |
+//! | 1 | `problem`, `network` | validated problems; the independent forward passes of every architecture (and their training) |
 //! | 2 | `arrangement`, `backend` | sign patterns and their cone rows; Clarabel and OSQP |
 //! | 3 | `export`, `reduce`, `certify` | CBF/MPS/Clarabel files; exact cone-row reduction; dual certificates |
 //! | 4 | `arch` | every architecture's formulation behind one trait, and the one solve driver |
@@ -44,7 +44,6 @@ pub mod arrangement;
 pub mod backend;
 pub mod baseline;
 pub mod certify;
-pub mod circular_net;
 pub mod clock;
 pub mod compare;
 pub mod data;
@@ -62,4 +61,3 @@ pub mod predict;
 pub mod problem;
 pub mod reduce;
 pub mod task;
-pub mod three_layer_network;

@@ -8,13 +8,12 @@ use crate::problem::{Architecture, Problem};
 
 pub use crate::arch::dispatch::{Solved, program};
 pub use crate::arch::formulation::Prepared;
-pub use crate::arch::options::{
-    DECODE_ACCURACY_FACTOR, Progress, SolveOptions, VIOLATION_REL_TOL, Weights,
-};
+pub use crate::arch::options::{DECODE_ACCURACY_FACTOR, Progress, SolveOptions, VIOLATION_REL_TOL};
 pub use crate::arch::report::{
     DataReport, Header, NetworkLayout, NetworkReport, ProgramReport, SolverReport, Timings,
     TwoLayerBody,
 };
+pub use crate::network::Weights;
 
 /// The result of a two-layer or circular solve (README, "Result files").
 pub type Report = crate::arch::report::Report<TwoLayerBody>;

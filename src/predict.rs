@@ -5,11 +5,9 @@
 //! independent forward pass of [`crate::network`]. `cvxcnn solve` computes its accuracies through
 //! this module, so every solve checks that a result file rebuilds the network it describes.
 
-use crate::circular_net::CircularCnn;
 use crate::geometry::{Activation, ConvGeometry, Pooling};
-use crate::network::TwoLayerCnn;
+use crate::network::{CircularCnn, ThreeLayerCnn, TwoLayerCnn, Weights};
 use crate::problem::PoolingFile;
-use crate::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, ArrayView4};
 use serde::Deserialize;
 use serde_json::Value;
@@ -320,7 +318,7 @@ fn scalar(v: &Value) -> Result<(Network, Vec<usize>), String> {
                 }
             };
             let h = geometry.filter_len(shape[0]);
-            let weights = crate::arch::options::Weights {
+            let weights = Weights {
                 filters: s.filters,
                 output_weights: s.output_weights,
                 biases: s.biases,

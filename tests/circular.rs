@@ -4,8 +4,8 @@
 use cvxcnn::arch::circular::{Dft, block_regularizer, decode_block};
 use cvxcnn::backend::Status;
 use cvxcnn::certify::Scope;
-use cvxcnn::circular_net::{CircularCnn, circular_conv};
 use cvxcnn::geometry::FilterNorm;
+use cvxcnn::network::{CircularCnn, circular_conv};
 use cvxcnn::pipeline::{self, Report, SolveOptions};
 use cvxcnn::problem::{Architecture, ArrangementSpec, Problem};
 use ndarray::{Array1, Array2, Array4, s};

@@ -87,11 +87,10 @@ fn code_only(src: &str) -> String {
 /// Whether `s` (starting at a `'`) opens a char literal rather than a lifetime.
 fn is_char_literal(s: &str) -> bool {
     let mut c = s.chars().skip(1);
-    match (c.next(), c.next()) {
-        (Some('\\'), _) => true,
-        (Some(_), Some('\'')) => true,
-        _ => false,
-    }
+    matches!(
+        (c.next(), c.next()),
+        (Some('\\'), _) | (Some(_), Some('\''))
+    )
 }
 
 /// The module path of a source file: `src/arch/two_layer/mod.rs` → `["arch", "two_layer"]`.
@@ -156,7 +155,7 @@ fn paths(code: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
                     for item in code[j + 1..end].split(',') {
                         let item: Vec<String> = item
                             .split("::")
-                            .map(|s| s.trim().split_whitespace().next().unwrap_or("").to_string())
+                            .map(|s| s.split_whitespace().next().unwrap_or("").to_string())
                             .filter(|s| !s.is_empty() && s != "self" && s != "*")
                             .collect();
                         let mut p = segs.clone();
@@ -188,9 +187,13 @@ fn resolve(path: &[String], files: &BTreeMap<Vec<String>, PathBuf>) -> Option<Ve
 }
 
 /// The crate's import graph: file module → modules it names.
-fn graph(sources: &BTreeMap<Vec<String>, (PathBuf, String)>) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
-    let files: BTreeMap<Vec<String>, PathBuf> =
-        sources.iter().map(|(m, (p, _))| (m.clone(), p.clone())).collect();
+fn graph(
+    sources: &BTreeMap<Vec<String>, (PathBuf, String)>,
+) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let files: BTreeMap<Vec<String>, PathBuf> = sources
+        .iter()
+        .map(|(m, (p, _))| (m.clone(), p.clone()))
+        .collect();
     let mut g = BTreeMap::new();
     for (module, (path, text)) in sources {
         let is_mod = path.ends_with("mod.rs") || path.ends_with("lib.rs");
@@ -221,7 +224,11 @@ fn violations(
             continue; // lib.rs declares every module.
         }
         let Some(&rf) = ranks.get(&top(from)) else {
-            bad.push(format!("{}: module `{}` is not in the layer table of src/lib.rs", sources[from].0.display(), top(from)));
+            bad.push(format!(
+                "{}: module `{}` is not in the layer table of src/lib.rs",
+                sources[from].0.display(),
+                top(from)
+            ));
             continue;
         };
         for to in tos {
@@ -254,7 +261,11 @@ fn violations(
     if let Some(cycle) = find_cycle(&file_edges) {
         bad.push(format!(
             "import cycle between files: {}",
-            cycle.iter().map(|m| format!("crate::{}", m.join("::"))).collect::<Vec<_>>().join(" → ")
+            cycle
+                .iter()
+                .map(|m| format!("crate::{}", m.join("::")))
+                .collect::<Vec<_>>()
+                .join(" → ")
         ));
     }
     let mut folder: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -270,21 +281,34 @@ fn violations(
     }
     let owned: Vec<(Vec<String>, Vec<Vec<String>>)> = folder
         .iter()
-        .map(|(f, ts)| (vec![f.clone()], ts.iter().map(|t| vec![t.clone()]).collect()))
+        .map(|(f, ts)| {
+            (
+                vec![f.clone()],
+                ts.iter().map(|t| vec![t.clone()]).collect(),
+            )
+        })
         .collect();
-    let folder_edges: BTreeMap<&Vec<String>, Vec<&Vec<String>>> =
-        owned.iter().map(|(f, ts)| (f, ts.iter().collect())).collect();
+    let folder_edges: BTreeMap<&Vec<String>, Vec<&Vec<String>>> = owned
+        .iter()
+        .map(|(f, ts)| (f, ts.iter().collect()))
+        .collect();
     if let Some(cycle) = find_cycle(&folder_edges) {
         bad.push(format!(
             "import cycle between top-level modules: {}",
-            cycle.iter().map(|m| m.join("::")).collect::<Vec<_>>().join(" → ")
+            cycle
+                .iter()
+                .map(|m| m.join("::"))
+                .collect::<Vec<_>>()
+                .join(" → ")
         ));
     }
     bad
 }
 
 /// One cycle of a directed graph, if any (depth-first search).
-fn find_cycle<'a>(edges: &BTreeMap<&'a Vec<String>, Vec<&'a Vec<String>>>) -> Option<Vec<&'a Vec<String>>> {
+fn find_cycle<'a>(
+    edges: &BTreeMap<&'a Vec<String>, Vec<&'a Vec<String>>>,
+) -> Option<Vec<&'a Vec<String>>> {
     fn visit<'a>(
         n: &'a Vec<String>,
         edges: &BTreeMap<&'a Vec<String>, Vec<&'a Vec<String>>>,
@@ -342,7 +366,10 @@ fn library_sources() -> BTreeMap<Vec<String>, (PathBuf, String)> {
     files
         .into_iter()
         .filter_map(|p| {
-            let rel = p.strip_prefix(root()).expect("under the root").to_path_buf();
+            let rel = p
+                .strip_prefix(root())
+                .expect("under the root")
+                .to_path_buf();
             let s = rel.to_string_lossy();
             if s == "src/main.rs" || s.starts_with("src/cli/") {
                 return None;
@@ -358,11 +385,17 @@ fn library_sources() -> BTreeMap<Vec<String>, (PathBuf, String)> {
 fn every_import_points_down_and_nothing_imports_in_a_cycle() {
     let lib = std::fs::read_to_string(root().join("src/lib.rs")).unwrap();
     let ranks = layer_table(&lib);
-    assert!(ranks.len() > 10, "the layer table of src/lib.rs was not found: {ranks:?}");
+    assert!(
+        ranks.len() > 10,
+        "the layer table of src/lib.rs was not found: {ranks:?}"
+    );
     let sources = library_sources();
     // Every top-level module of the crate is in the table.
     for m in sources.keys().filter_map(|m| m.first()) {
-        assert!(ranks.contains_key(m), "module `{m}` is missing from the layer table of src/lib.rs");
+        assert!(
+            ranks.contains_key(m),
+            "module `{m}` is missing from the layer table of src/lib.rs"
+        );
     }
     let bad = violations(&sources, &ranks);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
@@ -377,12 +410,16 @@ fn fake(files: &[(&str, &str)]) -> BTreeMap<Vec<String>, (PathBuf, String)> {
 
 #[test]
 fn the_check_fails_on_an_upward_import() {
-    let ranks: BTreeMap<String, usize> =
-        [("low".to_string(), 0), ("high".to_string(), 1)].into_iter().collect();
+    let ranks: BTreeMap<String, usize> = [("low".to_string(), 0), ("high".to_string(), 1)]
+        .into_iter()
+        .collect();
     let ok = fake(&[
         ("src/lib.rs", "pub mod low; pub mod high;"),
         ("src/low.rs", "pub fn f() {}"),
-        ("src/high.rs", "use crate::low::f; // crate::high is fine in a comment"),
+        (
+            "src/high.rs",
+            "use crate::low::f; // crate::high is fine in a comment",
+        ),
     ]);
     assert!(violations(&ok, &ranks).is_empty());
     let upward = fake(&[
@@ -395,7 +432,10 @@ fn the_check_fails_on_an_upward_import() {
     // Mentions in comments and strings are not imports.
     let quoted = fake(&[
         ("src/lib.rs", "pub mod low; pub mod high;"),
-        ("src/low.rs", "/// see [`crate::high`]\nfn f() -> &'static str { \"crate::high::g\" }"),
+        (
+            "src/low.rs",
+            "/// see [`crate::high`]\nfn f() -> &'static str { \"crate::high::g\" }",
+        ),
         ("src/high.rs", "pub fn g() {}"),
     ]);
     assert!(violations(&quoted, &ranks).is_empty());
@@ -411,9 +451,13 @@ fn the_check_fails_on_a_cycle() {
         ("src/a/y.rs", "use super::x::X; pub struct Y;"),
     ]);
     let bad = violations(&cycle, &ranks);
-    assert!(bad.iter().any(|b| b.contains("import cycle between files")), "{bad:?}");
-    let ranks: BTreeMap<String, usize> =
-        [("a".to_string(), 0), ("b".to_string(), 0)].into_iter().collect();
+    assert!(
+        bad.iter().any(|b| b.contains("import cycle between files")),
+        "{bad:?}"
+    );
+    let ranks: BTreeMap<String, usize> = [("a".to_string(), 0), ("b".to_string(), 0)]
+        .into_iter()
+        .collect();
     let folders = fake(&[
         ("src/lib.rs", "pub mod a; pub mod b;"),
         ("src/a/mod.rs", "pub mod x;"),
@@ -423,5 +467,8 @@ fn the_check_fails_on_a_cycle() {
         ("src/b/w.rs", "use crate::a::x::X;"),
     ]);
     let bad = violations(&folders, &ranks);
-    assert!(bad.iter().any(|b| b.contains("top-level modules")), "{bad:?}");
+    assert!(
+        bad.iter().any(|b| b.contains("top-level modules")),
+        "{bad:?}"
+    );
 }

@@ -1,14 +1,14 @@
 //! The facts of docs/math.md §9 (three-layer CNN, two ReLU layers), each a test named after the
-//! fact. The network side is `cvxcnn::three_layer_network` (direct convolution, no patch or pattern
+//! fact. The network side is `cvxcnn::network::ThreeLayerCnn` (direct convolution, no patch or pattern
 //! matrices), which shares no code with the program in `cvxcnn::arch::three_layer`.
 
 use cvxcnn::arch::three_layer::{self, Report};
 use cvxcnn::backend::Status;
 use cvxcnn::certify::Scope;
 use cvxcnn::geometry::{ConvGeometry, FilterNorm};
+use cvxcnn::network::ThreeLayerCnn;
 use cvxcnn::pipeline::SolveOptions;
 use cvxcnn::problem::{Architecture, ArrangementSpec, OuterSpec, Problem, Task};
-use cvxcnn::three_layer_network::ThreeLayerCnn;
 use ndarray::{Array1, Array4};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -13,7 +13,7 @@
 //! (`crate::network`), and one module here implementing [`Formulation`], dispatched from
 //! [`crate::arch::dispatch`].
 
-use crate::arch::options::{Progress, SolveOptions, Weights};
+use crate::arch::options::{Progress, SolveOptions};
 use crate::arch::report::{Body, DataReport, Header, Timings};
 use crate::arrangement::{Arrangement, ConeRows};
 use crate::backend::Solution;
@@ -21,6 +21,7 @@ use crate::certify::Certificate;
 use crate::error::{Error, Result};
 use crate::ir::ConicProgram;
 use crate::network::Objective;
+use crate::network::Weights;
 use crate::patches::Patches;
 use crate::problem::Problem;
 use ndarray::{Array1, Array3};

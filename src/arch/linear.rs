@@ -14,7 +14,7 @@
 //! `t_j ≥ |z_j|` as linear rows for ℓ1), objective `+ β Σ t`.
 
 use crate::arch::formulation::{self, Formulation, Prepared};
-use crate::arch::options::{Progress, SolveOptions, Weights};
+use crate::arch::options::{Progress, SolveOptions};
 use crate::arch::report::{
     DataReport, Header, NetworkLayout, ProgramReport, Timings, TwoLayerBody,
 };
@@ -26,6 +26,7 @@ use crate::clock::secs;
 use crate::error::Result;
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
+use crate::network::Weights;
 use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
 use crate::problem::Problem;

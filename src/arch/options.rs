@@ -1,6 +1,7 @@
 //! What a solve is asked to do, and the tolerances every architecture's solve shares.
 
 use crate::backend::{Backend, Solution};
+use crate::network::Weights;
 use serde::Serialize;
 
 /// Blocks are dropped as interior-point noise when together they are worth at most
@@ -58,7 +59,7 @@ pub struct SolveOptions {
     /// How the loss couples the blocks (two-layer program); `None` picks by the problem's shape.
     pub coupling: Option<Coupling>,
     /// Also certify this network (any weights of the problem's architecture, e.g. from SGD).
-    pub network: Option<crate::arch::options::Weights>,
+    pub network: Option<Weights>,
 }
 
 impl Default for SolveOptions {
@@ -82,74 +83,4 @@ pub fn decode_tolerance(sol: &Solution, backend: &Backend) -> f64 {
         * ((sol.primal_objective - sol.dual_objective).abs()
             + abs
             + rel * sol.primal_objective.abs())
-}
-
-/// Weights of a two-layer CNN in the result-file layout: one flattened filter per neuron in
-/// (channel, row, col) order, one output weight per neuron, and (only when the problem has
-/// `"bias": true`) one bias per neuron.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct Weights {
-    /// Filters, each of length `h = C·kh·kw`.
-    pub filters: Vec<Vec<f64>>,
-    /// Output weights, one per filter.
-    pub output_weights: Vec<f64>,
-    /// Biases, one per filter; present exactly when the architecture has a bias.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub biases: Option<Vec<f64>>,
-}
-
-impl Weights {
-    /// Checks the shapes against filter length `h` (`C·kh·kw`, without the bias) and whether the
-    /// architecture has a bias; the message says what does not fit.
-    pub fn check(&self, h: usize, bias: bool) -> std::result::Result<(), String> {
-        if self.filters.len() != self.output_weights.len() {
-            return Err(format!(
-                "{} filters but {} output weights; give one output weight per filter",
-                self.filters.len(),
-                self.output_weights.len()
-            ));
-        }
-        match (&self.biases, bias) {
-            (None, true) => {
-                return Err(
-                    "the problem has \"bias\": true but the network has no \"biases\"; give one \
-                     bias per neuron"
-                        .into(),
-                );
-            }
-            (Some(_), false) => {
-                return Err(
-                    "the network has \"biases\" but the problem's architecture has no bias; drop \
-                     them or set \"bias\": true in the architecture"
-                        .into(),
-                );
-            }
-            (Some(b), true) if b.len() != self.filters.len() => {
-                return Err(format!(
-                    "{} biases for {} filters; give one bias per filter",
-                    b.len(),
-                    self.filters.len()
-                ));
-            }
-            _ => {}
-        }
-        if let Some((j, f)) = self.filters.iter().enumerate().find(|(_, f)| f.len() != h) {
-            return Err(format!(
-                "filter {j} has {} entries but the problem's filters have h = {h} \
-                 (channels × kernel, in (channel, row, col) order)",
-                f.len()
-            ));
-        }
-        if let Some(v) = self
-            .filters
-            .iter()
-            .flatten()
-            .chain(&self.output_weights)
-            .chain(self.biases.iter().flatten())
-            .find(|v| !v.is_finite())
-        {
-            return Err(format!("the network holds the non-finite weight {v}"));
-        }
-        Ok(())
-    }
 }

@@ -5,10 +5,10 @@
 use super::al::{self, AlOptions};
 use super::dense::DenseLoss;
 use super::fista::{self, FistaOptions};
-use crate::geometry::{Activation, FilterNorm};
 use crate::arch::dispatch;
 use crate::arch::formulation::Prepared;
 use crate::arch::options::{DECODE_ACCURACY_FACTOR, SolveOptions};
+use crate::geometry::{Activation, FilterNorm};
 use crate::problem::{Architecture, Problem, Task};
 use serde::Serialize;
 use std::time::Instant;

@@ -20,7 +20,7 @@ pub use decode::{Decoded, block_threshold, decode, noise_threshold};
 pub use program::{Layout, build, pattern_matrices, solver_duals};
 
 use crate::arch::formulation::{self, Formulation, Prepared};
-use crate::arch::options::{Progress, SolveOptions, Weights};
+use crate::arch::options::{Progress, SolveOptions};
 use crate::arch::report::{
     DataReport, Header, NetworkLayout, NetworkReport, ProgramReport, Timings, TwoLayerBody,
 };
@@ -31,6 +31,7 @@ use crate::clock::secs;
 use crate::error::{Error, Result};
 use crate::geometry::{Activation, Pooling};
 use crate::ir::ConicProgram;
+use crate::network::Weights;
 use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
 use crate::problem::{Architecture, Problem};

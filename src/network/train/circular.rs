@@ -1,39 +1,12 @@
-//! The three-layer circular CNN with one ReLU (docs/math.md §8), run forward on its own.
-//!
-//! ```text
-//! f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+        (a ⊛ b)[k] = Σ_l a[l] · b[(k − l) mod d]
-//! objective = ½ Σ_t (f(x_t) − y_t)² + (β/2) Σ_j (‖b_j‖² + e_j² + w_j²)   s.t. ‖a_j‖₂ ≤ 1
-//! ```
-//! `e_j = 0` without a bias. The convolution is computed by its defining sum (O(d²) per neuron, no
-//! DFT), so that this forward pass shares nothing with the convex program it checks.
+//! Training of the circular CNN: seeded random initialisation, the gradient (through the bilinear
+//! map `(a, b) ↦ a ⊛ b`) and projected gradient descent keeping `‖a_j‖₂ ≤ 1`.
 
-use crate::network::Objective;
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use super::MAX_BACKTRACKS;
+use crate::network::{CircularCnn, Objective, dot, norm2};
+use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
-
-/// A circular CNN: one neuron per entry of each list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CircularCnn {
-    /// Inner filters `a_j` (length `d`, `‖a_j‖₂ ≤ 1`).
-    pub inner_filters: Vec<Vec<f64>>,
-    /// Filters `b_j` (length `d`).
-    pub filters: Vec<Vec<f64>>,
-    /// Output weights `w_j`.
-    pub output_weights: Vec<f64>,
-    /// Biases `e_j` inside the ReLU, when the architecture has them.
-    pub biases: Option<Vec<f64>>,
-}
-
-/// `(a ⊛ b)[k] = Σ_l a[l] · b[(k − l) mod d]`, by the defining sum.
-pub fn circular_conv(a: &[f64], b: &[f64]) -> Vec<f64> {
-    let d = a.len();
-    debug_assert_eq!(b.len(), d);
-    (0..d)
-        .map(|k| (0..d).map(|l| a[l] * b[(k + d - l) % d]).sum())
-        .collect()
-}
 
 /// `Σ_k g[k] · b[(k − l) mod d]` for every `l`: the adjoint of `a ↦ a ⊛ b` applied to `g`.
 fn correlate(g: &[f64], b: &[f64]) -> Vec<f64> {
@@ -43,77 +16,7 @@ fn correlate(g: &[f64], b: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-fn norm2(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
 impl CircularCnn {
-    /// Number of neurons.
-    pub fn width(&self) -> usize {
-        self.output_weights.len()
-    }
-
-    fn bias(&self, j: usize) -> f64 {
-        self.biases.as_ref().map_or(0.0, |e| e[j])
-    }
-
-    /// The effective filters `a_j ⊛ b_j`.
-    pub fn effective_filters(&self) -> Vec<Vec<f64>> {
-        self.inner_filters
-            .iter()
-            .zip(&self.filters)
-            .map(|(a, b)| circular_conv(a, b))
-            .collect()
-    }
-
-    /// `f(x_t)` for every row of `x` (`[n, d]`).
-    pub fn forward(&self, x: ArrayView2<f64>) -> Array1<f64> {
-        let g = self.effective_filters();
-        let mut out = Array1::<f64>::zeros(x.nrows());
-        for (t, row) in x.outer_iter().enumerate() {
-            let mut f = 0.0;
-            for (j, gj) in g.iter().enumerate() {
-                let pre: f64 = row.iter().zip(gj).map(|(a, b)| a * b).sum::<f64>() + self.bias(j);
-                f += self.output_weights[j] * pre.max(0.0);
-            }
-            out[t] = f;
-        }
-        out
-    }
-
-    /// `(β/2) Σ_j (‖b_j‖² + e_j² + w_j²)`.
-    pub fn regularizer(&self, beta: f64) -> f64 {
-        let mut s = 0.0;
-        for j in 0..self.width() {
-            let e = self.bias(j);
-            s += self.filters[j].iter().map(|v| v * v).sum::<f64>()
-                + e * e
-                + self.output_weights[j].powi(2);
-        }
-        0.5 * beta * s
-    }
-
-    /// Loss and regularizer. The constraint `‖a_j‖ ≤ 1` is not part of the value; check it with
-    /// [`CircularCnn::max_inner_norm`].
-    pub fn objective(&self, x: ArrayView2<f64>, y: ArrayView1<f64>, beta: f64) -> Objective {
-        let r = self.forward(x) - y;
-        let loss = 0.5 * r.dot(&r);
-        let regularizer = self.regularizer(beta);
-        Objective {
-            loss,
-            regularizer,
-            total: loss + regularizer,
-        }
-    }
-
-    /// `max_j ‖a_j‖₂` (feasible when ≤ 1).
-    pub fn max_inner_norm(&self) -> f64 {
-        self.inner_filters
-            .iter()
-            .map(|a| norm2(a))
-            .fold(0.0, f64::max)
-    }
-
     /// A random network of width `m` on signals of length `d`: Gaussian entries times `scale`,
     /// inner filters scaled onto the unit sphere.
     pub fn random(d: usize, m: usize, bias: bool, scale: f64, seed: u64) -> CircularCnn {
@@ -146,13 +49,16 @@ impl CircularCnn {
         let m = self.width();
         let d = x.ncols();
         let r = self.forward(x) - y;
+        let x = x.as_standard_layout();
         let mut grad_g = vec![vec![0.0; d]; m];
         let mut grad_w = vec![0.0; m];
         let mut grad_e = vec![0.0; m];
         for (t, row) in x.outer_iter().enumerate() {
+            let row = row
+                .as_slice()
+                .expect("rows of a standard-layout array are contiguous");
             for j in 0..m {
-                let pre: f64 =
-                    row.iter().zip(&g[j]).map(|(a, b)| a * b).sum::<f64>() + self.bias(j);
+                let pre = dot(row, &g[j]) + self.bias(j);
                 if pre > 0.0 {
                     grad_w[j] += r[t] * pre;
                     grad_e[j] += r[t] * self.output_weights[j];
@@ -217,7 +123,7 @@ impl CircularCnn {
         for _ in 0..steps {
             let grad = self.gradient(x, y, beta);
             let mut accepted = false;
-            for _ in 0..60 {
+            for _ in 0..MAX_BACKTRACKS {
                 let cand = self.projected_step(&grad, lr);
                 let o = cand.objective(x, y, beta);
                 if o.total <= obj.total {
@@ -240,20 +146,7 @@ impl CircularCnn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::Array2;
-
-    #[test]
-    fn circular_conv_of_a_delta_shifts() {
-        let a = [0.0, 1.0, 0.0, 0.0];
-        let b = [1.0, 2.0, 3.0, 4.0];
-        assert_eq!(circular_conv(&a, &b), vec![4.0, 1.0, 2.0, 3.0]);
-        // Commutative.
-        let c = [0.3, -1.0, 2.0, 0.5];
-        let (ab, ba) = (circular_conv(&c, &b), circular_conv(&b, &c));
-        for (u, v) in ab.iter().zip(&ba) {
-            assert!((u - v).abs() < 1e-12, "{u} vs {v}");
-        }
-    }
+    use ndarray::{Array1, Array2};
 
     #[test]
     fn gradient_matches_finite_differences() {
