@@ -116,6 +116,32 @@ pub fn dual_value_l1(b: ArrayView2<f64>, g: ArrayView1<f64>) -> f64 {
     dual_value_l1_witness(b, g).0
 }
 
+/// The multipliers `α` (the first `k` variables of `prog`, clipped to `≥ 0`) of a small
+/// per-pattern program solved by Clarabel, and the value `exact(α)` they prove — or, when the solver
+/// fails or does worse, `α = 0` and `exact(0)`. Any `α ≥ 0` proves its own value, so the result is
+/// a true bound whatever the solver's accuracy. The interior point leaves every `α_q > 0`; only the
+/// ones that matter are kept ([`evidence::sparsify`]).
+pub(crate) fn solve_witness(
+    prog: &ConicProgram,
+    k: usize,
+    row_norms: &[f64],
+    exact: impl Fn(&[f64]) -> f64,
+) -> (f64, Vec<f64>) {
+    let fallback = exact(&[]);
+    match crate::backend::clarabel::solve(prog, &witness_settings()) {
+        Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
+            let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
+            let value = exact(&alpha);
+            if value <= fallback {
+                (value, evidence::sparsify(alpha, row_norms, value, exact))
+            } else {
+                (fallback, vec![0.0; k])
+            }
+        }
+        _ => (fallback, vec![0.0; k]),
+    }
+}
+
 /// [`dual_value_l1`] with the multipliers `[α₊, α₋]` (one per row of `b`, `≥ 0`) that give each
 /// sign's value: `‖σg + Bᵀα_σ‖_∞`.
 pub fn dual_value_l1_witness(b: ArrayView2<f64>, g: ArrayView1<f64>) -> (f64, [Vec<f64>; 2]) {
@@ -153,20 +179,7 @@ pub fn dual_value_l1_witness(b: ArrayView2<f64>, g: ArrayView1<f64>) -> (f64, [V
         for q in 0..k {
             prog.push(ra + q, al + q, -1.0);
         }
-        let fallback = exact(&[]);
-        match crate::backend::clarabel::solve(&prog, &witness_settings()) {
-            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
-                let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
-                let value = exact(&alpha);
-                if value <= fallback {
-                    // The interior point leaves every α_q > 0; keep the ones that matter.
-                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
-                } else {
-                    (fallback, vec![0.0; k])
-                }
-            }
-            _ => (fallback, vec![0.0; k]),
-        }
+        solve_witness(&prog, k, &row_norms, exact)
     };
     let (plus, alpha_plus) = one_sign(1.0);
     let (minus, alpha_minus) = one_sign(-1.0);

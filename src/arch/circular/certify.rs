@@ -97,19 +97,7 @@ pub fn dual_value_witness(
         for q in 0..k {
             prog.push(ra + q, al + q, -1.0);
         }
-        match crate::backend::clarabel::solve(&prog, &crate::certify::witness_settings()) {
-            Ok(sol) if sol.x.iter().all(|v| v.is_finite()) => {
-                let alpha: Vec<f64> = sol.x[..k].iter().map(|a| a.max(0.0)).collect();
-                let value = exact(&alpha);
-                if value <= fallback {
-                    // The interior point leaves every α_q > 0; keep the ones that matter.
-                    (value, evidence::sparsify(alpha, &row_norms, value, exact))
-                } else {
-                    (fallback, vec![0.0; k])
-                }
-            }
-            _ => (fallback, vec![0.0; k]),
-        }
+        crate::certify::solve_witness(&prog, k, &row_norms, exact)
     };
     let (plus, alpha_plus) = one_sign(1.0);
     let (minus, alpha_minus) = one_sign(-1.0);
