@@ -574,12 +574,24 @@ def circular_objective(prob, y, net, where):
     w = finite_list(need(net, "output_weights", where), f"{where}.output_weights", len(a))
     e = finite_list(net["biases"], f"{where}.biases", len(a)) if prob.bias else np.zeros(len(a))
     idx = (np.arange(d)[:, None] - np.arange(d)[None, :]) % d
+    # Deeper networks ("layers" > 3): b is first convolved with every further circulant filter
+    # a_l (layer l = 2 … L − 2), each of operator norm max_k |â_k| ≤ 1.
+    deeper = net.get("circulant_filters") or []
+    issues = []
+    for layer in deeper:
+        al = np.array(layer, dtype=np.float64).reshape(-1, d)
+        if len(al) != len(a):
+            raise InputError(f"{where}.circulant_filters: {len(al)} filters for {len(a)} neurons")
+        bb = np.array([bj[idx] @ cj for cj, bj in zip(al, bb)]).reshape(-1, d)
+        gain = max((float(np.max(np.abs(np.fft.fft(cj)))) for cj in al), default=0.0)
+        if gain > 1 + NORM_CONSTRAINT_TOL:
+            issues.append(f"a circulant filter has operator norm {gain!r} > 1")
+    bb_reg = np.array(need(net, "filters", where), dtype=np.float64).reshape(-1, d)
     g = np.array([bj[idx] @ aj for aj, bj in zip(a, bb)]).reshape(-1, d)  # (a ⊛ b)[k] = Σ_l a_l b_{k−l}
     xs = prob.x[:, 0, 0, :]
     f = np.maximum(xs @ g.T + e, 0.0) @ w
     loss = 0.5 * float(np.sum((f - y) ** 2))
-    reg = 0.5 * prob.beta * float(np.sum(bb ** 2) + e @ e + w @ w)
-    issues = []
+    reg = 0.5 * prob.beta * float(np.sum(bb_reg ** 2) + e @ e + w @ w)
     worst = max((float(np.linalg.norm(aj)) for aj in a), default=0.0)
     if worst > 1 + NORM_CONSTRAINT_TOL:
         issues.append(f"an inner filter has norm {worst!r} > 1")

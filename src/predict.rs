@@ -100,6 +100,8 @@ struct SavedScalar {
 struct SavedCircularLayout {
     signal_len: usize,
     bias: bool,
+    #[serde(default)]
+    layers: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -107,13 +109,16 @@ struct SavedCircular {
     network: SavedCircularLayout,
     filters: Vec<Vec<f64>>,
     inner_filters: Vec<Vec<f64>>,
+    #[serde(default)]
+    circulant_filters: Option<Vec<Vec<Vec<f64>>>>,
     output_weights: Vec<f64>,
     #[serde(default)]
     biases: Option<Vec<f64>>,
     data: SavedData,
 }
 
-/// A circular network from a result file: `f(x) = Σ_j w_j relu(⟨x, a_j ⊛ b_j⟩ + e_j)`.
+/// A circular network from a result file:
+/// `f(x) = Σ_j w_j relu(⟨x, a_{1j} ⊛ … ⊛ a_{(L−2)j} ⊛ b_j⟩ + e_j)` (`L = 3`: `a_j ⊛ b_j`).
 fn circular(v: &Value) -> Result<(Network, Vec<usize>), String> {
     let s: SavedCircular = serde_json::from_value(v.clone()).map_err(|e| {
         format!(
@@ -144,8 +149,21 @@ fn circular(v: &Value) -> Result<(Network, Vec<usize>), String> {
                 .map_or("absent".into(), |b| format!("of length {}", b.len()))
         ));
     }
+    let layers = s.network.layers.unwrap_or(3);
+    let circulant_filters = s.circulant_filters.unwrap_or_default();
+    if circulant_filters.len() != layers.saturating_sub(3)
+        || circulant_filters.iter().any(|layer| !lens_ok(layer))
+    {
+        return Err(format!(
+            "network.layers = {layers} needs \"circulant_filters\" with {} layers of {m} filters of \
+             length {d}, but it has {} layers",
+            layers.saturating_sub(3),
+            circulant_filters.len()
+        ));
+    }
     let net = CircularCnn {
         inner_filters: s.inner_filters,
+        circulant_filters,
         filters: s.filters,
         output_weights: s.output_weights,
         biases: s.biases,

@@ -33,6 +33,18 @@ fn problem(
     arrangements: ArrangementSpec,
     seed: u64,
 ) -> Problem {
+    deep_problem(n, d, bias, 3, beta, arrangements, seed)
+}
+
+fn deep_problem(
+    n: usize,
+    d: usize,
+    bias: bool,
+    layers: usize,
+    beta: f64,
+    arrangements: ArrangementSpec,
+    seed: u64,
+) -> Problem {
     let x = Array4::from_shape_vec((n, 1, 1, d), gaussians(n * d, seed)).expect("shape");
     let y = Array1::from(gaussians(n, seed + 1000));
     Problem {
@@ -40,7 +52,7 @@ fn problem(
         x,
         one_d: true,
         y,
-        architecture: Architecture::Circular { bias },
+        architecture: Architecture::Circular { bias, layers },
         beta,
         filter_norm: FilterNorm::L2,
         arrangements,
@@ -58,6 +70,7 @@ fn solve(p: &Problem) -> Report {
 fn network_of(r: &Report) -> CircularCnn {
     CircularCnn {
         inner_filters: r.inner_filters.clone().expect("inner filters"),
+        circulant_filters: r.circulant_filters.clone().unwrap_or_default(),
         filters: r.filters.clone(),
         output_weights: r.output_weights.clone(),
         biases: r.biases.clone(),
@@ -418,4 +431,132 @@ fn digit_signals_solve_to_optimal() {
     let cert = &r.certificate;
     assert!(cert.certified, "certificate: {cert:?}");
     assert!(cert.lower_bound <= r.objective + 1e-9 * r.objective.abs());
+}
+
+/// The fact behind the multi-layer circular CNN (docs/math.md §8): further circulant filters of
+/// operator norm ≤ 1 only shrink each frequency, so `‖(a₁ ⊛ a₂ ⊛ ⋯ ⊛ b)^‖₁ ≤ d‖b‖` for `‖a₁‖ ≤ 1` —
+/// the three-layer bound — and identity filters attain it.
+#[test]
+fn further_circulant_filters_never_exceed_the_three_layer_bound() {
+    for d in [2, 3, 5, 8] {
+        let dft = Dft::new(d);
+        for seed in 0..20 {
+            let net = CircularCnn::random_deep(d, 1, 3 + (seed % 4) as usize, false, 1.0, seed);
+            assert!(net.max_circulant_gain() <= 1.0 + 1e-12);
+            let g = &net.effective_filters()[0];
+            let bound = d as f64 * norm(&net.filters[0]);
+            assert!(
+                dft.l1(g) <= bound * (1.0 + 1e-12),
+                "d = {d}: {} > {bound}",
+                dft.l1(g)
+            );
+        }
+    }
+}
+
+/// An `L`-layer circular problem has the three-layer program, so the same optimum; its decoded
+/// network, with identity filters in the further layers, attains it exactly and meets every
+/// constraint.
+#[test]
+fn deeper_circular_networks_decode_to_the_same_optimum() {
+    let arr = || ArrangementSpec::Sample { count: 40, seed: 3 };
+    for bias in [false, true] {
+        let three = solve(&problem(24, 8, bias, 0.2, arr(), 5));
+        for layers in [4, 6] {
+            let p = deep_problem(24, 8, bias, layers, 0.2, arr(), 5);
+            let r = solve(&p);
+            assert_eq!(
+                r.objective, three.objective,
+                "the program does not depend on L"
+            );
+            let rel = (r.network_objective - r.objective).abs() / r.objective.abs().max(1.0);
+            assert!(
+                rel < 1e-6,
+                "L = {layers}: network {} vs convex {}",
+                r.network_objective,
+                r.objective
+            );
+            let net = network_of(&r);
+            assert_eq!(net.layers(), layers);
+            assert_eq!(
+                r.circulant_filters.as_ref().map(Vec::len),
+                Some(layers - 3),
+                "one list of filters per further layer"
+            );
+            assert!(
+                (net.max_circulant_gain() - 1.0).abs() < 1e-12,
+                "identity filters, gain 1"
+            );
+            assert!(r.max_constraint_violation < 1e-6);
+            let own = net.objective(x2(&p).view(), p.y.view(), p.beta);
+            assert!((own.total - r.network_objective).abs() < 1e-12);
+            assert!(r.certificate.certified, "{:?}", r.certificate);
+            // Non-identity feasible filters change the network but never beat the optimum:
+            // a random deep network through the same data is above it.
+            let other = CircularCnn::random_deep(8, net.width().max(1), layers, bias, 0.5, 11);
+            let o = other.objective(x2(&p).view(), p.y.view(), p.beta).total;
+            assert!(o >= r.objective - 1e-7);
+        }
+    }
+}
+
+/// In exact mode the optimum bounds every `L`-layer circular network of any width: random ones and
+/// ones trained by projected gradient descent on every filter (unit ball for `a₁`, operator norm
+/// ≤ 1 for the further circulants).
+#[test]
+fn exact_optimum_is_below_random_and_trained_deep_networks() {
+    let (n, d) = (7, 3);
+    for layers in [4, 5] {
+        let p = deep_problem(
+            n,
+            d,
+            false,
+            layers,
+            0.1,
+            ArrangementSpec::Exact {
+                max_patterns: 20_000,
+            },
+            21,
+        );
+        let r = solve(&p);
+        assert_eq!(r.certificate.scope, Scope::Global);
+        assert!(r.certificate.certified, "{:?}", r.certificate);
+        let (x, opt) = (x2(&p), r.objective);
+        let mut best = f64::INFINITY;
+        for width in [1, 2, 4, 8] {
+            for s in 0..3 {
+                let net =
+                    CircularCnn::random_deep(d, width, layers, false, 0.5, 100 * width as u64 + s);
+                let o = net.objective(x.view(), p.y.view(), p.beta).total;
+                assert!(
+                    opt <= o + 1e-7,
+                    "random L = {layers} width {width}: {o} < {opt}"
+                );
+                let mut net = CircularCnn::random_deep(
+                    d,
+                    width,
+                    layers,
+                    false,
+                    0.5,
+                    7 + 100 * width as u64 + s,
+                );
+                let o = net.train_gd(x.view(), p.y.view(), p.beta, 400).total;
+                assert!(net.max_inner_norm() <= 1.0 + 1e-12);
+                assert!(
+                    net.max_circulant_gain() <= 1.0 + 1e-9,
+                    "projection keeps gains ≤ 1"
+                );
+                assert!(
+                    opt <= o + 1e-7,
+                    "trained L = {layers} width {width}: {o} < {opt}"
+                );
+                best = best.min(o);
+            }
+        }
+        // The comparison has teeth: trained deep networks come close to the optimum.
+        assert!(
+            best < 1.1 * opt,
+            "L = {layers}: best trained {best} vs optimum {opt}"
+        );
+    }
 }

@@ -883,6 +883,87 @@ fn predict_rebuilds_a_circular_network_from_its_result() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("[1, 3]"));
 }
 
+#[test]
+fn multi_layer_circular_problem_solves_and_predict_rebuilds_it() {
+    // "layers": 5 — two more circulant filters per neuron; the result carries them, the layout
+    // says how many layers, and `predict` rebuilds the deeper network from the JSON alone.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(circular_exact()).unwrap()).unwrap();
+    for key in ["inputs", "targets"] {
+        let rel = v[key].as_str().unwrap().to_string();
+        v[key] = root()
+            .join("problems")
+            .join(rel)
+            .display()
+            .to_string()
+            .into();
+    }
+    v["architecture"]["layers"] = 5.into();
+    let p = write_problem(dir.path(), v.clone());
+    let out = dir.path().join("r.json");
+    let o = run(&[
+        "solve",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&std::fs::read(&out).unwrap());
+    assert_eq!(r["network"]["layers"], 5);
+    let layers = r["circulant_filters"]
+        .as_array()
+        .expect("circulant_filters");
+    assert_eq!(layers.len(), 2);
+    assert_eq!(
+        layers[0].as_array().unwrap().len(),
+        r["neurons"].as_u64().unwrap() as usize
+    );
+    let three = run_json(&["solve", circular_exact().to_str().unwrap(), "--quiet"]);
+    assert_eq!(
+        r["objective"], three["objective"],
+        "the same program as three layers"
+    );
+    let o = run(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--inputs",
+        &data("circular_exact_x.npy"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let f: Vec<f64> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| l.trim().parse().expect("a number per line"))
+        .collect();
+    let y: ndarray::Array1<f64> = ndarray_npy::read_npy(data("circular_exact_y.npy")).unwrap();
+    let loss: f64 = 0.5 * f.iter().zip(&y).map(|(a, b)| (a - b).powi(2)).sum::<f64>();
+    let want = r["loss"].as_f64().unwrap();
+    assert!(
+        (loss - want).abs() < 1e-12 * want.max(1.0),
+        "{loss} vs {want}"
+    );
+    // A result whose layers and filters disagree is refused, naming both.
+    let mut bad = r.clone();
+    bad["network"]["layers"] = 6.into();
+    let bad_path = dir.path().join("bad.json");
+    std::fs::write(&bad_path, serde_json::to_string(&bad).unwrap()).unwrap();
+    let o = run(&[
+        "predict",
+        bad_path.to_str().unwrap(),
+        "--inputs",
+        &data("circular_exact_x.npy"),
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("circulant_filters"));
+    // Fewer than three layers is refused with the range.
+    v["architecture"]["layers"] = 2.into();
+    let p = write_problem(dir.path(), v);
+    let o = run(&["solve", p.to_str().unwrap(), "--quiet"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("architecture.layers = 2"));
+}
+
 fn three_layer_problem() -> serde_json::Value {
     serde_json::json!({
         "inputs": data("three_x.npy"),

@@ -68,7 +68,7 @@ impl Setup {
                     three_layer: true,
                 }
             }
-            Architecture::Circular { bias } => {
+            Architecture::Circular { bias, .. } => {
                 let x = p.x.slice(s![.., 0, 0, ..]);
                 let (n, d) = x.dim();
                 let mut patches = Array3::<f64>::ones((1, n, d + usize::from(bias)));
@@ -495,7 +495,10 @@ fn circular_evidence_proves_the_lower_bound_with_and_without_bias() {
     let p = with_architecture(
         x,
         y,
-        Architecture::Circular { bias: false },
+        Architecture::Circular {
+            bias: false,
+            layers: 3,
+        },
         0.1,
         sample(30, 6),
     );

@@ -178,6 +178,10 @@ pub struct TwoLayerBody {
     /// Circular networks: the inner filters `a_j` (unit norm), one per neuron.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner_filters: Option<Vec<Vec<f64>>>,
+    /// Circular networks with `L > 3` layers: `circulant_filters[l][j]` is the filter `a_{(l+2)j}`
+    /// of layer `l + 2` of neuron `j` (operator norm ≤ 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circulant_filters: Option<Vec<Vec<Vec<f64>>>>,
     /// One bias per neuron, only when the architecture has a bias.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub biases: Option<Vec<f64>>,
@@ -249,6 +253,9 @@ pub struct CircularNetworkReport {
     pub signal_len: usize,
     /// Whether each neuron has a bias inside the ReLU.
     pub bias: bool,
+    /// Layers `L`, only when more than three.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<usize>,
 }
 
 /// The network layout of a [`TwoLayerBody`] result, by architecture.

@@ -1,23 +1,30 @@
-//! The three-layer circular CNN with one ReLU (docs/math.md §8), run forward on its own.
+//! The circular CNN with one ReLU (docs/math.md §8), run forward on its own.
 //!
 //! ```text
-//! f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+        (a ⊛ b)[k] = Σ_l a[l] · b[(k − l) mod d]
-//! objective = ½ Σ_t (f(x_t) − y_t)² + (β/2) Σ_j (‖b_j‖² + e_j² + w_j²)   s.t. ‖a_j‖₂ ≤ 1
+//! f(x) = Σ_j w_j (⟨x, a_{1j} ⊛ a_{2j} ⊛ … ⊛ a_{(L−2)j} ⊛ b_j⟩ + e_j)_+
+//! (a ⊛ b)[k] = Σ_l a[l] · b[(k − l) mod d]
+//! objective = ½ Σ_t (f(x_t) − y_t)² + (β/2) Σ_j (‖b_j‖² + e_j² + w_j²)
+//! s.t. ‖a_{1j}‖₂ ≤ 1,  max_k |â_{lk}| ≤ 1 for l ≥ 2 (operator norm of the circulant)
 //! ```
-//! `e_j = 0` without a bias. The convolution is computed by its defining sum (O(d²) per neuron, no
-//! DFT), so that this forward pass shares nothing with the convex program it checks. Gradients,
-//! initialisation and projected gradient descent are in `train/circular.rs`.
+//! `e_j = 0` without a bias; `L = 3` (no `a_l` with `l ≥ 2`) is the three-layer CNN. Convolutions are
+//! computed by their defining sums (O(d²) per neuron and layer, no FFT), so that this forward pass
+//! shares nothing with the convex program it checks. Gradients, initialisation and projected
+//! gradient descent are in `train/circular.rs`.
 
 use super::{Network, Objective, dot, norm2, sum_of_squares};
 use crate::geometry::FilterNorm;
 use ndarray::{Array1, ArrayView1, ArrayView2, ArrayView4, Axis, s};
 
 /// A circular CNN: one neuron per entry of each list,
-/// `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+` on signals `x ∈ ℝ^d` (docs/math.md §8).
-#[derive(Debug, Clone, PartialEq)]
+/// `f(x) = Σ_j w_j (⟨x, a_{1j} ⊛ … ⊛ a_{(L−2)j} ⊛ b_j⟩ + e_j)_+` on signals `x ∈ ℝ^d`
+/// (docs/math.md §8).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CircularCnn {
-    /// Inner filters `a_j` (length `d`, `‖a_j‖₂ ≤ 1`).
+    /// Inner filters `a_j = a_{1j}` (length `d`, `‖a_j‖₂ ≤ 1`).
     pub inner_filters: Vec<Vec<f64>>,
+    /// The further inner circulant filters of an `L`-layer network: `circulant_filters[l][j]` is
+    /// `a_{(l+2)j}` (length `d`, `max_k |â_k| ≤ 1`); empty for `L = 3`.
+    pub circulant_filters: Vec<Vec<Vec<f64>>>,
     /// Filters `b_j` (length `d`).
     pub filters: Vec<Vec<f64>>,
     /// Output weights `w_j`.
@@ -46,12 +53,24 @@ impl CircularCnn {
         self.biases.as_ref().map_or(0.0, |e| e[j])
     }
 
-    /// The effective filters `a_j ⊛ b_j`.
+    /// Layers `L` (3 without further circulant filters).
+    pub fn layers(&self) -> usize {
+        3 + self.circulant_filters.len()
+    }
+
+    /// The effective filters `a_{1j} ⊛ (a_{2j} ⊛ ⋯ (a_{(L−2)j} ⊛ b_j))`.
     pub fn effective_filters(&self) -> Vec<Vec<f64>> {
-        self.inner_filters
-            .iter()
-            .zip(&self.filters)
-            .map(|(a, b)| circular_conv(a, b))
+        (0..self.width())
+            .map(|j| {
+                let inner = self
+                    .circulant_filters
+                    .iter()
+                    .rev()
+                    .fold(self.filters[j].clone(), |h, layer| {
+                        circular_conv(&layer[j], &h)
+                    });
+                circular_conv(&self.inner_filters[j], &inner)
+            })
             .collect()
     }
 
@@ -99,6 +118,69 @@ impl CircularCnn {
             .map(|a| norm2(a))
             .fold(0.0, f64::max)
     }
+
+    /// The largest operator norm `max_k |â_k|` of the further circulant filters (feasible when
+    /// ≤ 1; 0 for `L = 3`).
+    pub fn max_circulant_gain(&self) -> f64 {
+        self.circulant_filters
+            .iter()
+            .flatten()
+            .map(|a| max_gain(a))
+            .fold(0.0, f64::max)
+    }
+}
+
+/// The moduli `|â_k|` of the unnormalized DFT of a real signal, by the defining sum.
+pub fn gains(a: &[f64]) -> Vec<f64> {
+    let d = a.len();
+    (0..d)
+        .map(|k| {
+            let (mut re, mut im) = (0.0, 0.0);
+            for (l, &v) in a.iter().enumerate() {
+                let ang = 2.0 * std::f64::consts::PI * ((k * l) % d) as f64 / d as f64;
+                re += v * ang.cos();
+                im -= v * ang.sin();
+            }
+            re.hypot(im)
+        })
+        .collect()
+}
+
+/// `a` with every Fourier modulus clipped to ≤ 1 (the projection onto circulants of operator norm
+/// ≤ 1: it scales each frequency, so the signal stays real), by the defining sums.
+pub fn project_gain(a: &[f64]) -> Vec<f64> {
+    let d = a.len();
+    let tau = 2.0 * std::f64::consts::PI / d as f64;
+    let spectrum: Vec<(f64, f64)> = (0..d)
+        .map(|k| {
+            let (mut re, mut im) = (0.0, 0.0);
+            for (l, &v) in a.iter().enumerate() {
+                let ang = tau * ((k * l) % d) as f64;
+                re += v * ang.cos();
+                im -= v * ang.sin();
+            }
+            let m = re.hypot(im);
+            if m > 1.0 { (re / m, im / m) } else { (re, im) }
+        })
+        .collect();
+    (0..d)
+        .map(|l| {
+            spectrum
+                .iter()
+                .enumerate()
+                .map(|(k, &(re, im))| {
+                    let ang = tau * ((k * l) % d) as f64;
+                    re * ang.cos() - im * ang.sin()
+                })
+                .sum::<f64>()
+                / d as f64
+        })
+        .collect()
+}
+
+/// `max_k |â_k|`: the operator norm of `x ↦ a ⊛ x`.
+pub fn max_gain(a: &[f64]) -> f64 {
+    gains(a).into_iter().fold(0.0, f64::max)
 }
 
 /// Signals of length `d` enter as `[n, 1, 1, d]`; the weight decay has no filter norm to choose

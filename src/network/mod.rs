@@ -23,7 +23,7 @@ mod train;
 mod two_layer;
 mod weights;
 
-pub use circular::{CircularCnn, circular_conv};
+pub use circular::{CircularCnn, circular_conv, gains, max_gain, project_gain};
 pub use three_layer::ThreeLayerCnn;
 pub use train::two_layer::Gradient;
 pub use two_layer::TwoLayerCnn;

@@ -57,7 +57,7 @@ pub(super) fn architecture(
                 bias: bias.unwrap_or(false),
             }
         }
-        ArchitectureFile::Circular { bias } => {
+        ArchitectureFile::Circular { bias, layers } => {
             let (_, c, hh, ww) = x.dim();
             if !one_d || c != 1 {
                 let shape = if one_d {
@@ -79,8 +79,16 @@ pub(super) fn architecture(
                         .into(),
                 ));
             }
+            let layers = layers.unwrap_or(3);
+            if !(3..=MAX_CIRCULAR_LAYERS).contains(&layers) {
+                return Err(bad(format!(
+                    "architecture.layers = {layers}; a circular CNN has 3 to {MAX_CIRCULAR_LAYERS} \
+                     layers (the three-layer CNN is \"layers\": 3, the default)"
+                )));
+            }
             Architecture::Circular {
                 bias: bias.unwrap_or(false),
+                layers,
             }
         }
         ArchitectureFile::ThreeLayer {

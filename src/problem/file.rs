@@ -105,11 +105,16 @@ pub enum ArchitectureFile {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bias: Option<bool>,
     },
-    /// Three-layer circular CNN with one ReLU over 1-D signals (docs/math.md §8).
+    /// Circular CNN with one ReLU over 1-D signals (docs/math.md §8): three layers, or more with
+    /// `layers`.
     Circular {
         /// Optional bias inside the ReLU, regularized with the filters; default false.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         bias: Option<bool>,
+        /// Layers `L ≥ 3` (default 3): `L − 2` inner circular filters before `b` (the first unit
+        /// norm, the others of operator norm ≤ 1), then the ReLU and the output weight.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        layers: Option<usize>,
     },
     /// Three-layer CNN with two ReLU layers, sum pooling (docs/math.md §9).
     ThreeLayer {

@@ -74,7 +74,7 @@ pub fn estimate(problem: &Problem) -> Estimate {
     let (n, c, hh, ww) = problem.x.dim();
     let n = n as f64;
     let (k, h) = match problem.architecture {
-        Architecture::Circular { bias } => (1.0, (ww + usize::from(bias)) as f64),
+        Architecture::Circular { bias, .. } => (1.0, (ww + usize::from(bias)) as f64),
         arch => {
             let g = arch.geometry(ww);
             // The grid in floating point: a padding of 10⁶ must not overflow before it is refused.

@@ -23,6 +23,10 @@ use ndarray::{Array1, Array2, Array4};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
+/// Most layers of a circular CNN accepted (each adds an identity circulant filter per neuron to
+/// the result; past a handful they add nothing but size).
+pub const MAX_CIRCULAR_LAYERS: usize = 64;
+
 /// Largest zero padding accepted: past it the padded size is meaningless (and its arithmetic could
 /// overflow).
 pub const MAX_PADDING: usize = 1 << 30;
@@ -105,11 +109,14 @@ pub enum Architecture {
         /// Whether every neuron has a bias (patches carry a constant-1 entry).
         bias: bool,
     },
-    /// Three-layer circular CNN with one ReLU, `f(x) = Σ_j w_j (⟨x, a_j ⊛ b_j⟩ + e_j)_+`
-    /// (docs/math.md §8); inputs `[n, 1, d]`.
+    /// Circular CNN with one ReLU,
+    /// `f(x) = Σ_j w_j (⟨x, a_{1j} ⊛ … ⊛ a_{(L−2)j} ⊛ b_j⟩ + e_j)_+` (docs/math.md §8); inputs
+    /// `[n, 1, d]`.
     Circular {
         /// Whether each neuron has a bias `e_j` inside the ReLU.
         bias: bool,
+        /// Layers `L ≥ 3`: the three-layer CNN, or `L − 3` more circulant filters.
+        layers: usize,
     },
     /// Three-layer CNN with two ReLU layers and sum pooling (docs/math.md §9).
     ThreeLayer {
@@ -136,7 +143,7 @@ impl Architecture {
             Architecture::ThreeLayer { geometry, bias, .. } => {
                 geometry.filter_len(channels) + usize::from(bias)
             }
-            Architecture::Circular { bias } => width + usize::from(bias),
+            Architecture::Circular { bias, .. } => width + usize::from(bias),
         }
     }
 

@@ -56,11 +56,13 @@ pub struct Circular {
     pub prep: Prepared,
     /// Signal length.
     pub d: usize,
+    /// Layers `L ≥ 3` of the network (the program is the same for every `L`: docs/math.md §8).
+    pub layers: usize,
 }
 
 /// Data rows, patterns (gates in `R^h` on `X̃`, as two_layer with one patch), `A_i` and cone rows.
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Circular> {
-    let Architecture::Circular { bias } = problem.architecture else {
+    let Architecture::Circular { bias, layers } = problem.architecture else {
         return Err(Error::input(
             &problem.source,
             "this is the circular program, but the problem's architecture is another kind",
@@ -96,6 +98,7 @@ pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) ->
             timings,
         },
         d,
+        layers,
     })
 }
 
@@ -177,10 +180,8 @@ impl Formulation for Circular {
             tol,
         );
         let mut net = CircularCnn {
-            inner_filters: Vec::new(),
-            filters: Vec::new(),
-            output_weights: Vec::new(),
             biases: bias.then(Vec::new),
+            ..CircularCnn::default()
         };
         for (i, vals) in values.iter().enumerate() {
             for (pos, &r) in [true, false].iter().zip(vals) {
@@ -197,12 +198,18 @@ impl Formulation for Circular {
                 }
             }
         }
+        // Deeper networks: the further circulant filters are identities (δ₀, every gain 1), which
+        // attain the three-layer bound (docs/math.md §8).
+        let mut delta = vec![0.0; self.d];
+        delta[0] = 1.0;
+        net.circulant_filters = vec![vec![delta; net.width()]; self.layers - 3];
         let x2 = problem.x.slice(s![.., 0, 0, ..]);
         formulation::Decoded {
             objective: net.objective(x2, problem.y.view(), problem.beta),
             outputs: net.forward(x2),
-            // ‖a_j‖ ≤ 1 is the network's constraint, not a row of the program.
-            extra_violation: net.max_inner_norm() - 1.0,
+            // ‖a_j‖ ≤ 1 and the circulants' gains ≤ 1 are the network's constraints, not rows of
+            // the program.
+            extra_violation: (net.max_inner_norm() - 1.0).max(net.max_circulant_gain() - 1.0),
             network: net,
         }
     }
@@ -248,6 +255,7 @@ impl Formulation for Circular {
             filters: net.filters,
             output_weights: net.output_weights,
             inner_filters: Some(net.inner_filters),
+            circulant_filters: (self.layers > 3).then_some(net.circulant_filters),
             biases: net.biases,
             max_constraint_violation,
         }
@@ -278,6 +286,7 @@ impl Formulation for Circular {
             kind: "circular",
             signal_len: self.d,
             bias: self.prep.patches.h() == self.d + 1,
+            layers: (self.layers > 3).then_some(self.layers),
         })
     }
 

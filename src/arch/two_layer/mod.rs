@@ -280,6 +280,7 @@ pub(crate) fn body(
         filters: net.filters,
         output_weights: net.output_weights,
         inner_filters: None,
+        circulant_filters: None,
         biases: net.biases,
         max_constraint_violation,
     }

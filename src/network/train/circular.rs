@@ -1,8 +1,9 @@
-//! Training of the circular CNN: seeded random initialisation, the gradient (through the bilinear
-//! map `(a, b) ↦ a ⊛ b`) and projected gradient descent keeping `‖a_j‖₂ ≤ 1`.
+//! Training of the circular CNN: seeded random initialisation, the gradient (through the
+//! multilinear map `(a₁, …, b) ↦ a₁ ⊛ ⋯ ⊛ b`) and projected gradient descent keeping `‖a_{1j}‖₂ ≤ 1`
+//! and the further circulant filters' operator norms `≤ 1`.
 
 use super::MAX_BACKTRACKS;
-use crate::network::{CircularCnn, Objective, dot, norm2};
+use crate::network::{CircularCnn, Objective, dot, norm2, project_gain};
 use ndarray::{ArrayView1, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -17,6 +18,31 @@ fn correlate(g: &[f64], b: &[f64]) -> Vec<f64> {
 }
 
 impl CircularCnn {
+    /// A random `layers`-layer network (see [`CircularCnn::random`]) whose further circulant
+    /// filters are Gaussian, projected to operator norm ≤ 1.
+    pub fn random_deep(
+        d: usize,
+        m: usize,
+        layers: usize,
+        bias: bool,
+        scale: f64,
+        seed: u64,
+    ) -> CircularCnn {
+        let mut net = CircularCnn::random(d, m, bias, scale, seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(0x9e37_79b9));
+        net.circulant_filters = (3..layers)
+            .map(|_| {
+                (0..m)
+                    .map(|_| {
+                        let a: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
+                        project_gain(&a)
+                    })
+                    .collect()
+            })
+            .collect();
+        net
+    }
+
     /// A random network of width `m` on signals of length `d`: Gaussian entries times `scale`,
     /// inner filters scaled onto the unit sphere.
     pub fn random(d: usize, m: usize, bias: bool, scale: f64, seed: u64) -> CircularCnn {
@@ -36,6 +62,7 @@ impl CircularCnn {
         }
         CircularCnn {
             inner_filters,
+            circulant_filters: Vec::new(),
             filters,
             output_weights,
             biases: bias.then_some(biases),
@@ -70,9 +97,27 @@ impl CircularCnn {
         }
         let mut out = self.clone();
         for j in 0..m {
-            // g = a ⊛ b is bilinear: ∂/∂a = corr(G, b), ∂/∂b = corr(G, a).
-            out.inner_filters[j] = correlate(&grad_g[j], &self.filters[j]);
-            out.filters[j] = correlate(&grad_g[j], &self.inner_filters[j])
+            // g = a₁ ⊛ ⋯ ⊛ b is multilinear: ∂/∂f = corr(G, ⊛ of the other factors). With three
+            // layers that is ∂/∂a = corr(G, b), ∂/∂b = corr(G, a).
+            let factors: Vec<&[f64]> = std::iter::once(&self.inner_filters[j][..])
+                .chain(self.circulant_filters.iter().map(|layer| &layer[j][..]))
+                .chain(std::iter::once(&self.filters[j][..]))
+                .collect();
+            let others = |skip: usize| -> Vec<f64> {
+                let mut rest = factors
+                    .iter()
+                    .enumerate()
+                    .filter(|&(k, _)| k != skip)
+                    .map(|(_, f)| f.to_vec());
+                let first = rest.next().expect("at least two factors");
+                rest.fold(first, |h, f| crate::network::circular_conv(&f, &h))
+            };
+            let last = factors.len() - 1;
+            out.inner_filters[j] = correlate(&grad_g[j], &others(0));
+            for (l, layer) in out.circulant_filters.iter_mut().enumerate() {
+                layer[j] = correlate(&grad_g[j], &others(l + 1));
+            }
+            out.filters[j] = correlate(&grad_g[j], &others(last))
                 .iter()
                 .zip(&self.filters[j])
                 .map(|(gv, b)| gv + beta * b)
@@ -85,7 +130,8 @@ impl CircularCnn {
         out
     }
 
-    /// `self − step · grad`, with every inner filter projected back onto `‖a‖ ≤ 1`.
+    /// `self − step · grad`, with every inner filter projected back onto `‖a‖ ≤ 1` and every
+    /// further circulant filter onto operator norm ≤ 1.
     fn projected_step(&self, grad: &CircularCnn, step: f64) -> CircularCnn {
         let mut out = self.clone();
         let axpy = |v: &mut Vec<f64>, gv: &[f64]| {
@@ -98,6 +144,14 @@ impl CircularCnn {
             let na = norm2(&out.inner_filters[j]);
             if na > 1.0 {
                 out.inner_filters[j].iter_mut().for_each(|v| *v /= na);
+            }
+            for (layer, g) in out
+                .circulant_filters
+                .iter_mut()
+                .zip(&grad.circulant_filters)
+            {
+                axpy(&mut layer[j], &g[j]);
+                layer[j] = project_gain(&layer[j]);
             }
             axpy(&mut out.filters[j], &grad.filters[j]);
             out.output_weights[j] -= step * grad.output_weights[j];
@@ -155,36 +209,62 @@ mod tests {
         let x = Array2::from_shape_fn((7, d), |_| StandardNormal.sample(&mut rng));
         let y = Array1::from_shape_fn(7, |_| StandardNormal.sample(&mut rng));
         for bias in [false, true] {
-            let net = CircularCnn::random(d, 3, bias, 0.7, 5);
-            let beta = 0.3;
-            let g = net.gradient(x.view(), y.view(), beta);
-            let f = |n: &CircularCnn| n.objective(x.view(), y.view(), beta).total;
-            let h = 1e-6;
-            let check = |analytic: f64, perturb: &dyn Fn(&mut CircularCnn, f64)| {
-                let mut p = net.clone();
-                perturb(&mut p, h);
-                let mut m = net.clone();
-                perturb(&mut m, -h);
-                let fd = (f(&p) - f(&m)) / (2.0 * h);
-                assert!(
-                    (fd - analytic).abs() < 1e-5 * (1.0 + fd.abs()),
-                    "finite difference {fd} vs gradient {analytic}"
-                );
-            };
-            for j in 0..3 {
-                for l in 0..d {
-                    check(g.inner_filters[j][l], &|n, s| n.inner_filters[j][l] += s);
-                    check(g.filters[j][l], &|n, s| n.filters[j][l] += s);
-                }
-                check(g.output_weights[j], &|n, s| n.output_weights[j] += s);
-                if bias {
-                    let ge = g.biases.as_ref().map_or(0.0, |e| e[j]);
-                    check(ge, &|n, s| {
-                        if let Some(e) = n.biases.as_mut() {
-                            e[j] += s
+            for layers in [3, 5] {
+                let net = CircularCnn::random_deep(d, 3, layers, bias, 0.7, 5);
+                let beta = 0.3;
+                let g = net.gradient(x.view(), y.view(), beta);
+                let f = |n: &CircularCnn| n.objective(x.view(), y.view(), beta).total;
+                let h = 1e-6;
+                let check = |analytic: f64, perturb: &dyn Fn(&mut CircularCnn, f64)| {
+                    let mut p = net.clone();
+                    perturb(&mut p, h);
+                    let mut m = net.clone();
+                    perturb(&mut m, -h);
+                    let fd = (f(&p) - f(&m)) / (2.0 * h);
+                    assert!(
+                        (fd - analytic).abs() < 1e-5 * (1.0 + fd.abs()),
+                        "finite difference {fd} vs gradient {analytic}"
+                    );
+                };
+                for j in 0..3 {
+                    for l in 0..d {
+                        check(g.inner_filters[j][l], &|n, s| n.inner_filters[j][l] += s);
+                        check(g.filters[j][l], &|n, s| n.filters[j][l] += s);
+                    }
+                    for l in 0..layers - 3 {
+                        for k in 0..d {
+                            check(g.circulant_filters[l][j][k], &|n, s| {
+                                n.circulant_filters[l][j][k] += s
+                            });
                         }
-                    });
+                    }
+                    check(g.output_weights[j], &|n, s| n.output_weights[j] += s);
+                    if bias {
+                        let ge = g.biases.as_ref().map_or(0.0, |e| e[j]);
+                        check(ge, &|n, s| {
+                            if let Some(e) = n.biases.as_mut() {
+                                e[j] += s
+                            }
+                        });
+                    }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn projection_clips_every_gain_and_keeps_small_ones() {
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for d in [1, 2, 5, 8] {
+            let a: Vec<f64> = (0..d)
+                .map(|_| -> f64 { 2.0 * Distribution::<f64>::sample(&StandardNormal, &mut rng) })
+                .collect();
+            let p = project_gain(&a);
+            assert!(crate::network::max_gain(&p) <= 1.0 + 1e-12, "d = {d}");
+            // Already feasible: unchanged.
+            let q = project_gain(&p);
+            for (u, v) in p.iter().zip(&q) {
+                assert!((u - v).abs() < 1e-12, "{u} vs {v}");
             }
         }
     }
