@@ -20,6 +20,9 @@ use ndarray::linalg::general_mat_vec_mul;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayView3, Axis};
 use rayon::prelude::*;
 
+/// Patterns per parallel chunk of [`Operator::apply`].
+const APPLY_CHUNK: usize = 32;
+
 /// One convergence check of a first-order solver: wall time since the start, iterations so far,
 /// the true objective at the iterate and its worst cone-row violation (relative, as
 /// [`al::AlCheck::violation`]; 0 for the unconstrained gated program).
@@ -71,39 +74,31 @@ impl<'a> Operator<'a> {
         self.a.len() >= PARALLEL_WORK && rayon::current_num_threads() > 1
     }
 
-    /// `Σ_i A_i z_i`.
+    /// `Σ_i A_i z_i`, summed in fixed chunks of [`APPLY_CHUNK`] patterns added in order, so the
+    /// floating-point result is the same whatever the threads do and however many there are (a
+    /// rayon fold/reduce splits by timing, which made runs differ in the last bits).
     pub fn apply(&self, z: ArrayView2<f64>) -> Array1<f64> {
         let (p, n, _) = self.a.dim();
-        if self.parallel() {
-            (0..p)
-                .into_par_iter()
-                .fold(
-                    || Array1::zeros(n),
-                    |mut acc, i| {
-                        let zi = z.row(i);
-                        if zi.iter().any(|v| *v != 0.0) {
-                            general_mat_vec_mul(
-                                1.0,
-                                &self.a.index_axis(Axis(0), i),
-                                &zi,
-                                1.0,
-                                &mut acc,
-                            );
-                        }
-                        acc
-                    },
-                )
-                .reduce(|| Array1::zeros(n), |a, b| a + b)
-        } else {
+        let chunk = |range: std::ops::Range<usize>| {
             let mut acc = Array1::zeros(n);
-            for i in 0..p {
+            for i in range {
                 let zi = z.row(i);
                 if zi.iter().any(|v| *v != 0.0) {
                     general_mat_vec_mul(1.0, &self.a.index_axis(Axis(0), i), &zi, 1.0, &mut acc);
                 }
             }
             acc
-        }
+        };
+        let starts: Vec<usize> = (0..p).step_by(APPLY_CHUNK).collect();
+        let range = |s: usize| s..(s + APPLY_CHUNK).min(p);
+        let partials: Vec<Array1<f64>> = if self.parallel() {
+            starts.par_iter().map(|&s| chunk(range(s))).collect()
+        } else {
+            starts.iter().map(|&s| chunk(range(s))).collect()
+        };
+        partials
+            .into_iter()
+            .fold(Array1::zeros(n), |acc, part| acc + part)
     }
 
     /// `(A_i^T r)_i`, `[P, h]`.
