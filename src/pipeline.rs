@@ -3,6 +3,7 @@
 //! re-solve → decode → certify).
 
 use crate::arch::dispatch;
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::problem::{Architecture, Problem};
 
@@ -27,15 +28,22 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
             "a three-layer result has its own layout; solve it with pipeline::solve_any",
         ));
     }
-    match dispatch::solve(problem, options, progress)? {
+    match solve_any(problem, options, progress)? {
         Solved::TwoLayer(r) => Ok(*r),
         Solved::ThreeLayer(_) => unreachable!("three-layer problems are refused above"),
     }
 }
 
-/// Solves a problem of any architecture.
+/// Solves a problem of any architecture, with the interior point (`clarabel`, `osqp`: the
+/// architecture's conic program) or the first-order augmented Lagrangian (`al`: the two-layer
+/// ReLU program, [`crate::first_order::driver`]).
 pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Solved> {
-    dispatch::solve(problem, options, progress)
+    match options.backend {
+        Backend::Al(_) => Ok(Solved::TwoLayer(Box::new(
+            crate::first_order::driver::solve(problem, options, progress)?,
+        ))),
+        _ => dispatch::solve(problem, options, progress),
+    }
 }
 
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a two-layer ReLU problem: what the

@@ -48,7 +48,10 @@ impl LinearSolver {
     }
 }
 
-fn serialize_limit<S: serde::Serializer>(v: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+pub(crate) fn serialize_limit<S: serde::Serializer>(
+    v: &f64,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     if v.is_finite() {
         s.serialize_f64(*v)
     } else {

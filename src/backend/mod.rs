@@ -111,6 +111,34 @@ pub enum Backend {
     /// OSQP, operator splitting (first order; linear constraints only). Needs the `osqp` feature.
     #[cfg(feature = "osqp")]
     Osqp(osqp::OsqpSettings),
+    /// The first-order augmented Lagrangian (ADMM with its certifying polish) on the two-layer ReLU
+    /// program itself (`crate::first_order::solve`); it takes no conic program.
+    Al(AlSettings),
+}
+
+/// Settings of [`Backend::Al`].
+#[derive(Debug, Clone, Serialize)]
+pub struct AlSettings {
+    /// Stop when the certified relative duality gap over every pattern is at most this.
+    pub tol_gap: f64,
+    /// ADMM iteration cap.
+    pub max_iter: usize,
+    /// Wall-clock cap in seconds (`null` for none).
+    #[serde(serialize_with = "clarabel::serialize_limit")]
+    pub time_limit: f64,
+    /// Certify from the ADMM iterates by the exact column-generation polish.
+    pub polish: bool,
+}
+
+impl Default for AlSettings {
+    fn default() -> Self {
+        Self {
+            tol_gap: 1e-6,
+            max_iter: 200_000,
+            time_limit: f64::INFINITY,
+            polish: true,
+        }
+    }
 }
 
 impl Default for Backend {
@@ -126,6 +154,7 @@ impl Backend {
             Backend::Clarabel(_) => "clarabel",
             #[cfg(feature = "osqp")]
             Backend::Osqp(_) => "osqp",
+            Backend::Al(_) => "al",
         }
     }
 
@@ -135,6 +164,14 @@ impl Backend {
             Backend::Clarabel(s) => clarabel::solve(program, s),
             #[cfg(feature = "osqp")]
             Backend::Osqp(s) => osqp::solve(program, s),
+            Backend::Al(_) => {
+                let _ = program;
+                Err(crate::error::Error::Solver(
+                    "the augmented Lagrangian (--solver al) solves the two-layer ReLU program \
+                     itself, not a conic program; use --solver clarabel here"
+                        .into(),
+                ))
+            }
         }
     }
 
@@ -144,6 +181,7 @@ impl Backend {
             Backend::Clarabel(s) => (s.tol_gap_abs, s.tol_gap_rel),
             #[cfg(feature = "osqp")]
             Backend::Osqp(s) => (s.eps_abs, s.eps_rel),
+            Backend::Al(s) => (0.0, s.tol_gap),
         }
     }
 }

@@ -2,8 +2,8 @@
 
 use clap::{Args, ValueEnum};
 use cvxcnn::arch::two_layer::Coupling;
-use cvxcnn::backend::Backend;
 use cvxcnn::backend::clarabel::{ClarabelSettings, LinearSolver};
+use cvxcnn::backend::{AlSettings, Backend};
 
 /// Solver backends.
 #[derive(Clone, Copy, ValueEnum)]
@@ -12,6 +12,8 @@ pub(crate) enum SolverArg {
     Clarabel,
     /// OSQP, operator splitting; linear constraints only (build with `--features osqp`).
     Osqp,
+    /// The first-order augmented Lagrangian with its certifying polish (two-layer ReLU, ℓ2).
+    Al,
 }
 
 /// Solver options shared by every command that solves.
@@ -20,7 +22,7 @@ pub(crate) struct SolverArgs {
     /// Solver backend.
     #[arg(long, value_enum, default_value = "clarabel")]
     pub(crate) solver: SolverArg,
-    /// Iteration limit (default: 200 for Clarabel, 100000 for OSQP).
+    /// Iteration limit (default: 200 for Clarabel, 100000 for OSQP, 200000 for al).
     #[arg(long)]
     pub(crate) max_iter: Option<u32>,
     /// Time limit in seconds.
@@ -44,9 +46,12 @@ pub(crate) struct SolverArgs {
     /// OSQP: relative tolerance [default: 1e-6].
     #[arg(long, allow_hyphen_values = true)]
     pub(crate) eps_rel: Option<f64>,
-    /// OSQP: skip solution polishing (on by default).
+    /// OSQP and al: skip the polish (OSQP's solution polishing; the AL's certifying polish).
     #[arg(long)]
     pub(crate) no_polish: bool,
+    /// al: certified relative duality gap to stop at [default: 1e-6].
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) tol_gap: Option<f64>,
     /// Print the solver's iteration log (needs --out: the log goes to stdout).
     #[arg(long)]
     pub(crate) verbose: bool,
@@ -127,11 +132,13 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
     let osqp_only = [
         ("eps-abs", args.eps_abs.is_some()),
         ("eps-rel", args.eps_rel.is_some()),
-        ("no-polish", args.no_polish),
     ];
+    let al_only = [("tol-gap", args.tol_gap.is_some())];
     match args.solver {
         SolverArg::Clarabel => {
             only_for("osqp", &osqp_only)?;
+            only_for("al", &al_only)?;
+            only_for("osqp or --solver al", &[("no-polish", args.no_polish)])?;
             let d = ClarabelSettings::default();
             let tol = |name: &str, v: Option<f64>, default: f64| match v {
                 Some(v) => positive(name, v),
@@ -152,7 +159,29 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
         }
         SolverArg::Osqp => {
             only_for("clarabel", &clarabel_only)?;
+            only_for("al", &al_only)?;
             osqp_backend(args, time_limit)
+        }
+        SolverArg::Al => {
+            only_for("clarabel", &clarabel_only)?;
+            only_for("osqp", &osqp_only)?;
+            if args.verbose {
+                return Err(
+                    "--verbose prints the log of clarabel or osqp; the al solver has none \
+                            (its progress is the summary line)"
+                        .into(),
+                );
+            }
+            let d = AlSettings::default();
+            Ok(Backend::Al(AlSettings {
+                tol_gap: match args.tol_gap {
+                    Some(v) => positive("tol-gap", v)?,
+                    None => d.tol_gap,
+                },
+                max_iter: args.max_iter.map_or(d.max_iter, |m| m as usize),
+                time_limit,
+                polish: !args.no_polish,
+            }))
         }
     }
 }

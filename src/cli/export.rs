@@ -138,6 +138,14 @@ pub(crate) fn read_program(path: &Path) -> Result<(ConicProgram, &'static str), 
 
 pub(crate) fn solve_file(args: &SolveFileArgs) -> Result<ExitCode, String> {
     let backend = backend(&args.solver, args.out.is_some())?;
+    if matches!(backend, cvxcnn::backend::Backend::Al(_)) {
+        return Err(
+            "solve-file solves a conic program; the al solver works on the two-layer \
+                    ReLU program of a problem file (cvxcnn solve --solver al); use --solver \
+                    clarabel or osqp here"
+                .into(),
+        );
+    }
     if let Some(out) = &args.out {
         check_writable(out, "--out")?;
     }

@@ -213,6 +213,7 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
 /// How to tighten `backend` when its answer did not certify.
 fn tighten(backend: &cvxcnn::backend::Backend) -> &'static str {
     match backend.name() {
+        "al" => "tighten the al solver's --tol-gap (e.g. 1e-8) or use --solver clarabel",
         "osqp" => {
             "tighten OSQP's tolerances (e.g. --eps-abs 1e-9 --eps-rel 1e-9) or use --solver \
              clarabel"

@@ -11,6 +11,7 @@ pub mod admm;
 pub mod al;
 pub mod cone;
 pub mod dense;
+pub mod driver;
 pub mod fista;
 pub mod path;
 pub mod polish;
