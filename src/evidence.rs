@@ -82,7 +82,7 @@ pub struct Multiplier {
 /// unscaled dual vector `v` (what the per-pattern dual value computes).
 pub type PatternWitness = [Vec<(usize, f64)>; 2];
 
-/// The evidence object of a certificate (README, "What the output means").
+/// The evidence object of a certificate (docs/results.md, "Certificate evidence").
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Evidence {
     /// `u = θv`, the dual point whose bound `uᵀy − ½‖u‖²` the certificate states.

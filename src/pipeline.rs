@@ -7,7 +7,7 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::problem::{Architecture, Problem};
 
-pub use crate::arch::dispatch::{Solved, program};
+pub use crate::arch::dispatch::Solved;
 pub use crate::arch::formulation::Prepared;
 pub use crate::arch::options::{DECODE_ACCURACY_FACTOR, Progress, SolveOptions, VIOLATION_REL_TOL};
 pub use crate::arch::report::{
@@ -16,7 +16,7 @@ pub use crate::arch::report::{
 };
 pub use crate::network::Weights;
 
-/// The result of a two-layer or circular solve (README, "Result files").
+/// The result of a two-layer or circular solve (docs/results.md, "Result files").
 pub type Report = crate::arch::report::Report<TwoLayerBody>;
 
 /// Solves a two-layer (every pooling and activation) or circular problem; a three-layer problem,
@@ -34,10 +34,54 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     }
 }
 
+/// `problem` with every pattern fixed: in `"mode": "generate"` the patterns are generated first
+/// ([`crate::generate`]; `options.network` seeds the search), any other mode is unchanged. Every
+/// entry point below resolves its problem this way, so `solve`, `certify` and `export` see the
+/// same patterns.
+pub fn resolve_patterns(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Problem> {
+    crate::generate::resolve(problem, options, progress)
+}
+
+/// The program a solve of `problem` hands to the backend first, for any architecture (what
+/// `cvxcnn export` writes).
+pub fn program(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<crate::ir::ConicProgram> {
+    dispatch::program(
+        &resolve_patterns(problem, options, progress)?,
+        options,
+        progress,
+    )
+}
+
 /// Solves a problem of any architecture, with the interior point (`clarabel`, `osqp`: the
 /// architecture's conic program) or the first-order augmented Lagrangian (`al`: the two-layer
 /// ReLU program, [`crate::first_order::driver`]).
 pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Solved> {
+    let resolved = crate::generate::resolve_with_state(problem, options, progress)?;
+    let problem = match (&resolved, &options.backend) {
+        // The AL goes on from where the generation stopped: same patterns, warm.
+        (Some(g), Backend::Al(_)) => {
+            crate::first_order::driver::check(&g.problem)?;
+            let solved = crate::first_order::driver::solve_prepared(
+                &g.prep,
+                None,
+                &g.problem,
+                options,
+                Some(&g.warm),
+                std::time::Instant::now(),
+            )?;
+            return Ok(Solved::TwoLayer(Box::new(solved.report)));
+        }
+        (Some(g), _) => &g.problem,
+        (None, _) => problem,
+    };
     match options.backend {
         Backend::Al(_) => Ok(Solved::TwoLayer(Box::new(
             crate::first_order::driver::solve(problem, options, progress)?,
@@ -47,7 +91,11 @@ pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) 
 }
 
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a two-layer ReLU problem: what the
-/// first-order solvers work on.
+/// first-order solvers work on (generated patterns are generated first).
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {
-    crate::arch::two_layer::prepare(problem, options, progress)
+    crate::arch::two_layer::prepare(
+        &resolve_patterns(problem, options, progress)?,
+        options,
+        progress,
+    )
 }

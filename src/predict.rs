@@ -1,6 +1,6 @@
 //! Networks rebuilt from result files, and their outputs on new inputs.
 //!
-//! A result file holds every weight of the decoded network (README, "Result files"). This module
+//! A result file holds every weight of the decoded network (docs/results.md, "Result files"). This module
 //! reads them back — from the JSON alone, as a program outside the project would — and runs the
 //! independent forward pass of [`crate::network`]. `cvxcnn solve` computes its accuracies through
 //! this module, so every solve checks that a result file rebuilds the network it describes.

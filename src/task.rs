@@ -45,7 +45,7 @@ pub struct ClassModel {
     pub outcome: ScalarOutcome,
 }
 
-/// A one-vs-rest result (README, "Result files").
+/// A one-vs-rest result (docs/results.md, "Result files").
 #[derive(Debug, Clone, Serialize)]
 pub struct OneVsRestReport {
     /// Always `"one_vs_rest"`.

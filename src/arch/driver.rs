@@ -154,6 +154,7 @@ pub fn solve_prepared<F: Formulation>(
         arrangements,
         gates_tried,
         arrangement_mode,
+        generation: problem.arrangements.generation().cloned(),
     };
     Ok(Report {
         program: formulation.program_report(problem, options, &program, &inverse, &rows),

@@ -1,4 +1,4 @@
-//! The result of a solve, as `cvxcnn solve` writes it (README, "Result files").
+//! The result of a solve, as `cvxcnn solve` writes it (docs/results.md, "Result files").
 //!
 //! Every architecture's result is one [`Report`]: a body — the shared [`Header`] (status,
 //! objectives, patterns) followed by the architecture's own keys up to
@@ -117,8 +117,11 @@ pub struct Header {
     pub arrangements: usize,
     /// Gates tried (sampled, given, or cells found) before deduplication.
     pub gates_tried: usize,
-    /// `exact`, `sample` or `gates` (`none` without patterns).
+    /// `exact`, `sample`, `gates` or `generate` (`none` without patterns).
     pub arrangement_mode: &'static str,
+    /// What pattern generation did (`"mode": "generate"` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<crate::problem::Generation>,
 }
 
 /// The architecture-specific part of a result: the [`Header`] (flattened first, and readable

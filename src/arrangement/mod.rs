@@ -127,14 +127,27 @@ fn gates(cell_rows: ArrayView2<f64>, h: usize, spec: &ArrangementSpec) -> Result
         ArrangementSpec::Exact { max_patterns } => {
             exact::enumerate_cells(cell_rows, *max_patterns)?
         }
-        ArrangementSpec::Sample { count, seed } => {
-            let mut rng = ChaCha8Rng::seed_from_u64(*seed);
-            (0..*count)
-                .map(|_| (0..h).map(|_| StandardNormal.sample(&mut rng)).collect())
-                .collect()
+        ArrangementSpec::Sample { count, seed } => gaussian_gates(*count, h, *seed),
+        ArrangementSpec::Gates { gates, .. } | ArrangementSpec::Generated { gates, .. } => {
+            gates.outer_iter().map(|g| g.to_vec()).collect()
         }
-        ArrangementSpec::Gates { gates, .. } => gates.outer_iter().map(|g| g.to_vec()).collect(),
+        ArrangementSpec::Generate(_) => {
+            return Err(crate::error::Error::Invalid(
+                "patterns in \"generate\" mode are built by crate::generate, which runs a solver; \
+                 resolve the problem with pipeline::resolve_patterns first"
+                    .into(),
+            ));
+        }
     })
+}
+
+/// `count` gates of length `h` with independent standard normal entries, from `seed` (ChaCha8):
+/// the gates of `"mode": "sample"` and the initial gates of `"mode": "generate"`.
+pub fn gaussian_gates(count: usize, h: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| (0..h).map(|_| StandardNormal.sample(&mut rng)).collect())
+        .collect()
 }
 
 /// The distinct patterns with some bit on, each with the first gate that produced it.

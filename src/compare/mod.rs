@@ -244,7 +244,7 @@ pub struct Reference {
     pub certified: bool,
 }
 
-/// The whole comparison: the contract of `cvxcnn compare --out` (README, "Compare reports").
+/// The whole comparison: the contract of `cvxcnn compare --out` (docs/results.md, "Compare reports").
 #[derive(Debug, Clone, Serialize)]
 pub struct CompareReport {
     /// The problem file.

@@ -212,6 +212,7 @@ pub fn solve_prepared(
         arrangements: prep.arrangement.patterns.len(),
         gates_tried: prep.arrangement.candidates,
         arrangement_mode: problem.arrangements.mode_name(),
+        generation: problem.arrangements.generation().cloned(),
     };
     let (k, n, h) = prep.patches.data.dim();
     let written: usize = run.rows.iter().map(Vec::len).sum();

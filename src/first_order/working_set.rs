@@ -23,7 +23,7 @@
 //! 5. With [`WorkingSetOptions::polish`] (the default) each round's AL run is capped at
 //!    `polish_after · 2^round` iterations and [`super::polish`] runs over **all** patterns from
 //!    its solution (it prices and adds patterns itself); a certified polish ends the run. On all
-//!    1,797 digits with 2,000 gates the first round already certifies (README, "First-order
+//!    1,797 digits with 2,000 gates the first round already certifies (docs/solvers.md, "First-order
 //!    solvers").
 //!
 //! Nothing is a heuristic: the stop is the certificate over every pattern, whatever `W` is.
@@ -38,7 +38,7 @@ use crate::arrangement::ConeRows;
 use crate::certify;
 use crate::clock::secs;
 use crate::geometry::FilterNorm;
-use ndarray::{Array1, Array2, ArrayView1, Axis, s};
+use ndarray::{Array2, ArrayView1, Axis};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -363,7 +363,7 @@ pub fn solve_with_progress(
             .tol_gap
             .min((0.1 * relative_gap).max(options.al.tol_gap));
         // Grow W: old blocks keep their values, new blocks start at zero.
-        warm = Some(extend_warm(res, added, h));
+        warm = Some(al::extend_warm(res, added, h));
         w.extend(outside);
         loss = None;
     };
@@ -483,26 +483,4 @@ fn spread(res: &AlResult, w: &[usize], p: usize, h: usize) -> (Array2<f64>, Arra
         c_prime.row_mut(i).assign(&res.c_prime.row(j));
     }
     (c, c_prime)
-}
-
-/// The warm start for a working set grown by `added` patterns at the end: blocks and multipliers
-/// of the old patterns kept, zeros for the new ones (their multipliers are sized by the next
-/// cones, so empty here), the same ρ.
-fn extend_warm(mut res: AlResult, added: usize, h: usize) -> AlResult {
-    let old = res.c.nrows();
-    let grow = |x: &Array2<f64>| {
-        let mut out = Array2::zeros((old + added, h));
-        out.slice_mut(s![..old, ..]).assign(x);
-        out
-    };
-    res.c = grow(&res.c);
-    res.c_prime = grow(&res.c_prime);
-    let mut mult: Vec<Array1<f64>> = Vec::with_capacity(2 * (old + added));
-    let (pos, neg) = res.multipliers.split_at(old);
-    mult.extend(pos.iter().cloned());
-    mult.extend((0..added).map(|_| Array1::zeros(0)));
-    mult.extend(neg.iter().cloned());
-    mult.extend((0..added).map(|_| Array1::zeros(0)));
-    res.multipliers = mult;
-    res
 }

@@ -88,7 +88,11 @@ pub fn estimate(problem: &Problem) -> Estimate {
     };
     let gates = match &problem.arrangements {
         ArrangementSpec::Sample { count, .. } => *count as f64,
-        ArrangementSpec::Gates { gates, .. } => gates.nrows() as f64,
+        ArrangementSpec::Gates { gates, .. } | ArrangementSpec::Generated { gates, .. } => {
+            gates.nrows() as f64
+        }
+        // At most every round adds its quota.
+        ArrangementSpec::Generate(g) => (g.count + g.rounds * g.add) as f64,
         ArrangementSpec::Exact { .. } => 0.0,
     };
     // Classes of a one-vs-rest problem are solved two at a time (both cores).

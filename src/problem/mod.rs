@@ -77,6 +77,94 @@ pub enum ArrangementSpec {
         /// Where they came from.
         path: PathBuf,
     },
+    /// Patterns to generate by pricing (resolved into [`ArrangementSpec::Generated`] before the
+    /// arrangement is built: `crate::generate`).
+    Generate(GenerateSpec),
+    /// Generated gates: the initial sample and every gate the pricing added, with how they came.
+    Generated {
+        /// The gates, `[G, h]`, initial ones first.
+        gates: Array2<f64>,
+        /// What the generation did.
+        generation: Box<Generation>,
+    },
+}
+
+/// Settings of `"mode": "generate"` (validated; defaults filled in).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerateSpec {
+    /// Initial Gaussian gates.
+    pub count: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Most rounds.
+    pub rounds: usize,
+    /// Random starts per round.
+    pub starts: usize,
+    /// Most patterns added per round.
+    pub add: usize,
+    /// Violation threshold: dual value above `β (1 + tolerance)`.
+    pub tolerance: f64,
+    /// Seconds for the generation.
+    pub time_limit: f64,
+}
+
+/// One round of pattern generation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenerationRound {
+    /// Patterns of the program solved this round.
+    pub patterns: usize,
+    /// Its objective (the restricted optimum, to the solver's accuracy).
+    pub objective: f64,
+    /// Its certified lower bound (over these patterns).
+    pub lower_bound: f64,
+    /// New patterns whose dual value exceeded `β (1 + tolerance)`.
+    pub violations: usize,
+    /// Patterns added (at most `add`).
+    pub added: usize,
+    /// The largest dual value `|g_v(u)|` the search found, over `β`.
+    pub max_dual_ratio: f64,
+    /// ADMM iterations of this round's solve.
+    pub iterations: usize,
+    /// Pricing rounds of its certifying polish.
+    pub polish_rounds: usize,
+    /// Seconds of this round's solve.
+    pub solve_s: f64,
+    /// Seconds of this round's search.
+    pub search_s: f64,
+    /// Seconds adding the new patterns (`A_i`, irredundant rows).
+    pub add_s: f64,
+    /// Seconds since the generation started.
+    pub seconds: f64,
+}
+
+/// What pattern generation did (the result's `generation` object).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Generation {
+    /// Initial Gaussian gates.
+    pub initial_gates: usize,
+    /// Distinct patterns of the initial gates and of the network's neurons (`network_seeds`).
+    pub initial_patterns: usize,
+    /// Patterns added by the search.
+    pub generated_patterns: usize,
+    /// Rounds run.
+    pub rounds: usize,
+    /// True when the last round's search found no violation (no filter with dual value above
+    /// `β (1 + tolerance)`): the patterns are optimal as far as the search can tell — not a proof
+    /// (`cvxcnn certify --global` bounds every filter).
+    pub converged: bool,
+    /// `no_violation`, `max_rounds` or `max_time`.
+    pub stop: &'static str,
+    /// Starts of the search over all rounds.
+    pub starts_tried: usize,
+    /// Neurons of a given network (`--network`) whose patterns joined the initial ones and which
+    /// start the search every round.
+    pub network_seeds: usize,
+    /// The settings used.
+    pub settings: GenerateSpec,
+    /// Seconds of the whole generation.
+    pub seconds: f64,
+    /// One entry per round.
+    pub history: Vec<GenerationRound>,
 }
 
 impl ArrangementSpec {
@@ -85,12 +173,22 @@ impl ArrangementSpec {
         matches!(self, ArrangementSpec::Exact { .. })
     }
 
-    /// `exact`, `sample` or `gates`, as in the problem file (the result's `arrangement_mode`).
+    /// `exact`, `sample`, `gates` or `generate`, as in the problem file (the result's
+    /// `arrangement_mode`).
     pub fn mode_name(&self) -> &'static str {
         match self {
             ArrangementSpec::Exact { .. } => "exact",
             ArrangementSpec::Sample { .. } => "sample",
             ArrangementSpec::Gates { .. } => "gates",
+            ArrangementSpec::Generate(_) | ArrangementSpec::Generated { .. } => "generate",
+        }
+    }
+
+    /// What pattern generation did, once it has run.
+    pub fn generation(&self) -> Option<&Generation> {
+        match self {
+            ArrangementSpec::Generated { generation, .. } => Some(generation),
+            _ => None,
         }
     }
 }

@@ -225,6 +225,44 @@ fn arrangements(
                 path: gp,
             }
         }
+        ArrangementsFile::Generate {
+            count,
+            seed,
+            rounds,
+            starts,
+            add,
+            tolerance,
+            time_limit,
+        } => {
+            let positive = |name: &str, v: usize| {
+                if v == 0 {
+                    Err(bad(format!("arrangements.{name} = 0; give at least 1")))
+                } else {
+                    Ok(v)
+                }
+            };
+            let tolerance = tolerance.unwrap_or(1e-4);
+            if !(tolerance.is_finite() && tolerance >= 0.0) {
+                return Err(bad(format!(
+                    "arrangements.tolerance = {tolerance}; give a finite number ≥ 0 (e.g. 1e-4)"
+                )));
+            }
+            let time_limit = time_limit.unwrap_or(f64::INFINITY);
+            if time_limit.is_nan() || time_limit <= 0.0 {
+                return Err(bad(format!(
+                    "arrangements.time_limit = {time_limit}; give a positive number of seconds"
+                )));
+            }
+            ArrangementSpec::Generate(GenerateSpec {
+                count: positive("count", *count)?,
+                seed: *seed,
+                rounds: positive("rounds", rounds.unwrap_or(40))?,
+                starts: starts.unwrap_or(200),
+                add: positive("add", add.unwrap_or(300))?,
+                tolerance,
+                time_limit,
+            })
+        }
     })
 }
 

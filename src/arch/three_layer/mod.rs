@@ -114,7 +114,7 @@ pub struct NetworkReport {
     pub bias: bool,
 }
 
-/// The body of a three-layer result (README, "Three-layer result files"): the sub-networks.
+/// The body of a three-layer result (docs/results.md, "Three-layer result files"): the sub-networks.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThreeLayerBody {
     /// The shared keys.

@@ -572,3 +572,26 @@ pub fn solve_prepared_with(
         warm = Some(res);
     }
 }
+
+/// The warm start for a program grown by `added` patterns at the end (a working set, generated
+/// patterns): blocks and multipliers
+/// of the old patterns kept, zeros for the new ones (their multipliers are sized by the next
+/// cones, so empty here), the same ρ.
+pub fn extend_warm(mut res: AlResult, added: usize, h: usize) -> AlResult {
+    let old = res.c.nrows();
+    let grow = |x: &Array2<f64>| {
+        let mut out = Array2::zeros((old + added, h));
+        out.slice_mut(s![..old, ..]).assign(x);
+        out
+    };
+    res.c = grow(&res.c);
+    res.c_prime = grow(&res.c_prime);
+    let mut mult: Vec<Array1<f64>> = Vec::with_capacity(2 * (old + added));
+    let (pos, neg) = res.multipliers.split_at(old);
+    mult.extend(pos.iter().cloned());
+    mult.extend((0..added).map(|_| Array1::zeros(0)));
+    mult.extend(neg.iter().cloned());
+    mult.extend((0..added).map(|_| Array1::zeros(0)));
+    res.multipliers = mult;
+    res
+}

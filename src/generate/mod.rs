@@ -1,0 +1,401 @@
+//! Pattern generation by pricing (`"arrangements": {"mode": "generate", …}`; docs/math.md §2,
+//! "Pattern generation").
+//!
+//! A program over sampled patterns is the optimum of a sub-model: networks whose neurons use other
+//! patterns can do better. The dual says which: at the optimum over every pattern the residual `v`
+//! satisfies `|g_v(u)| ≤ β` for every unit filter `u` ([`price`]); a filter that violates it names a
+//! pattern whose addition lowers the optimum. So, from `count` Gaussian gates:
+//!
+//! 1. solve the program over the current patterns (the ADMM augmented Lagrangian with its
+//!    certifying polish, warm-started from the previous round);
+//! 2. search for violating filters from the current neurons, from the neurons of a given network
+//!    (`--network`: by the reverse map of §2 the optimum then ends ≤ that network's objective) and
+//!    from seeded random starts ([`price::Pricing::ascend`]);
+//! 3. add the patterns of the most violating ones (each with its filter as gate) and go to 1,
+//!    until a round finds no violation, `rounds` rounds or `time_limit` seconds.
+//!
+//! The result is a fixed list of gates — the initial sample and the generated ones — from which
+//! `solve`, `certify`, `export` and `predict` rebuild the same patterns: the same seed gives the same
+//! gates on the same machine and thread count (every parallel step here collects in order).
+//! "Converged" means the search found no violation; only `cvxcnn certify --global` proves none
+//! exists.
+
+pub mod price;
+
+use crate::arch::formulation::Prepared;
+use crate::arch::options::{Progress, SolveOptions};
+use crate::arch::report::Timings;
+use crate::arch::two_layer;
+use crate::arrangement::{self, Arrangement, Pattern, PatternKind, pattern_of};
+use crate::clock::secs;
+use crate::error::{Error, Result};
+use crate::first_order::al::{self, AlOptions, AlResult};
+use crate::first_order::dense::DenseLoss;
+use crate::geometry::{Activation, FilterNorm, Pooling};
+use crate::problem::{
+    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem,
+};
+use crate::reduce;
+use ndarray::{Array1, Array2, Array3, Axis, concatenate};
+use price::{Found, Pricing};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+use std::collections::HashSet;
+use std::time::Instant;
+
+/// Ascent steps per start.
+const STEPS: usize = 60;
+
+/// Certified relative gap of each round's restricted solve.
+const ROUND_TOL_GAP: f64 = 1e-5;
+
+/// Refuses what generation does not handle, naming what to use instead.
+pub fn check(problem: &Problem) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::input(
+            &problem.source,
+            format!(
+                "\"mode\": \"generate\" prices the two-layer ReLU program with sum, average or \
+                 local average pooling and the ℓ2 filter norm, not {what}; use \"mode\": \"sample\" \
+                 (or \"exact\") for this problem"
+            ),
+        ))
+    };
+    match problem.architecture {
+        Architecture::TwoLayer {
+            activation: Activation::Linear,
+            ..
+        } => refuse("a linear network (it has no patterns)"),
+        Architecture::TwoLayer {
+            pooling: Pooling::Max,
+            ..
+        } => refuse("max pooling"),
+        Architecture::TwoLayer { .. } if problem.filter_norm == FilterNorm::L1 => {
+            refuse("the ℓ1 filter norm")
+        }
+        Architecture::TwoLayer { .. } => Ok(()),
+        Architecture::Circular { .. } => refuse("the circular CNN"),
+        Architecture::ThreeLayer { .. } => refuse("the three-layer CNN"),
+    }
+}
+
+/// `problem` with its `generate` spec replaced by the generated gates (unchanged for every other
+/// mode). The neurons of `options.network`, when given, join the initial patterns and seed the
+/// search.
+pub fn resolve(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Problem> {
+    Ok(match resolve_with_state(problem, options, progress)? {
+        Some(g) => g.problem,
+        None => problem.clone(),
+    })
+}
+
+/// A generated problem with the state its last round left: the prepared patterns (in the order the
+/// resolved problem rebuilds them) and the last restricted solution, grown by the patterns added
+/// after it — a warm start for the final first-order solve.
+pub struct Resolved {
+    /// The problem with its gates fixed.
+    pub problem: Problem,
+    /// Patches, patterns, `A_i` and irredundant rows of every generated pattern.
+    pub prep: Prepared,
+    /// The last round's solution, zeros for the patterns added after it.
+    pub warm: AlResult,
+}
+
+/// [`resolve`] keeping the generation's state; `None` when the problem is not in generate mode.
+pub fn resolve_with_state(
+    problem: &Problem,
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Option<Resolved>> {
+    let ArrangementSpec::Generate(spec) = &problem.arrangements else {
+        return Ok(None);
+    };
+    check(problem)?;
+    let seeds: Vec<Vec<f64>> = options.network.as_ref().map_or_else(Vec::new, |w| {
+        w.filters
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                let mut g = f.clone();
+                if let Some(b) = &w.biases {
+                    g.push(b[j]);
+                }
+                g
+            })
+            .collect()
+    });
+    let out = generate(problem, spec, &seeds, progress)?;
+    Ok(Some(Resolved {
+        problem: Problem {
+            arrangements: ArrangementSpec::Generated {
+                gates: out.gates,
+                generation: Box::new(out.generation),
+            },
+            ..problem.clone()
+        },
+        prep: out.prep,
+        warm: out.warm,
+    }))
+}
+
+/// What [`generate`] returns.
+pub struct Generated {
+    /// The gates, `[G, h]`: initial ones (and a given network's neurons) first.
+    pub gates: Array2<f64>,
+    /// What the generation did.
+    pub generation: Generation,
+    /// The prepared patterns of every gate, in order.
+    pub prep: Prepared,
+    /// The last round's solution grown by the patterns added after it.
+    pub warm: AlResult,
+}
+
+/// The patterns of the current round: the arrangement, `A_i` and the irredundant rows, extended
+/// pattern by pattern as the search adds them.
+struct Growing {
+    prep: Prepared,
+    alpha: Vec<f64>,
+    seen: HashSet<Vec<bool>>,
+}
+
+impl Growing {
+    fn add(&mut self, new: Vec<Pattern>) {
+        let sub = Arrangement {
+            patterns: new,
+            candidates: 0,
+            exact: false,
+            kind: PatternKind::Relu,
+        };
+        let a = two_layer::pattern_matrices(&self.prep.patches, &sub, &self.alpha);
+        let rows = reduce::irredundant(self.prep.patches.stacked(), &sub, &|_, _| {});
+        self.prep.a =
+            concatenate(Axis(0), &[self.prep.a.view(), a.view()]).expect("the same n and h");
+        self.prep.rows.extend(rows);
+        for p in &sub.patterns {
+            self.seen.insert(p.on.clone());
+        }
+        self.prep.arrangement.patterns.extend(sub.patterns);
+    }
+}
+
+/// Runs the generation (module docs). The `seeds` (a network's neurons, in gate space) join the
+/// initial gates — so that by the reverse map the optimum ends at most that network's objective —
+/// and start the search every round.
+pub fn generate(
+    problem: &Problem,
+    spec: &GenerateSpec,
+    seeds: &[Vec<f64>],
+    progress: Progress,
+) -> Result<Generated> {
+    let start = Instant::now();
+    let (patches, alpha) = two_layer::patches_of(problem)?;
+    let (_, n, h) = patches.data.dim();
+    let mut initial: Vec<Vec<f64>> = arrangement::gaussian_gates(spec.count, h, spec.seed);
+    if let Some(bad) = seeds.iter().find(|s| s.len() != h) {
+        return Err(Error::Invalid(format!(
+            "a seed filter has {} entries but the gates have {h}",
+            bad.len()
+        )));
+    }
+    initial.extend(seeds.iter().cloned());
+    let m = patches.stacked();
+    let mut seen = HashSet::new();
+    let mut patterns = Vec::new();
+    for g in &initial {
+        let on = pattern_of(m, g);
+        if on.iter().any(|&b| b) && seen.insert(on.clone()) {
+            patterns.push(Pattern {
+                gate: g.clone(),
+                on,
+            });
+        }
+    }
+    if patterns.is_empty() {
+        return Err(Error::input(
+            &problem.source,
+            "no gate produced a nonzero sign pattern (are the inputs all zero?); check the data",
+        ));
+    }
+    let initial_patterns = patterns.len();
+    let mut grow = Growing {
+        prep: Prepared {
+            a: Array3::zeros((0, n, h)),
+            rows: Vec::new(),
+            arrangement: Arrangement {
+                patterns: Vec::new(),
+                candidates: spec.count,
+                exact: false,
+                kind: PatternKind::Relu,
+            },
+            patches,
+            timings: Timings::default(),
+        },
+        alpha,
+        seen: HashSet::new(),
+    };
+    grow.add(patterns);
+    let mut gates: Vec<Vec<f64>> = initial;
+    let y = problem.y.view();
+    let beta = problem.beta;
+    let threshold = beta * (1.0 + spec.tolerance);
+    // The restricted programs only have to give the search a good dual point; the final solve
+    // certifies to the user's tolerance.
+    let options = AlOptions {
+        tol_gap: ROUND_TOL_GAP,
+        // Warm from the last round, the neurons are nearly optimal already: the polish certifies
+        // from them after a short ADMM stretch.
+        polish_after: 20,
+        ..AlOptions::default()
+    };
+    let mut warm: Option<AlResult> = None;
+    let mut last: Option<AlResult> = None;
+    let mut history = Vec::new();
+    let mut starts_tried = 0;
+    let mut stop = "max_rounds";
+    for round in 0..spec.rounds {
+        let p = grow.prep.arrangement.patterns.len();
+        let t = Instant::now();
+        let mut loss = DenseLoss::new(grow.prep.a.view(), y);
+        let run = al::solve_prepared_with(
+            &grow.prep,
+            Some(&mut loss),
+            y,
+            beta,
+            &options,
+            5,
+            warm.as_ref(),
+        );
+        let r = run.result;
+        let solve_s = secs(t);
+        let t = Instant::now();
+        // The residual of the restricted optimum: the dual point to price with.
+        let mut fitted = Array1::<f64>::zeros(n);
+        for i in 0..p {
+            let z = &r.c.row(i) - &r.c_prime.row(i);
+            if z.iter().any(|&v| v != 0.0) {
+                fitted += &grow.prep.a.index_axis(Axis(0), i).dot(&z);
+            }
+        }
+        let v = &problem.y - &fitted;
+        let pricing = Pricing::new(grow.prep.patches.stacked(), &grow.alpha, v.view());
+        let starts = starts(&r, seeds, spec, round, h);
+        starts_tried += starts.len();
+        let found: Vec<Option<Found>> = starts
+            .par_iter()
+            .map(|(u, sign)| pricing.ascend(u, *sign, STEPS))
+            .collect();
+        let max_value = found
+            .iter()
+            .flatten()
+            .map(|f| f.value)
+            .fold(0.0_f64, f64::max);
+        // New violated patterns, most violated first (ties in start order), each once.
+        let mut violated: Vec<(f64, Pattern)> = Vec::new();
+        let mut fresh = HashSet::new();
+        for f in found.into_iter().flatten() {
+            if f.value <= threshold {
+                continue;
+            }
+            let on = pattern_of(grow.prep.patches.stacked(), &f.u);
+            if on.iter().any(|&b| b) && !grow.seen.contains(&on) && fresh.insert(on.clone()) {
+                violated.push((f.value, Pattern { gate: f.u, on }));
+            }
+        }
+        violated.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let count = violated.len();
+        violated.truncate(spec.add);
+        let added = violated.len();
+        let search_s = secs(t);
+        let t = Instant::now();
+        let new: Vec<Pattern> = violated.into_iter().map(|(_, p)| p).collect();
+        gates.extend(new.iter().map(|p| p.gate.clone()));
+        if added > 0 {
+            grow.add(new);
+        }
+        history.push(GenerationRound {
+            patterns: p,
+            objective: r.objective,
+            lower_bound: r.lower_bound,
+            violations: count,
+            added,
+            max_dual_ratio: max_value / beta,
+            iterations: r.inner_iterations,
+            polish_rounds: r.polish_rounds,
+            solve_s,
+            search_s,
+            add_s: secs(t),
+            seconds: secs(start),
+        });
+        progress("generate", round + 1, spec.rounds);
+        let grown = al::extend_warm(r, added, h);
+        if added == 0 {
+            stop = "no_violation";
+            last = Some(grown);
+            break;
+        }
+        warm = Some(grown.clone());
+        last = Some(grown);
+        if start.elapsed().as_secs_f64() >= spec.time_limit {
+            stop = "max_time";
+            break;
+        }
+    }
+    let total = grow.prep.arrangement.patterns.len();
+    // As the rebuilt arrangement counts them: every gate tried.
+    grow.prep.arrangement.candidates = gates.len();
+    let generation = Generation {
+        initial_gates: spec.count,
+        initial_patterns,
+        generated_patterns: total - initial_patterns,
+        rounds: history.len(),
+        converged: stop == "no_violation",
+        stop,
+        starts_tried,
+        network_seeds: seeds.len(),
+        settings: spec.clone(),
+        seconds: start.elapsed().as_secs_f64(),
+        history,
+    };
+    let gates =
+        Array2::from_shape_vec((gates.len(), h), gates.concat()).expect("every gate has length h");
+    Ok(Generated {
+        gates,
+        generation,
+        prep: grow.prep,
+        warm: last.expect("at least one round ran (rounds ≥ 1)"),
+    })
+}
+
+/// The starts of a round: every current neuron (with the sign of its block), every seed and
+/// `spec.starts` seeded Gaussian filters (both signs each).
+fn starts(
+    r: &AlResult,
+    seeds: &[Vec<f64>],
+    spec: &GenerateSpec,
+    round: usize,
+    h: usize,
+) -> Vec<(Vec<f64>, f64)> {
+    let mut out = Vec::new();
+    for (block, sign) in [(&r.c, 1.0), (&r.c_prime, -1.0)] {
+        for row in block.outer_iter() {
+            if row.iter().any(|&v| v != 0.0) {
+                out.push((row.to_vec(), sign));
+            }
+        }
+    }
+    for s in seeds {
+        out.push((s.clone(), 1.0));
+        out.push((s.clone(), -1.0));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ (0x5eed_0000 + round as u64));
+    for _ in 0..spec.starts {
+        let u: Vec<f64> = (0..h)
+            .map(|_| Distribution::<f64>::sample(&StandardNormal, &mut rng))
+            .collect();
+        out.push((u.clone(), 1.0));
+        out.push((u, -1.0));
+    }
+    out
+}

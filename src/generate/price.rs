@@ -1,0 +1,136 @@
+//! The pricing search: unit filters `u` whose dual value `|g_v(u)|` exceeds β.
+//!
+//! For a dual vector `v` the dual constraint over **all** patterns is `max_{‖u‖ ≤ 1} |g_v(u)| ≤ β`
+//! with `g_v(u) = Σ_r w_r relu(m_r · u)` over the rows `m_r` of the stacked patches (`w_r = α_k v_t`
+//! for row `r = k·n + t`). Inside the cell of a pattern `D`, `g_v` is linear with gradient
+//! `A_Dᵀv = Σ_r D_r w_r m_r`. The search ascends `σ g_v` (`σ = ±1`) on the sphere from a start:
+//! `u ← (u + η σ A_{D(u)}ᵀ v) / ‖·‖`, the step `η` halving when the value does not rise. Any `u`
+//! it reaches with `σ g_v(u) > β` names a violated pattern — its own cell `D(u)`, with `u` as the
+//! gate that generates it — because the cell's dual value is at least the value at any of its
+//! points. Nothing here is trusted beyond that: the program solved with the added pattern decides.
+
+use ndarray::{Array1, ArrayView1, ArrayView2};
+
+/// The weighted rows of `g_v`: `m_r` and `w_r`.
+pub struct Pricing<'a> {
+    /// Stacked patches `M` (`nK × h`).
+    pub m: ArrayView2<'a, f64>,
+    /// `w_r = α_k v_t`.
+    pub w: Vec<f64>,
+}
+
+/// The best point one ascent reached.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// Unit filter (the gate of its cell).
+    pub u: Vec<f64>,
+    /// `σ` of the ascent.
+    pub sign: f64,
+    /// `σ g_v(u)`.
+    pub value: f64,
+}
+
+impl<'a> Pricing<'a> {
+    /// The pricing rows for `v` with per-position pooling weights `alpha` (`K` entries), patch
+    /// `k` of sample `t` being row `k·n + t`.
+    pub fn new(m: ArrayView2<'a, f64>, alpha: &[f64], v: ArrayView1<f64>) -> Pricing<'a> {
+        let n = v.len();
+        let w = (0..m.nrows()).map(|r| alpha[r / n] * v[r % n]).collect();
+        Pricing { m, w }
+    }
+
+    /// `g_v(u)` and the gradient of its cell, `Σ_r [m_r·u ≥ 0, m_r ≠ 0] w_r m_r` (the cell's
+    /// rule: zero rows are off, ties are on — `crate::arrangement::pattern_of`; a zero row adds
+    /// nothing either way).
+    pub fn value_and_gradient(&self, u: &[f64]) -> (f64, Array1<f64>) {
+        let s = self.m.dot(&ArrayView1::from(u));
+        let active: Array1<f64> = s
+            .iter()
+            .zip(&self.w)
+            .map(|(&sr, &wr)| if sr >= 0.0 { wr } else { 0.0 })
+            .collect();
+        let value = active.dot(&s);
+        (value, self.m.t().dot(&active))
+    }
+
+    /// Ascends `σ g_v` on the unit sphere from `start` for at most `steps` steps; the best point.
+    pub fn ascend(&self, start: &[f64], sign: f64, steps: usize) -> Option<Found> {
+        let norm = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let n0 = norm(start);
+        if !(n0 > 0.0 && n0.is_finite()) {
+            return None;
+        }
+        let mut u: Vec<f64> = start.iter().map(|v| v / n0).collect();
+        let (val, mut grad) = self.value_and_gradient(&u);
+        let mut best = Found {
+            u: u.clone(),
+            sign,
+            value: sign * val,
+        };
+        // The step is relative: u + η σ ĝ with ĝ the unit gradient.
+        let mut eta = 1.0;
+        for _ in 0..steps {
+            let gn = norm(grad.as_slice().expect("contiguous"));
+            if gn == 0.0 || eta < 1e-6 {
+                break;
+            }
+            let cand: Vec<f64> = u
+                .iter()
+                .zip(grad.iter())
+                .map(|(a, g)| a + eta * sign * g / gn)
+                .collect();
+            let nc = norm(&cand);
+            if nc == 0.0 {
+                break;
+            }
+            let cand: Vec<f64> = cand.iter().map(|v| v / nc).collect();
+            let (cv, cg) = self.value_and_gradient(&cand);
+            if sign * cv > best.value {
+                best = Found {
+                    u: cand.clone(),
+                    sign,
+                    value: sign * cv,
+                };
+                u = cand;
+                grad = cg;
+                eta = (eta * 1.5).min(2.0);
+            } else {
+                eta *= 0.5;
+            }
+        }
+        Some(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn relu_value(m: &Array2<f64>, w: &[f64], u: &[f64]) -> f64 {
+        m.outer_iter()
+            .zip(w)
+            .map(|(r, &wr)| wr * r.iter().zip(u).map(|(a, b)| a * b).sum::<f64>().max(0.0))
+            .sum()
+    }
+
+    #[test]
+    fn value_is_the_relu_sum_and_the_ascent_never_goes_down() {
+        let m = Array2::from_shape_fn((30, 3), |(r, j)| ((r * 7 + j * 13) % 11) as f64 - 5.0);
+        let v = Array1::from_shape_fn(10, |t| ((t * 5) % 7) as f64 - 3.0);
+        let p = Pricing::new(m.view(), &[1.0, 0.5, 2.0], v.view());
+        for start in [[1.0, 0.0, 0.0], [0.3, -0.2, 0.9], [-1.0, 2.0, 0.5]] {
+            let (val, _) = p.value_and_gradient(&start);
+            assert!((val - relu_value(&m, &p.w, &start)).abs() < 1e-12);
+            for sign in [1.0, -1.0] {
+                let n0 = start.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let unit: Vec<f64> = start.iter().map(|x| x / n0).collect();
+                let f = p.ascend(&start, sign, 50).expect("nonzero start");
+                assert!(f.value >= sign * relu_value(&m, &p.w, &unit) - 1e-12);
+                assert!((f.value - sign * relu_value(&m, &p.w, &f.u)).abs() < 1e-12);
+                let nu = f.u.iter().map(|x| x * x).sum::<f64>().sqrt();
+                assert!((nu - 1.0).abs() < 1e-12);
+            }
+        }
+    }
+}

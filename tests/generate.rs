@@ -1,0 +1,261 @@
+//! Pattern generation by pricing (`"mode": "generate"`): it never raises the optimum, it reaches
+//! the exact optimum where every pattern can be enumerated, a network's neurons seeded in bound the
+//! optimum by that network's objective, and the same seed gives the same patterns.
+
+mod support;
+
+use cvxcnn::backend::{AlSettings, Backend, Status};
+use cvxcnn::baseline::{self, BaselineOptions};
+use cvxcnn::generate;
+use cvxcnn::geometry::{ConvGeometry, Pooling};
+use cvxcnn::network::Weights;
+use cvxcnn::pipeline::{self, SolveOptions};
+use cvxcnn::problem::{ArrangementSpec, GenerateSpec, Problem};
+use support::{digits, exact, problem, quiet, sample};
+
+fn spec(count: usize, seed: u64) -> GenerateSpec {
+    GenerateSpec {
+        count,
+        seed,
+        rounds: 40,
+        starts: 100,
+        add: 200,
+        tolerance: 1e-4,
+        time_limit: f64::INFINITY,
+    }
+}
+
+fn al() -> SolveOptions {
+    SolveOptions {
+        backend: Backend::Al(AlSettings::default()),
+        ..SolveOptions::default()
+    }
+}
+
+fn digits_problem(n: usize, arrangements: ArrangementSpec) -> Problem {
+    let (x, y) = digits(n);
+    let g = ConvGeometry {
+        kernel: [3, 3],
+        stride: [1, 1],
+        padding: [0, 0],
+    };
+    problem(x, y, g, Pooling::Sum, 0.1, arrangements)
+}
+
+/// The shipped 1-D signals (12 samples, kernel 2: every cell enumerable).
+fn signal_problem(arrangements: ArrangementSpec) -> Problem {
+    let mut p = Problem::load(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("problems/signal_exact.json"),
+    )
+    .expect("load");
+    p.arrangements = arrangements;
+    p
+}
+
+fn objective(p: &Problem, options: &SolveOptions) -> (f64, cvxcnn::pipeline::Report) {
+    let r = pipeline::solve(p, options, &quiet).expect("solve");
+    assert_eq!(r.status, Status::Optimal);
+    (r.network_objective, r)
+}
+
+#[test]
+fn generation_reaches_the_exact_optimum_where_every_pattern_can_be_enumerated() {
+    let (exact_opt, e) = objective(&signal_problem(exact()), &SolveOptions::default());
+    assert_eq!(e.certificate.scope, cvxcnn::certify::Scope::Global);
+    // Two random gates to start from; the search must find every pattern the optimum uses.
+    let (sampled, _) = objective(&signal_problem(sample(2, 3)), &SolveOptions::default());
+    assert!(
+        sampled > exact_opt * (1.0 + 1e-3),
+        "two gates are far from the optimum"
+    );
+    let (generated, r) = objective(
+        &signal_problem(ArrangementSpec::Generate(spec(2, 3))),
+        &SolveOptions::default(),
+    );
+    let g = r
+        .generation
+        .as_ref()
+        .expect("the result reports the generation");
+    assert!(g.converged, "the search ends with no violation: {g:?}");
+    assert!(
+        (generated - exact_opt).abs() <= 1e-6 * exact_opt,
+        "generated {generated} vs exact {exact_opt}"
+    );
+    assert!(
+        r.arrangements < e.arrangements,
+        "with fewer patterns than all"
+    );
+}
+
+#[test]
+fn generated_patterns_never_raise_the_optimum_and_the_same_seed_gives_the_same_gates() {
+    let sampled = digits_problem(60, sample(40, 5));
+    let generate_spec = GenerateSpec {
+        rounds: 3,
+        ..spec(40, 5)
+    };
+    let generated = digits_problem(60, ArrangementSpec::Generate(generate_spec.clone()));
+    let (s, _) = objective(&sampled, &al());
+    let (g, r) = objective(&generated, &al());
+    assert!(
+        g <= s * (1.0 + 1e-6),
+        "the initial gates are the sampled ones: {g} vs {s}"
+    );
+    assert!(g < 0.9 * s, "the search lowers it: {g} vs {s}");
+    let report = r.generation.as_ref().expect("generation");
+    assert_eq!(report.initial_gates, 40);
+    assert!(report.generated_patterns > 0);
+    assert_eq!(
+        r.arrangements,
+        report.initial_patterns + report.generated_patterns
+    );
+    // Deterministic.
+    let a = generate::generate(&generated, &generate_spec, &[], &quiet).expect("generate");
+    let b = generate::generate(&generated, &generate_spec, &[], &quiet).expect("generate");
+    assert_eq!(a.gates, b.gates, "same seed, same gates");
+    // The interior point on the same gates finds the same optimum.
+    let (ipm, _) = objective(&generated, &SolveOptions::default());
+    assert!((ipm - g).abs() <= 1e-6 * g, "clarabel {ipm} vs al {g}");
+}
+
+#[test]
+fn a_networks_neurons_seeded_in_bound_the_optimum_by_its_objective() {
+    let p = digits_problem(40, sample(20, 1));
+    let trained = baseline::train(
+        &p,
+        &BaselineOptions {
+            width: 6,
+            seed: 4,
+            max_iter: 3000,
+            ..BaselineOptions::default()
+        },
+        &|_, _| {},
+    )
+    .expect("train");
+    let net_obj = trained.objective.expect("converged").total;
+    let weights = Weights {
+        filters: trained.network.filters.clone(),
+        output_weights: trained.network.output_weights.clone(),
+        biases: None,
+    };
+    let generated = Problem {
+        arrangements: ArrangementSpec::Generate(GenerateSpec {
+            rounds: 1,
+            ..spec(5, 2)
+        }),
+        ..p
+    };
+    let options = SolveOptions {
+        network: Some(weights),
+        ..al()
+    };
+    let (opt, r) = objective(&generated, &options);
+    assert_eq!(r.generation.as_ref().map(|g| g.network_seeds), Some(6));
+    assert!(
+        opt <= net_obj * (1.0 + 1e-7),
+        "the reverse map: optimum {opt} above the seeded network's {net_obj}"
+    );
+}
+
+fn bin(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cvxcnn"))
+        .args(args)
+        .output()
+        .expect("run cvxcnn")
+}
+
+fn data(name: &str) -> String {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("problems/data")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// `solve`, `export` and `solve-file` see the same generated patterns; the result says how they
+/// came; what generation cannot price is refused.
+#[test]
+fn the_commands_see_the_same_generated_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = serde_json::json!({
+        "inputs": data("images.npy"),
+        "targets": data("labels.npy"),
+        "binary": {"positive": [3], "negative": [8]},
+        "max_samples": 24,
+        "architecture": {"kind": "two_layer", "kernel": [3, 3], "pooling": "sum"},
+        "beta": 0.1,
+        "arrangements": {"mode": "generate", "count": 10, "seed": 3, "rounds": 2, "starts": 20,
+                         "add": 40}
+    });
+    let p = dir.path().join("p.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let p = p.to_str().unwrap();
+    let o = bin(&["solve", p, "--quiet"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["arrangement_mode"], "generate");
+    let g = &r["generation"];
+    for key in [
+        "initial_gates",
+        "initial_patterns",
+        "generated_patterns",
+        "rounds",
+        "converged",
+        "stop",
+        "starts_tried",
+        "network_seeds",
+        "settings",
+        "seconds",
+        "history",
+    ] {
+        assert!(g.get(key).is_some(), "generation.{key}");
+    }
+    let patterns =
+        g["initial_patterns"].as_u64().unwrap() + g["generated_patterns"].as_u64().unwrap();
+    assert_eq!(r["arrangements"].as_u64(), Some(patterns));
+    let f = dir.path().join("p.cbf");
+    let o = bin(&[
+        "export",
+        p,
+        "--format",
+        "cbf",
+        "--out",
+        f.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Clarabel meets only its reduced tolerances on the lifted CBF form of this program; the
+    // optimum still has to agree.
+    let o = bin(&["solve-file", f.to_str().unwrap(), "--allow-inexact"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (a, b) = (
+        s["objective"].as_f64().unwrap(),
+        r["objective"].as_f64().unwrap(),
+    );
+    assert!((a - b).abs() <= 1e-6 * b, "exported {a} vs solved {b}");
+    // A second solve generates the same patterns: the same optimum to the last bit.
+    let again: serde_json::Value =
+        serde_json::from_slice(&bin(&["solve", p, "--quiet"]).stdout).unwrap();
+    assert_eq!(again["objective"], r["objective"]);
+    // Refusals name the mode to use instead.
+    for (key, value, needle) in [
+        ("pooling", serde_json::json!("max"), "max pooling"),
+        ("activation", serde_json::json!("linear"), "linear network"),
+    ] {
+        let mut w = v.clone();
+        w["architecture"][key] = value;
+        std::fs::write(dir.path().join("bad.json"), w.to_string()).unwrap();
+        let o = bin(&[
+            "solve",
+            dir.path().join("bad.json").to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains(needle) && e.contains("\"mode\": \"sample\""),
+            "{e}"
+        );
+    }
+}
