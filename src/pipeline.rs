@@ -90,6 +90,37 @@ pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) 
     }
 }
 
+/// Solves problems that differ only in their targets and β — the classes of a one-vs-rest
+/// problem — preparing what does not depend on the targets once (patches, patterns, `A_i`, the
+/// reduced cone rows and, for `al`, the loss's Gram matrix) and solving them in parallel; results
+/// in order. Generated patterns depend on the targets, so in `"mode": "generate"` every problem
+/// generates and solves on its own.
+pub fn solve_many(
+    problems: &[Problem],
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Vec<Solved>> {
+    use rayon::prelude::*;
+    let Some(first) = problems.first() else {
+        return Ok(Vec::new());
+    };
+    if first.arrangements.generation_pending() {
+        return problems
+            .par_iter()
+            .map(|p| solve_any(p, options, progress))
+            .collect();
+    }
+    match options.backend {
+        Backend::Al(_) => Ok(
+            crate::first_order::driver::solve_many(problems, options, progress)?
+                .into_iter()
+                .map(|r| Solved::TwoLayer(Box::new(r)))
+                .collect(),
+        ),
+        _ => dispatch::solve_many(problems, options, progress),
+    }
+}
+
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a two-layer ReLU problem: what the
 /// first-order solvers work on (generated patterns are generated first).
 pub fn prepare(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Prepared> {

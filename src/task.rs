@@ -117,7 +117,11 @@ pub fn solve_scalar(
     options: &SolveOptions,
     progress: Progress,
 ) -> Result<ScalarOutcome> {
-    let report = pipeline::solve_any(problem, options, progress)?;
+    measure(problem, pipeline::solve_any(problem, options, progress)?)
+}
+
+/// A scalar result with its accuracies, computed from its own result JSON.
+fn measure(problem: &Problem, report: Solved) -> Result<ScalarOutcome> {
     let json = serde_json::to_value(&report)
         .map_err(|e| Error::Solver(format!("cannot serialize the result: {e}")))?;
     let saved = rebuild(&json)?;
@@ -151,16 +155,19 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
         )?)));
     };
     let start = Instant::now();
-    // Classes are independent programs: solve them on every core (each solve is deterministic,
-    // and the results are collected in class order).
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    // Classes differ only in their ±1 targets: the patterns, `A_i`, the reduced cone rows (and
+    // the AL's Gram matrix) are prepared once and the classes solved on them in parallel
+    // (each solve deterministic, results in class order).
+    let problems: Vec<Problem> = classes.iter().map(|&c| problem.for_class(c)).collect();
+    let solved = pipeline::solve_many(&problems, options, progress)?;
     let models = classes
         .par_iter()
-        .map(|&class| {
-            let outcome = solve_scalar(&problem.for_class(class), options, progress)?;
-            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            progress("classes", d, classes.len());
-            Ok(ClassModel { class, outcome })
+        .zip(problems.par_iter().zip(solved))
+        .map(|(&class, (p, report))| {
+            Ok(ClassModel {
+                class,
+                outcome: measure(p, report)?,
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let mut report = OneVsRestReport {

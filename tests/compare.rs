@@ -421,3 +421,59 @@ fn al_and_admm_alone_are_two_rows() {
     let admm = row(&r, "admm")["message"].as_str().unwrap().to_string();
     assert!(admm.contains(" 0 polish rounds"), "{admm}");
 }
+
+/// The `generate` row starts from the problem's own sampled gates and only adds patterns, so its
+/// optimum is at most the reference (the sampled optimum); run after `sgd` it is seeded with that
+/// network's neurons, so (reverse map, docs/math.md §2) it is at most the network's objective too.
+#[test]
+fn generate_row_is_below_the_sampled_optimum_and_the_sgd_network() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = root().join("problems/data");
+    let problem = dir.path().join("signal_sample.json");
+    std::fs::write(
+        &problem,
+        serde_json::json!({
+            "inputs": data.join("signal_x.npy"),
+            "targets": data.join("signal_y.npy"),
+            "architecture": {"kind": "two_layer", "kernel": [3], "stride": [1], "pooling": "sum"},
+            "beta": 0.05,
+            "arrangements": {"mode": "sample", "count": 3, "seed": 1}
+        })
+        .to_string(),
+    )
+    .expect("write problem");
+    let out = dir.path().join("report.json");
+    let o = run(&[
+        "compare",
+        problem.to_str().unwrap(),
+        "--solvers",
+        "clarabel,sgd,generate",
+        "--time-limit",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "stderr: {}", stderr(&o));
+    let report = json(&out);
+    let reference = report["reference"]["objective"]
+        .as_f64()
+        .expect("reference");
+    let sgd = row(&report, "sgd")["objective"]
+        .as_f64()
+        .expect("sgd objective");
+    let generated = row(&report, "generate");
+    let objective = generated["objective"].as_f64().expect("generate objective");
+    let tol = 1e-6 * reference.abs().max(1.0);
+    assert!(
+        objective <= reference + tol,
+        "generated {objective} above the sampled optimum {reference}"
+    );
+    assert!(
+        objective <= sgd + tol,
+        "generated {objective} above the sgd network it was seeded with ({sgd})"
+    );
+    let message = generated["message"].as_str().expect("message");
+    assert!(message.contains("seeded with the sgd network"), "{message}");
+    assert_eq!(generated["program"], "relu");
+}

@@ -104,6 +104,42 @@ pub fn solve(problem: &Problem, options: &SolveOptions, progress: Progress) -> R
     })
 }
 
+/// Solves problems that differ only in their targets and β ([`driver::solve_many`]: one
+/// preparation, parallel solves).
+pub fn solve_many(
+    problems: &[Problem],
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Vec<Solved>> {
+    let Some(first) = problems.first() else {
+        return Ok(Vec::new());
+    };
+    let two = |r: Vec<Report<TwoLayerBody>>| {
+        r.into_iter()
+            .map(|r| Solved::TwoLayer(Box::new(r)))
+            .collect()
+    };
+    Ok(match first.architecture {
+        Architecture::TwoLayer {
+            activation: Activation::Relu,
+            ..
+        } => two(driver::solve_many::<TwoLayer>(problems, options, progress)?),
+        Architecture::TwoLayer {
+            activation: Activation::Linear,
+            ..
+        } => two(driver::solve_many::<Linear>(problems, options, progress)?),
+        Architecture::Circular { .. } => {
+            two(driver::solve_many::<Circular>(problems, options, progress)?)
+        }
+        Architecture::ThreeLayer { .. } => {
+            driver::solve_many::<ThreeLayer>(problems, options, progress)?
+                .into_iter()
+                .map(|r| Solved::ThreeLayer(Box::new(r)))
+                .collect()
+        }
+    })
+}
+
 /// The program a solve of `problem` hands to the backend first, for any architecture (what
 /// `cvxcnn export` writes).
 pub fn program(

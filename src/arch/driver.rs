@@ -34,6 +34,34 @@ pub fn solve<F: Formulation>(
     solve_prepared(&formulation, problem, options, progress, start)
 }
 
+/// Solves several problems that share their inputs and architecture (one-vs-rest classes, several
+/// β) with formulation `F`, preparing the label-independent data once — patches, patterns, `A_i`
+/// and the reduced cone rows — and solving the problems on it in parallel, results in order.
+/// `problems` must not be empty. Each report's timings carry the shared preparation's times (the
+/// work its program needed, done once).
+pub fn solve_many<F: Formulation>(
+    problems: &[Problem],
+    options: &SolveOptions,
+    progress: Progress,
+) -> Result<Vec<Report<F::Body>>> {
+    use rayon::prelude::*;
+    let start = Instant::now();
+    for p in problems {
+        F::check(p, options)?;
+    }
+    let formulation = F::prepare(&problems[0], options, progress)?;
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    problems
+        .par_iter()
+        .map(|p| {
+            let r = solve_prepared(&formulation, p, options, progress, start);
+            let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress("classes", d, problems.len());
+            r
+        })
+        .collect()
+}
+
 /// The program a solve of `problem` hands to the backend first (what `cvxcnn export` writes).
 pub fn first_program<F: Formulation>(
     problem: &Problem,

@@ -127,11 +127,11 @@ pub struct Header {
 /// The architecture-specific part of a result: the [`Header`] (flattened first, and readable
 /// through `Deref`) and the keys that follow it, with the types of the result's `program` and
 /// `network` objects.
-pub trait Body: Serialize + Clone + Debug + Deref<Target = Header> {
+pub trait Body: Serialize + Clone + Debug + Send + Deref<Target = Header> {
     /// The `program` object: the size of the program handed to the solver.
-    type Program: Serialize + Clone + Debug;
+    type Program: Serialize + Clone + Debug + Send;
     /// The `network` object: the layout needed to rebuild the network from the result.
-    type Layout: Serialize + Clone + Debug;
+    type Layout: Serialize + Clone + Debug + Send;
 }
 
 /// A result (module docs).

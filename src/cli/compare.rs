@@ -13,8 +13,8 @@ use std::process::ExitCode;
 pub(crate) struct CompareArgs {
     /// Problem file.
     pub(crate) problem: PathBuf,
-    /// Comma-separated solvers: clarabel, osqp, fista, al, admm, sgd (Clarabel always runs first, as the
-    /// reference).
+    /// Comma-separated solvers: clarabel, osqp, fista, al, admm, sgd, generate (Clarabel always runs
+    /// first, as the reference; `generate` after `sgd` is seeded with its network).
     #[arg(long, default_value = "clarabel,fista,al,sgd")]
     pub(crate) solvers: String,
     /// Write the JSON report here (atomically).

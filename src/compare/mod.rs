@@ -10,6 +10,7 @@
 //! | `al` | the §2 program by augmented Lagrangian ([`crate::first_order::al::solve_prepared`]): ADMM certified by the polish | §2 objective at its iterate |
 //! | `admm` | the same ADMM without the polish | §2 objective at its iterate |
 //! | `sgd` | the nonconvex network itself ([`crate::baseline`], Adam by default) | the trained network's objective |
+//! | `generate` | the §2 program over generated patterns ([`crate::generate`], seeded with the `sgd` network when it ran first) | optimum over the generated patterns |
 //!
 //! Every gap is `(objective − reference) / |reference|`, signed. Clarabel always runs first; if it
 //! was not asked for it still runs, as the reference, and the report says so.
@@ -18,7 +19,7 @@ mod plot;
 mod rows;
 
 pub use plot::{PLOT_FLOOR, plot_svg};
-use rows::{osqp_row, sgd_row};
+use rows::{generate_row, osqp_row, sgd_row};
 
 use crate::backend::Status;
 use crate::baseline::{self, BaselineOptions, BaselineStatus};
@@ -53,17 +54,23 @@ pub enum SolverKind {
     Admm,
     /// The nonconvex network trained by Adam / SGD ([`crate::baseline`]).
     Sgd,
+    /// The §2 program over generated patterns ([`crate::generate`]): from the problem's sampled
+    /// gates, patterns added by pricing until no violation is found or the time limit, seeded with
+    /// the `sgd` row's network when that row ran first (so its optimum is ≤ that network's
+    /// objective), solved by the AL.
+    Generate,
 }
 
 impl SolverKind {
     /// Every solver, in table order.
-    pub const ALL: [SolverKind; 6] = [
+    pub const ALL: [SolverKind; 7] = [
         SolverKind::Clarabel,
         SolverKind::Osqp,
         SolverKind::Fista,
         SolverKind::Al,
         SolverKind::Admm,
         SolverKind::Sgd,
+        SolverKind::Generate,
     ];
 
     /// Name on the command line and in reports.
@@ -75,13 +82,18 @@ impl SolverKind {
             SolverKind::Al => "al",
             SolverKind::Admm => "admm",
             SolverKind::Sgd => "sgd",
+            SolverKind::Generate => "generate",
         }
     }
 
     /// The program the solver works on: `relu` (§2), `gated` (§7) or `network` (nonconvex).
     pub fn program(self) -> &'static str {
         match self {
-            SolverKind::Clarabel | SolverKind::Osqp | SolverKind::Al | SolverKind::Admm => "relu",
+            SolverKind::Clarabel
+            | SolverKind::Osqp
+            | SolverKind::Al
+            | SolverKind::Admm
+            | SolverKind::Generate => "relu",
             SolverKind::Fista => "gated",
             SolverKind::Sgd => "network",
         }
@@ -372,6 +384,8 @@ pub fn run(
     };
 
     let mut rows = vec![clarabel_row];
+    // The `sgd` row's network, which seeds the `generate` row's search when it ran first.
+    let mut sgd_network: Option<crate::network::Weights> = None;
     for &kind in &options.solvers {
         let row = match kind {
             SolverKind::Clarabel => continue,
@@ -490,7 +504,14 @@ pub fn run(
                         .collect(),
                 }
             }
-            SolverKind::Sgd => sgd_row(problem, options, &reference, exact, progress)?,
+            SolverKind::Sgd => {
+                let (row, network) = sgd_row(problem, options, &reference, exact, progress)?;
+                sgd_network = network;
+                row
+            }
+            SolverKind::Generate => {
+                generate_row(problem, options, ref_obj, sgd_network.clone(), progress)?
+            }
         };
         rows.push(row);
     }

@@ -1,4 +1,5 @@
-//! The rows of the solvers that need their own runner: the SGD baseline and OSQP.
+//! The rows of the solvers that need their own runner: the SGD baseline, pattern generation and
+//! OSQP.
 
 use super::*;
 
@@ -8,7 +9,7 @@ pub(super) fn sgd_row(
     reference: &pipeline::Report,
     exact: bool,
     progress: Progress,
-) -> crate::error::Result<Row> {
+) -> crate::error::Result<(Row, Option<crate::network::Weights>)> {
     let width = options.width.unwrap_or(reference.neurons.max(1));
     let bo = BaselineOptions {
         width,
@@ -46,7 +47,12 @@ pub(super) fn sgd_row(
              or there is a bug — please report it with the problem file",
         );
     }
-    Ok(Row {
+    let network = objective.map(|_| crate::network::Weights {
+        filters: r.network.filters.clone(),
+        output_weights: r.network.output_weights.clone(),
+        biases: r.network.biases.clone(),
+    });
+    let row = Row {
         solver: "sgd",
         program: "network",
         status: r.status.name().into(),
@@ -67,6 +73,127 @@ pub(super) fn sgd_row(
                 violation: None,
             })
             .collect(),
+    };
+    Ok((row, network))
+}
+
+/// The `generate` row: the problem's sampled gates as the initial patterns, then pricing
+/// (`crate::generate`) for at most the time limit, the final program solved by the AL; seeded with
+/// `network` (the `sgd` row's), which makes its optimum ≤ that network's objective.
+pub(super) fn generate_row(
+    problem: &Problem,
+    options: &CompareOptions,
+    ref_obj: f64,
+    network: Option<crate::network::Weights>,
+    progress: Progress,
+) -> crate::error::Result<Row> {
+    let kind = SolverKind::Generate;
+    let (count, seed) = match &problem.arrangements {
+        ArrangementSpec::Sample { count, seed } => (*count, *seed),
+        ArrangementSpec::Generate(g) => (g.count, g.seed),
+        other => {
+            return Ok(Row::empty(
+                kind,
+                "skipped",
+                format!(
+                    "generation starts from sampled gates; this problem's patterns are \"{}\"",
+                    other.mode_name()
+                ),
+            ));
+        }
+    };
+    if problem.filter_norm != FilterNorm::L2
+        || !matches!(
+            problem.architecture,
+            crate::problem::Architecture::TwoLayer {
+                activation: crate::geometry::Activation::Relu,
+                pooling: crate::geometry::Pooling::Sum | crate::geometry::Pooling::Average,
+                ..
+            }
+        )
+    {
+        return Ok(Row::empty(
+            kind,
+            "skipped",
+            "generation prices the two-layer ReLU program with sum or average pooling and the ℓ2 \
+             filter norm"
+                .into(),
+        ));
+    }
+    let mut generated = problem.clone();
+    generated.arrangements = ArrangementSpec::Generate(crate::problem::GenerateSpec {
+        time_limit: options.time_limit,
+        ..crate::problem::GenerateSpec::starting_from(count, seed)
+    });
+    let seeded = network.is_some();
+    let solve = SolveOptions {
+        backend: crate::backend::Backend::Al(crate::backend::AlSettings::default()),
+        network,
+        ..options.solve.clone()
+    };
+    progress("generate", 0, 1);
+    let t = Instant::now();
+    let solved = pipeline::solve_any(&generated, &solve, progress)?;
+    let seconds = secs(t);
+    progress("generate", 1, 1);
+    let header = solved.header();
+    let generation = header.generation.clone();
+    let objective = header.objective;
+    let (status, message) = match &generation {
+        Some(g) => (
+            if g.converged {
+                "converged".to_string()
+            } else {
+                g.stop.to_string()
+            },
+            format!(
+                "{} patterns ({} initial + {} generated) in {} rounds, {} search starts{}; final \
+                 solve {}, certificate over these patterns {} (relative gap {:.1e})",
+                header.arrangements,
+                g.initial_patterns,
+                g.generated_patterns,
+                g.rounds,
+                g.starts_tried,
+                if seeded {
+                    "; seeded with the sgd network's neurons"
+                } else {
+                    ""
+                },
+                solved.status().name(),
+                if solved.certificate().certified {
+                    "ok"
+                } else {
+                    "NOT certified"
+                },
+                solved.certificate().relative_gap
+            ),
+        ),
+        None => (solved.status().name().to_string(), String::new()),
+    };
+    Ok(Row {
+        solver: kind.name(),
+        program: kind.program(),
+        status,
+        objective: Some(objective),
+        relative_gap: Some(rel_gap(objective, ref_obj)),
+        max_constraint_violation: Some(solved.max_constraint_violation()),
+        violation_note: None,
+        iterations: Some(solved.solver().total_iterations as usize),
+        seconds: Some(seconds),
+        message: Some(message),
+        trace: generation
+            .map(|g| {
+                g.history
+                    .iter()
+                    .map(|r| TracePoint {
+                        seconds: r.seconds,
+                        iterations: r.iterations,
+                        objective: r.objective,
+                        violation: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 

@@ -11,6 +11,7 @@ use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use ndarray::{ArrayView1, ArrayView3};
+use std::sync::Arc;
 
 /// Products below this many multiply-adds run on one thread.
 const PARALLEL_WORK: usize = 1 << 17;
@@ -47,7 +48,8 @@ pub struct Residual {
 pub struct DenseLoss {
     n: usize,
     hp: usize,
-    mode: Mode,
+    /// Shared by [`DenseLoss::retarget`]ed copies: it depends on `A` only.
+    mode: Arc<Mode>,
     y: Vec<f64>,
     aty: Vec<f64>,
     yy: f64,
@@ -82,7 +84,7 @@ impl DenseLoss {
             Self {
                 n,
                 hp,
-                mode: Mode::Woodbury { a, aat },
+                mode: Arc::new(Mode::Woodbury { a, aat }),
                 y: yv,
                 aty,
                 yy,
@@ -103,13 +105,51 @@ impl DenseLoss {
             Self {
                 n,
                 hp,
-                mode: Mode::Gram { ata },
+                mode: Arc::new(Mode::Gram { ata }),
                 y: yv,
                 aty,
                 yy,
                 aaty: Vec::new(),
                 factor: None,
             }
+        }
+    }
+
+    /// The same loss for other targets `y` on the same pattern matrices `a3` (those this loss was
+    /// built from): the Gram matrix and the factorization are shared, only the `y`-dependent
+    /// vectors (`Aᵀy`, `‖y‖²`, `AAᵀy`) are formed — one pass over `A` instead of the `n²·hP` (or
+    /// `n·(hP)²`) product. What one-vs-rest classes share.
+    pub fn retarget(&self, a3: ArrayView3<f64>, y: ArrayView1<f64>) -> Self {
+        let (p, n, h) = a3.dim();
+        assert_eq!(
+            (n, p * h),
+            (self.n, self.hp),
+            "retarget on other pattern matrices"
+        );
+        let yv: Vec<f64> = y.to_vec();
+        let mut aty = vec![0.0; self.hp];
+        for (i, ai) in a3.outer_iter().enumerate() {
+            let g = ai.t().dot(&y);
+            aty[i * h..(i + 1) * h].copy_from_slice(g.as_slice().expect("fresh"));
+        }
+        let yy = yv.iter().map(|v| v * v).sum();
+        let aaty = match self.mode.as_ref() {
+            Mode::Woodbury { a, .. } => {
+                let mut aaty = vec![0.0; n];
+                gemv(a.as_ref(), &aty, &mut aaty);
+                aaty
+            }
+            Mode::Gram { .. } => Vec::new(),
+        };
+        Self {
+            n,
+            hp: self.hp,
+            mode: Arc::clone(&self.mode),
+            y: yv,
+            aty,
+            yy,
+            aaty,
+            factor: self.factor.clone(),
         }
     }
 
@@ -135,7 +175,7 @@ impl DenseLoss {
 
     /// Largest eigenvalue of `AᵀA` by power iteration on the smaller Gram matrix (a lower bound).
     pub fn norm_sq_estimate(&self, iterations: usize) -> f64 {
-        let g = match &self.mode {
+        let g = match self.mode.as_ref() {
             Mode::Woodbury { aat, .. } => aat.as_ref(),
             Mode::Gram { ata } => ata.as_ref(),
         };
@@ -159,7 +199,7 @@ impl DenseLoss {
 
     /// Trace of `AᵀA` over `hP`: the mean eigenvalue.
     pub fn mean_eigenvalue(&self) -> f64 {
-        let g = match &self.mode {
+        let g = match self.mode.as_ref() {
             Mode::Woodbury { aat, .. } => aat.as_ref(),
             Mode::Gram { ata } => ata.as_ref(),
         };
@@ -177,7 +217,7 @@ impl DenseLoss {
         if !(tau > 0.0 && tau.is_finite()) {
             return false;
         }
-        let g = match &self.mode {
+        let g = match self.mode.as_ref() {
             Mode::Woodbury { aat, .. } => aat,
             Mode::Gram { ata } => ata,
         };
@@ -198,7 +238,7 @@ impl DenseLoss {
     pub fn solve_shifted(&self, delta: &[f64], d: &mut [f64]) {
         let (tau, llt) = self.factor.as_ref().expect("set_shift first");
         let tau = *tau;
-        match &self.mode {
+        match self.mode.as_ref() {
             Mode::Woodbury { a, .. } => {
                 // (AᵀA + τI)⁻¹ q = (q − Aᵀ(AAᵀ + τI)⁻¹ A q)/τ with q = Aᵀy + τδ:
                 // d = δ + Aᵀ(y − t)/τ, t = (AAᵀ + τI)⁻¹ (AAᵀy + τ Aδ).
@@ -227,7 +267,7 @@ impl DenseLoss {
 
     /// Loss and dual quantities at `z` (length `hP`).
     pub fn residual(&self, z: &[f64]) -> Residual {
-        match &self.mode {
+        match self.mode.as_ref() {
             Mode::Woodbury { a, .. } => {
                 let mut r = vec![0.0; self.n];
                 gemv(a.as_ref(), z, &mut r);
@@ -370,6 +410,37 @@ mod tests {
             assert!((res.vy - vy).abs() < 1e-10);
             for (a, b) in res.atv.iter().zip(adjoint(&v)) {
                 assert!((a - b).abs() < 1e-10);
+            }
+        }
+    }
+
+    /// A loss retargeted to other labels solves and reports exactly what a loss built afresh for
+    /// them does, in both modes, with the factorization carried over.
+    #[test]
+    fn retargeted_loss_equals_a_fresh_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for &(p, n, h) in &[(4, 7, 3), (3, 20, 2)] {
+            let a3 = Array3::from_shape_fn((p, n, h), |_| rng.random_range(-1.0..1.0));
+            let y1 = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
+            let y2 = Array1::from_shape_fn(n, |_| rng.random_range(-1.0..1.0));
+            let mut first = DenseLoss::new(a3.view(), y1.view());
+            assert!(first.set_shift(0.5));
+            let mut moved = first.retarget(a3.view(), y2.view());
+            let mut fresh = DenseLoss::new(a3.view(), y2.view());
+            assert!(moved.set_shift(0.5) && fresh.set_shift(0.5));
+            let hp = p * h;
+            let delta: Vec<f64> = (0..hp).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let (mut d1, mut d2) = (vec![0.0; hp], vec![0.0; hp]);
+            moved.solve_shifted(&delta, &mut d1);
+            fresh.solve_shifted(&delta, &mut d2);
+            for (a, b) in d1.iter().zip(&d2) {
+                assert!((a - b).abs() < 1e-10, "{a} vs {b}");
+            }
+            let (r1, r2) = (moved.residual(&d1), fresh.residual(&d1));
+            assert!((r1.loss - r2.loss).abs() < 1e-10 && (r1.vy - r2.vy).abs() < 1e-10);
+            assert!((moved.yy() - fresh.yy()).abs() < 1e-12);
+            for (a, b) in moved.aty().iter().zip(fresh.aty()) {
+                assert!((a - b).abs() < 1e-12);
             }
         }
     }

@@ -108,6 +108,23 @@ pub struct GenerateSpec {
     pub time_limit: f64,
 }
 
+impl GenerateSpec {
+    /// Generation from `count` Gaussian gates of `seed` with the documented defaults
+    /// (docs/problem-files.md): 40 rounds, 200 starts, 300 patterns per round, tolerance 1e-4,
+    /// no time limit.
+    pub fn starting_from(count: usize, seed: u64) -> Self {
+        Self {
+            count,
+            seed,
+            rounds: 40,
+            starts: 200,
+            add: 300,
+            tolerance: 1e-4,
+            time_limit: f64::INFINITY,
+        }
+    }
+}
+
 /// One round of pattern generation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GenerationRound {
@@ -182,6 +199,12 @@ impl ArrangementSpec {
             ArrangementSpec::Gates { .. } => "gates",
             ArrangementSpec::Generate(_) | ArrangementSpec::Generated { .. } => "generate",
         }
+    }
+
+    /// True while the patterns are still to be generated (`"mode": "generate"` before
+    /// `crate::generate` has run): they depend on the targets.
+    pub fn generation_pending(&self) -> bool {
+        matches!(self, ArrangementSpec::Generate(_))
     }
 
     /// What pattern generation did, once it has run.

@@ -241,7 +241,8 @@ fn arrangements(
                     Ok(v)
                 }
             };
-            let tolerance = tolerance.unwrap_or(1e-4);
+            let defaults = GenerateSpec::starting_from(*count, *seed);
+            let tolerance = tolerance.unwrap_or(defaults.tolerance);
             if !(tolerance.is_finite() && tolerance >= 0.0) {
                 return Err(bad(format!(
                     "arrangements.tolerance = {tolerance}; give a finite number ≥ 0 (e.g. 1e-4)"
@@ -256,9 +257,9 @@ fn arrangements(
             ArrangementSpec::Generate(GenerateSpec {
                 count: positive("count", *count)?,
                 seed: *seed,
-                rounds: positive("rounds", rounds.unwrap_or(40))?,
-                starts: starts.unwrap_or(200),
-                add: positive("add", add.unwrap_or(300))?,
+                rounds: positive("rounds", rounds.unwrap_or(defaults.rounds))?,
+                starts: starts.unwrap_or(defaults.starts),
+                add: positive("add", add.unwrap_or(defaults.add))?,
                 tolerance,
                 time_limit,
             })
