@@ -103,7 +103,8 @@ pub fn solve_prepared<F: Formulation>(
     timings.decode_s += secs(t);
 
     let t = Instant::now();
-    let mut candidates = vec![&problem.y - &decoded.outputs];
+    let y = problem.y.view();
+    let mut candidates = vec![problem.loss.dual_point(decoded.outputs.view(), y)];
     candidates.extend(formulation.solver_duals(problem, &inverse, &sol));
     // Without the reduction the rows are all `nK` of every cone; the irredundant ones describe the
     // same cones and keep the per-pattern checks small.
@@ -128,7 +129,7 @@ pub fn solve_prepared<F: Formulation>(
         None => None,
         Some(weights) => {
             let (given, outputs) = formulation.given_network(problem, weights)?;
-            candidates.push(&problem.y - &outputs);
+            candidates.push(problem.loss.dual_point(outputs.view(), y));
             Some(formulation.certify(
                 problem,
                 &inverse,

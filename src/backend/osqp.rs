@@ -131,12 +131,12 @@ pub fn solve(program: &ConicProgram, settings: &OsqpSettings) -> Result<Solution
     if let Some(blk) = program
         .row_blocks
         .iter()
-        .find(|b| matches!(b.cone, ConeKind::SecondOrder | ConeKind::RotatedSecondOrder))
+        .find(|b| !b.cone.is_linear())
     {
-        let kind = if blk.cone == ConeKind::SecondOrder {
-            "second-order"
-        } else {
-            "rotated second-order"
+        let kind = match blk.cone {
+            ConeKind::SecondOrder => "second-order",
+            ConeKind::RotatedSecondOrder => "rotated second-order",
+            _ => "exponential",
         };
         return Err(Error::Solver(format!(
             "OSQP handles only linear constraints, but row block `{}` (rows {}..{}) is a {kind} \

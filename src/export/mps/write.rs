@@ -40,6 +40,7 @@ fn cone_words(cone: ConeKind) -> &'static str {
         ConeKind::Nonnegative => "nonnegative",
         ConeKind::SecondOrder => "second-order",
         ConeKind::RotatedSecondOrder => "rotated second-order",
+        ConeKind::Exponential => "exponential",
     }
 }
 
@@ -52,10 +53,7 @@ fn cone_words(cone: ConeKind) -> &'static str {
 /// Numbers use the shortest decimal text that parses back to the same `f64`.
 pub fn write(program: &ConicProgram) -> Result<String, WriteError> {
     for blk in &program.row_blocks {
-        if matches!(
-            blk.cone,
-            ConeKind::SecondOrder | ConeKind::RotatedSecondOrder
-        ) {
+        if !blk.cone.is_linear() {
             return Err(WriteError::Cone {
                 block: blk.name.clone(),
                 cone: cone_words(blk.cone).into(),
