@@ -74,7 +74,13 @@ impl Loss {
     /// `L(f) = Σ_t ℓ_t(f_t)`, summed left to right (the squared loss exactly as the networks have
     /// always summed it: `½ Σ_t (f_t − y_t)²`).
     pub fn value(self, f: ArrayView1<f64>, y: ArrayView1<f64>) -> f64 {
-        assert_eq!(f.len(), y.len(), "loss: {} outputs, {} targets", f.len(), y.len());
+        assert_eq!(
+            f.len(),
+            y.len(),
+            "loss: {} outputs, {} targets",
+            f.len(),
+            y.len()
+        );
         match self {
             Loss::Squared => {
                 0.5 * f
@@ -97,11 +103,9 @@ impl Loss {
     pub fn dual_point(self, f: ArrayView1<f64>, y: ArrayView1<f64>) -> Array1<f64> {
         match self {
             Loss::Squared => &y - &f,
-            Loss::Logistic => Array1::from_iter(
-                f.iter()
-                    .zip(y.iter())
-                    .map(|(f, y)| y * sigmoid(-y * f)),
-            ),
+            Loss::Logistic => {
+                Array1::from_iter(f.iter().zip(y.iter()).map(|(f, y)| y * sigmoid(-y * f)))
+            }
             Loss::Hinge => Array1::from_iter(
                 f.iter()
                     .zip(y.iter())
@@ -223,7 +227,10 @@ mod tests {
             let v = loss.zero_network_dual(y.view());
             let primal = loss.value(f.view(), y.view());
             let dual = loss.dual_objective(v.view(), y.view());
-            assert!((primal - dual).abs() < 1e-12, "{loss:?}: {primal} vs {dual}");
+            assert!(
+                (primal - dual).abs() < 1e-12,
+                "{loss:?}: {primal} vs {dual}"
+            );
         }
         assert!((Loss::Logistic.value(f.view(), y.view()) - 5.0 * 2f64.ln()).abs() < 1e-12);
     }
@@ -248,7 +255,9 @@ mod tests {
     fn logistic_scaling_maximizes_the_entropy_bound() {
         let y = array![1.0, -1.0, 1.0];
         let v = array![0.9, -0.8, 0.95];
-        let (b, theta) = Loss::Logistic.scaled_bound(y.view(), v.view(), 10.0, 1.0).unwrap();
+        let (b, theta) = Loss::Logistic
+            .scaled_bound(y.view(), v.view(), 10.0, 1.0)
+            .unwrap();
         let d = |t: f64| Loss::Logistic.dual_objective(v.mapv(|x| t * x).view(), y.view());
         assert!((b - d(theta)).abs() < 1e-14);
         for t in [0.1, 0.3, 0.5, 0.6, 0.7, 0.9, 1.0] {

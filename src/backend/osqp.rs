@@ -128,11 +128,7 @@ pub fn solve(program: &ConicProgram, settings: &OsqpSettings) -> Result<Solution
     program
         .check()
         .map_err(|e| Error::Solver(format!("OSQP cannot take an invalid program: {e}")))?;
-    if let Some(blk) = program
-        .row_blocks
-        .iter()
-        .find(|b| !b.cone.is_linear())
-    {
+    if let Some(blk) = program.row_blocks.iter().find(|b| !b.cone.is_linear()) {
         let kind = match blk.cone {
             ConeKind::SecondOrder => "second-order",
             ConeKind::RotatedSecondOrder => "rotated second-order",

@@ -238,7 +238,9 @@ fn read_space(cur: &mut Cursor, section: &str, what: &str) -> Result<Space, Pars
         if domain == Domain::Exp && len != 3 {
             return Err(perr(
                 line,
-                format!("cone EXP of length {len} (an exponential cone has exactly 3 entries; write one `EXP 3` line per cone)"),
+                format!(
+                    "cone EXP of length {len} (an exponential cone has exactly 3 entries; write one `EXP 3` line per cone)"
+                ),
             ));
         }
         if len < domain.min_len() {
