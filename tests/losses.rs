@@ -358,7 +358,10 @@ fn hinge_l1_is_an_lp_and_mps_takes_it() {
     assert!(err.contains("exponential") && err.contains("cbf"), "{err}");
 }
 
-/// OSQP solves the hinge ℓ1 LP to the optimum Clarabel finds; it refuses the logistic program.
+/// OSQP takes the hinge ℓ1 LP and agrees with Clarabel to its ADMM accuracy; it refuses the
+/// logistic program. An LP has no curvature to damp OSQP's ADMM: on this one it needs `eps` 1e-5
+/// (at 1e-6 it stops at 50 000 iterations with residuals 1e-4) and lands 2e-4 above Clarabel's
+/// optimum. Its decoded network is a network, so its objective cannot be below the exact optimum.
 #[cfg(feature = "osqp")]
 #[test]
 fn osqp_matches_clarabel_on_hinge_l1_and_refuses_logistic() {
@@ -370,18 +373,36 @@ fn osqp_matches_clarabel_on_hinge_l1_and_refuses_logistic() {
     };
     let ipm = solve(&p);
     let options = SolveOptions {
-        backend: Backend::Osqp(OsqpSettings::default()),
+        backend: Backend::Osqp(OsqpSettings {
+            eps_abs: 1e-5,
+            eps_rel: 1e-5,
+            ..OsqpSettings::default()
+        }),
         ..SolveOptions::default()
     };
-    let osqp = pipeline::solve(&p, &options, &quiet).expect("osqp");
-    assert_eq!(osqp.status, Status::Optimal);
-    let rel = (osqp.objective - ipm.objective).abs() / ipm.objective.max(1.0);
+    let program = pipeline::program(&p, &SolveOptions::default(), &quiet).expect("program");
+    let Backend::Osqp(settings) = &options.backend else {
+        unreachable!()
+    };
+    let sol = cvxcnn::backend::osqp::solve(&program, settings).expect("osqp");
+    assert_eq!(sol.status, Status::Optimal);
+    let rel = (sol.primal_objective - ipm.objective).abs() / ipm.objective.max(1.0);
     assert!(
-        rel <= 1e-5,
+        rel <= 1e-3,
         "OSQP {} vs Clarabel {}",
-        osqp.objective,
+        sol.primal_objective,
         ipm.objective
     );
+    // Through the whole pipeline (re-solves after the full row check), whatever status OSQP ends
+    // with, its decoded network is a network.
+    let osqp = pipeline::solve(&p, &options, &quiet).expect("osqp is not refused");
+    assert!(
+        osqp.network_objective >= ipm.objective - 1e-9,
+        "OSQP's network {} below the exact optimum {}",
+        osqp.network_objective,
+        ipm.objective
+    );
+    assert!(osqp.certificate.lower_bound <= ipm.objective + 1e-9);
     let logistic = Problem {
         loss: Loss::Logistic,
         ..p
