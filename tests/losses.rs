@@ -548,3 +548,39 @@ fn one_vs_rest_makes_pm_one_targets_per_class() {
     let net = network(&r, &class);
     assert!((objective(&net, &class) - r.objective).abs() <= 1e-6 * r.objective.max(1.0));
 }
+
+/// Issue 14's warning: the 40-digit logistic program with a bias and 30 sampled gates makes
+/// Clarabel with faer's LDLᵀ stop at `insufficient_progress`; the solve retries with QDLDL, which
+/// converges, and the result names the settings it reports. (The other statuses stay honest: a
+/// failed retry keeps the first answer's status.)
+#[test]
+fn logistic_retries_with_qdldl_when_faer_stalls() {
+    let (x, y) = digits(40);
+    let p = Problem {
+        loss: Loss::Logistic,
+        ..with_architecture(
+            x,
+            y,
+            Architecture::TwoLayer {
+                geometry: ConvGeometry {
+                    kernel: [3, 3],
+                    stride: [1, 1],
+                    padding: [0, 0],
+                },
+                pooling: Pooling::Sum,
+                activation: cvxcnn::geometry::Activation::Relu,
+                bias: true,
+            },
+            0.1,
+            sample(30, 0),
+        )
+    };
+    let r = solve(&p);
+    let Backend::Clarabel(s) = &r.solver.settings else {
+        panic!("clarabel")
+    };
+    assert_eq!(s.linear_solver, clarabel::LinearSolver::Qdldl);
+    assert!(r.certificate.certified);
+    let net = network(&r, &p);
+    assert!((objective(&net, &p) - r.objective).abs() <= 1e-6 * r.objective.max(1.0));
+}
