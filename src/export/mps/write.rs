@@ -8,13 +8,14 @@ use std::fmt::Write as _;
 pub enum WriteError {
     /// The first row block whose cone MPS cannot hold (second-order or rotated second-order).
     #[error(
-        "row block {block} is {cone} cone; MPS holds linear constraints and a quadratic \
-         objective only; use --format cbf"
+        "row block {block} is {} {cone} cone; MPS holds linear constraints and a quadratic \
+         objective only; use --format cbf",
+        if .cone.starts_with('e') {"an"} else {"a"}
     )]
     Cone {
         /// Name of the row block.
         block: String,
-        /// Its cone, in words with its article (e.g. `"a second-order"`).
+        /// Its cone, in words (e.g. `"second-order"`).
         cone: String,
     },
     /// The program fails [`ConicProgram::check`] (e.g. a non-finite coefficient), so no valid
@@ -36,11 +37,11 @@ pub(super) fn fmt_num(v: f64) -> String {
 
 fn cone_words(cone: ConeKind) -> &'static str {
     match cone {
-        ConeKind::Zero => "a zero",
-        ConeKind::Nonnegative => "a nonnegative",
-        ConeKind::SecondOrder => "a second-order",
-        ConeKind::RotatedSecondOrder => "a rotated second-order",
-        ConeKind::Exponential => "an exponential",
+        ConeKind::Zero => "zero",
+        ConeKind::Nonnegative => "nonnegative",
+        ConeKind::SecondOrder => "second-order",
+        ConeKind::RotatedSecondOrder => "rotated second-order",
+        ConeKind::Exponential => "exponential",
     }
 }
 
