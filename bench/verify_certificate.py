@@ -637,7 +637,7 @@ def circular_objective(prob, y, net, where):
     g = np.array([bj[idx] @ aj for aj, bj in zip(a, bb)]).reshape(-1, d)  # (a ⊛ b)[k] = Σ_l a_l b_{k−l}
     xs = prob.x[:, 0, 0, :]
     f = np.maximum(xs @ g.T + e, 0.0) @ w
-    loss = 0.5 * float(np.sum((f - y) ** 2))
+    loss = LOSSES[prob.loss][0](f, y)
     reg = 0.5 * prob.beta * float(np.sum(bb_reg ** 2) + e @ e + w @ w)
     worst = max((float(np.linalg.norm(aj)) for aj in a), default=0.0)
     if worst > 1 + NORM_CONSTRAINT_TOL:

@@ -485,18 +485,18 @@ fn problem_files_refuse_bad_classification_inputs() {
             && err.contains("binary"),
         "{err}"
     );
-    let circular = write(
-        "circular.json",
+    let three = write(
+        "three.json",
         format!(
-            r#"{{"inputs": "{0}/circular_x.npy", "targets": "{0}/circular_y.npy",
-            "architecture": {{"kind": "circular"}},
+            r#"{{"inputs": "{0}/signal_x.npy", "targets": "{0}/signal_y.npy",
+            "architecture": {{"kind": "three_layer", "kernel": [2], "inner_filters": 2}},
             "beta": 0.1, "loss": "logistic", "arrangements": {{"mode": "sample", "count": 5, "seed": 0}}}}"#,
             data.display()
         ),
     );
-    let err = Problem::load(&circular).expect_err("refused").to_string();
+    let err = Problem::load(&three).expect_err("refused").to_string();
     assert!(
-        err.contains("circular.json") && err.contains("two_layer") && err.contains("squared"),
+        err.contains("three.json") && err.contains("three_layer") && err.contains("squared"),
         "{err}"
     );
     let unknown = write(
@@ -583,4 +583,48 @@ fn logistic_retries_with_qdldl_when_faer_stalls() {
     assert!(r.certificate.certified);
     let net = network(&r, &p);
     assert!((objective(&net, &p) - r.objective).abs() <= 1e-6 * r.objective.max(1.0));
+}
+
+/// The circular CNN (docs/math.md §8) with the classification losses: the same loss rows on its
+/// residual; the decoded network's forward pass attains the convex objective, the certificate
+/// closes, and from `β_max` on the zero network is optimal with a zero gap.
+#[test]
+fn circular_networks_take_the_classification_losses() {
+    for loss in LOSSES {
+        for bias in [false, true] {
+            let (x, y) = signals(12, 5, 21);
+            let architecture = Architecture::Circular { bias, layers: 3 };
+            let p = Problem {
+                loss,
+                ..with_architecture(x, y, architecture, 0.05, sample(40, 3))
+            };
+            let r = solve(&p);
+            let what = format!("{loss:?} bias {bias}");
+            assert!(r.neurons > 0, "{what}");
+            assert!(
+                (r.network_objective - r.objective).abs() <= 1e-6 * r.objective.max(1.0),
+                "{what}: forward pass {} vs convex {}",
+                r.network_objective,
+                r.objective
+            );
+            assert!(
+                r.certificate.certified,
+                "{what}: {}",
+                r.certificate.relative_gap
+            );
+            let zero = p.loss.value(Array1::zeros(p.n()).view(), p.y.view());
+            let above = Problem {
+                beta: r.certificate.beta_max.expect("β_max") * 1.001,
+                ..p.clone()
+            };
+            let r = solve(&above);
+            assert_eq!(r.neurons, 0, "{what}");
+            assert!((r.network_objective - zero).abs() < 1e-12, "{what}");
+            assert!(
+                r.certificate.gap.abs() < 1e-9,
+                "{what}: {}",
+                r.certificate.gap
+            );
+        }
+    }
 }

@@ -133,14 +133,15 @@ fn check_loss(problem: &Problem, targets_path: &Path) -> Result<()> {
         } => {}
         Architecture::TwoLayer { .. } => {
             return bad(format!(
-                "\"loss\": \"{name}\" is built for the ReLU two-layer network only; drop \
+                "\"loss\": \"{name}\" is built for the ReLU networks only; drop \
                  \"activation\": \"linear\" or use \"loss\": \"squared\""
             ));
         }
-        Architecture::Circular { .. } | Architecture::ThreeLayer { .. } => {
+        Architecture::Circular { .. } => {}
+        Architecture::ThreeLayer { .. } => {
             return bad(format!(
                 "\"loss\": \"{name}\" is built for \"two_layer\" (every pooling, bias, one-vs-rest) \
-                 only; use \"loss\": \"squared\" for this architecture"
+                 and \"circular\" only; use \"loss\": \"squared\" for \"three_layer\""
             ));
         }
     }

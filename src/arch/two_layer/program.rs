@@ -209,7 +209,7 @@ pub fn build(
             q_factor = Some(q);
         }
     }
-    add_loss_rows(&mut prog, &layout, y);
+    add_loss_rows(&mut prog, layout.loss, layout.rho, y);
     // B_i c ≥ 0 written as −B_i c + s = 0, s ≥ 0.
     for (sign_name, base) in [("cone_c", layout.c), ("cone_c_neg", layout.c_neg)] {
         for (i, kept) in rows.iter().enumerate() {
@@ -264,9 +264,11 @@ pub fn build(
 ///   `(−s_t, 1, q1_t) ∈ K_exp`, `(−1 − y_t ρ_t − s_t, 1, q2_t) ∈ K_exp`, `q1_t + q2_t ≤ 1`.
 ///
 /// The squared loss has no rows: its `½‖ρ‖²` is the quadratic term.
-fn add_loss_rows(prog: &mut ConicProgram, layout: &Layout, y: ArrayView1<f64>) {
-    let n = layout.n;
-    match layout.loss {
+/// Shared by every program whose residual block `ρ = ŷ − y` (length `n = y.len()`, first variable
+/// `rho`) carries the fit (two-layer, circular).
+pub fn add_loss_rows(prog: &mut ConicProgram, loss: Loss, rho: usize, y: ArrayView1<f64>) {
+    let n = y.len();
+    match loss {
         Loss::Squared => {}
         Loss::Hinge => {
             let s = prog.add_vars("loss_epigraph", n);
@@ -275,7 +277,7 @@ fn add_loss_rows(prog: &mut ConicProgram, layout: &Layout, y: ArrayView1<f64>) {
                 prog.q[s + t] = 1.0;
                 prog.push(r + t, s + t, -1.0);
                 prog.push(r + n + t, s + t, -1.0);
-                prog.push(r + n + t, layout.rho + t, -y[t]);
+                prog.push(r + n + t, rho + t, -y[t]);
             }
         }
         Loss::Logistic => {
@@ -292,7 +294,7 @@ fn add_loss_rows(prog: &mut ConicProgram, layout: &Layout, y: ArrayView1<f64>) {
                 // (−1 − y_t ρ_t − s_t, 1, q2_t).
                 let r = prog.add_rows(&format!("logistic[{t}].1"), ConeKind::Exponential, 3);
                 prog.b[r] = -1.0;
-                prog.push(r, layout.rho + t, y[t]);
+                prog.push(r, rho + t, y[t]);
                 prog.push(r, s + t, 1.0);
                 prog.b[r + 1] = 1.0;
                 prog.push(r + 2, q2 + t, -1.0);
