@@ -92,6 +92,7 @@ pub fn signal_solution(layout: &Layout, x: &[f64]) -> Vec<f64> {
 ///
 /// The blocks `c_i`, `c'_i` of the program are Fourier coordinates `v` (`z = Q v`, [`Dft::basis`];
 /// a bias entry stays as it is): read a solution through [`signal_solution`].
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
