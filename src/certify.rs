@@ -356,6 +356,27 @@ pub fn certify_linear(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
+    certify_linear_for(
+        Loss::Squared,
+        a,
+        y,
+        candidates,
+        beta,
+        primal_objective,
+        norm,
+    )
+}
+
+/// [`certify_linear`] for the loss `loss` (docs/math.md §14).
+pub fn certify_linear_for(
+    loss: Loss,
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+    norm: FilterNorm,
+) -> Certificate {
     // ‖Aᵀv‖_dual = max {vᵀA u : ‖u‖ ≤ 1}, exactly.
     let max_dual = |v: ArrayView1<f64>| {
         let g: Array1<f64> = a.t().dot(&v);
@@ -367,7 +388,8 @@ pub fn certify_linear(
         pattern_rule: PatternRule::None,
         gates: Vec::new(),
     };
-    certificate(
+    certificate_for(
+        loss,
         max_dual,
         &frame,
         y,
@@ -392,35 +414,10 @@ pub fn scaled_bound(
     Loss::Squared.scaled_bound(y, v, beta, max_dual_value)
 }
 
-/// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
-/// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous). Every program's certificate
-/// is this one with its own per-pattern dual value. `max_dual` also returns each pattern's
-/// witnesses at `v`; those of the winning candidate, scaled by `θ`, are the certificate's evidence.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn certificate(
-    max_dual: impl Fn(ArrayView1<f64>) -> (f64, Vec<PatternWitness>),
-    frame: &Frame,
-    y: ArrayView1<f64>,
-    candidates: &[Array1<f64>],
-    beta: f64,
-    primal_objective: f64,
-    scope: Scope,
-    patterns: usize,
-) -> Certificate {
-    certificate_for(
-        Loss::Squared,
-        max_dual,
-        frame,
-        y,
-        candidates,
-        beta,
-        primal_objective,
-        scope,
-        patterns,
-    )
-}
-
-/// [`certificate`] for the loss `loss`: each candidate is first moved into the domain of the
+/// The best bound over the candidates, each scaled into the dual feasible set `{v : max_dual(v) ≤ β}`
+/// (`max_dual` is positively homogeneous): every program's certificate is this one with its own
+/// per-pattern dual value, and `max_dual` also returns each pattern's witnesses at `v`; those of the
+/// winning candidate, scaled by `θ`, are the certificate's evidence. For the loss `loss`: each candidate is first moved into the domain of the
 /// loss's conjugate ([`Loss::into_domain`]; the identity for the squared loss), its largest dual
 /// value taken there, and the bound is [`Loss::scaled_bound`]. `β_max` is the largest dual value
 /// of `v` at the zero network (`y`, `y/2` for the logistic loss, `y` for the hinge).

@@ -628,3 +628,44 @@ fn circular_networks_take_the_classification_losses() {
         }
     }
 }
+
+/// Linear activation (docs/math.md §6) with the classification losses: one neuron attains the convex
+/// objective, the exact certificate (no patterns: scope global) closes, and `β_max` gives the zero
+/// network.
+#[test]
+fn linear_activation_takes_the_classification_losses() {
+    for loss in LOSSES {
+        let (x, y) = signals(15, 6, 31);
+        let architecture = Architecture::TwoLayer {
+            geometry: kernel(3),
+            pooling: Pooling::Sum,
+            activation: cvxcnn::geometry::Activation::Linear,
+            bias: true,
+        };
+        let p = Problem {
+            loss,
+            ..with_architecture(x, y, architecture, 0.05, sample(5, 0))
+        };
+        let r = solve(&p);
+        assert_eq!(r.neurons, 1, "{loss:?}");
+        assert!(
+            (r.network_objective - r.objective).abs() <= 1e-6 * r.objective.max(1.0),
+            "{loss:?}: {} vs {}",
+            r.network_objective,
+            r.objective
+        );
+        assert_eq!(r.certificate.scope, Scope::Global);
+        assert!(
+            r.certificate.certified,
+            "{loss:?}: {}",
+            r.certificate.relative_gap
+        );
+        let above = Problem {
+            beta: r.certificate.beta_max.expect("β_max") * 1.001,
+            ..p.clone()
+        };
+        let r = solve(&above);
+        assert_eq!(r.neurons, 0, "{loss:?}");
+        assert!(r.certificate.gap.abs() < 1e-9, "{loss:?}");
+    }
+}

@@ -127,16 +127,7 @@ fn check_loss(problem: &Problem, targets_path: &Path) -> Result<()> {
     let name = loss.name();
     let bad = |m: String| Err(Error::input(&problem.source, m));
     match problem.architecture {
-        Architecture::TwoLayer {
-            activation: Activation::Relu,
-            ..
-        } => {}
-        Architecture::TwoLayer { .. } => {
-            return bad(format!(
-                "\"loss\": \"{name}\" is built for the ReLU networks only; drop \
-                 \"activation\": \"linear\" or use \"loss\": \"squared\""
-            ));
-        }
+        Architecture::TwoLayer { .. } => {}
         Architecture::Circular { .. } => {}
         Architecture::ThreeLayer { .. } => {
             return bad(format!(
