@@ -11,7 +11,8 @@ extracted, every pattern recomputed from its gate, and for every pattern i and s
     ‖σ A_iᵀu + B_iᵀα‖_* ≤ β       (three-layer: σ A_iᵀλ_G with λ_G = σ_G D'_l u + (2D'_l − I) μ_G)
 
 tested with the listed multipliers α ≥ 0 (α = 0 where none is listed). If they all hold, weak conic
-duality makes d(u) = uᵀy − ½‖u‖² a lower bound on the convex program over the listed patterns
+duality makes d(u) = uᵀy − ½‖u‖² (logistic loss: Σ_t H(y_t u_t), binary entropy in nats; hinge:
+Σ_t y_t u_t; both need 0 ≤ y_t u_t ≤ 1, checked) a lower bound on the convex program over the listed patterns
 (docs/math.md §2, §3, §8, §9). If some inequality exceeds β by a hair, u (with α, μ) is shrunk by
 β/max and d recomputed — a valid bound either way — and the script says so. The bound must then
 agree with the reported `lower_bound` to 1e-9 (relative), and `lower_bound` must not exceed
@@ -45,6 +46,44 @@ CERTIFIED_REL_GAP = 1e-6
 NORM_CONSTRAINT_TOL = 1e-9
 #: A dot product within this of zero (relative to Σ|terms|) is recomputed exactly to decide a bit.
 AMBIGUOUS_RTOL = 1e-12
+
+
+def _entropy(p):
+    """Binary entropy in nats, 0 log 0 = 0, elementwise."""
+    p = np.asarray(p, dtype=np.float64)
+    out = np.zeros_like(p)
+    for q in (p, 1.0 - p):
+        pos = q > 0
+        out[pos] -= q[pos] * np.log(q[pos])
+    return out
+
+
+def _softplus(z):
+    """log(1 + e^z) without overflow."""
+    return np.where(z > 0, z + np.log1p(np.exp(-np.abs(z))), np.log1p(np.exp(np.minimum(z, 0.0))))
+
+
+#: The losses (docs/math.md, "Classification losses"): (value of outputs f, dual objective at u).
+#: The classification losses' dual objective needs 0 ≤ y_t u_t ≤ 1 (checked in dual_objective).
+LOSSES = {
+    "squared": (lambda f, y: 0.5 * float(np.sum((f - y) ** 2)),
+                lambda u, y: float(u @ y - 0.5 * (u @ u))),
+    "logistic": (lambda f, y: float(np.sum(_softplus(-y * f))),
+                 lambda u, y: float(np.sum(_entropy(y * u)))),
+    "hinge": (lambda f, y: float(np.sum(np.maximum(0.0, 1.0 - y * f))),
+              lambda u, y: float(np.sum(y * u))),
+}
+
+
+def dual_objective(loss, u, y, chk):
+    """−Σ ℓ*(−u_t): the bound a dual-feasible u proves; fails the check outside the domain."""
+    if loss != "squared":
+        p = y * u
+        if np.any(p < 0.0) or np.any(p > 1.0):
+            chk.fail(f"dual point outside the {loss} conjugate's domain 0 ≤ y_t u_t ≤ 1 "
+                     f"(range [{p.min():.3g}, {p.max():.3g}])")
+            return float("nan")
+    return LOSSES[loss][1](u, y)
 
 
 class InputError(Exception):
@@ -133,6 +172,11 @@ class Problem:
         self.y = y
         self.beta = float(f["beta"])
         self.filter_norm = f.get("filter_norm", "l2")
+        self.loss = f.get("loss", "squared")
+        if self.loss not in LOSSES:
+            raise InputError(f"{path}: loss {self.loss!r} is not one of {sorted(LOSSES)}")
+        if self.loss != "squared" and task != "one_vs_rest" and not np.all(np.abs(y) == 1.0):
+            raise InputError(f"{path}: loss {self.loss!r} needs targets ±1")
         arr = f["arrangements"]
         self.mode = arr.get("mode") if isinstance(arr, dict) else None
         a = f["architecture"]
@@ -508,7 +552,10 @@ def check_certificate(prob, cert, y, where, network_objective=None):
         chk.note(f"largest inequality value {worst:.17g} > β = {beta!r} "
                  f"(by {worst / beta - 1:.2e} relative): u shrunk by {scale:.17g}")
     us = scale * u
-    bound = float(us @ y - 0.5 * (us @ us))
+    ev_loss = cert.get("evidence", {}).get("loss", "squared")
+    if ev_loss != prob.loss:
+        chk.fail(f"evidence.loss {ev_loss!r} but the problem's loss is {prob.loss!r}")
+    bound = dual_objective(prob.loss, us, y, chk)
     summary["bound"] = bound
     lb = need(cert, "lower_bound", where)
     primal = need(cert, "primal_objective", where)
@@ -558,7 +605,7 @@ def two_layer_objective(prob, y, net, where):
     act = z if prob.activation == "linear" else np.maximum(z, 0.0)
     pooled = act.max(axis=0) if prob.pooling == "max" else np.einsum("k,knj->nj", prob.weights, act)
     f = pooled @ w
-    loss = 0.5 * float(np.sum((f - y) ** 2))
+    loss = LOSSES[prob.loss][0](f, y)
     if prob.filter_norm == "l1":
         fn = (np.sum(np.abs(filters), axis=1) + np.abs(b)) ** 2
     else:
@@ -590,7 +637,7 @@ def circular_objective(prob, y, net, where):
     g = np.array([bj[idx] @ aj for aj, bj in zip(a, bb)]).reshape(-1, d)  # (a ⊛ b)[k] = Σ_l a_l b_{k−l}
     xs = prob.x[:, 0, 0, :]
     f = np.maximum(xs @ g.T + e, 0.0) @ w
-    loss = 0.5 * float(np.sum((f - y) ** 2))
+    loss = LOSSES[prob.loss][0](f, y)
     reg = 0.5 * prob.beta * float(np.sum(bb_reg ** 2) + e @ e + w @ w)
     worst = max((float(np.linalg.norm(aj)) for aj in a), default=0.0)
     if worst > 1 + NORM_CONSTRAINT_TOL:

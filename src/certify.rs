@@ -17,6 +17,7 @@ use crate::backend::clarabel::{ClarabelSettings, LinearSolver};
 use crate::evidence::{self, Evidence, Frame, PatternRule, PatternWitness};
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
+use crate::loss::Loss;
 use crate::reduce::cone::nnls;
 use ndarray::{Array1, Array3, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
@@ -291,6 +292,36 @@ pub fn certify(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
+    certify_for(
+        Loss::Squared,
+        m,
+        arrangement,
+        a,
+        rows,
+        y,
+        candidates,
+        beta,
+        primal_objective,
+        norm,
+    )
+}
+
+/// [`certify`] for the loss `loss` (docs/math.md, "Classification losses"): candidates are moved
+/// into the conjugate's domain, scaled by `θ ∈ [0, min(1, β/M)]`, and bound by the loss's dual
+/// objective.
+#[allow(clippy::too_many_arguments)]
+pub fn certify_for(
+    loss: Loss,
+    m: ArrayView2<f64>,
+    arrangement: &Arrangement,
+    a: &Array3<f64>,
+    rows: &ConeRows,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+    norm: FilterNorm,
+) -> Certificate {
     let max_dual = |v: ArrayView1<f64>| {
         max_with_witnesses(dual_values_witness(m, arrangement, a, rows, v, norm))
     };
@@ -299,7 +330,8 @@ pub fn certify(
     } else {
         Scope::SampledPatterns
     };
-    certificate(
+    certificate_for(
+        loss,
         max_dual,
         &frame(arrangement, norm),
         y,
@@ -324,6 +356,27 @@ pub fn certify_linear(
     primal_objective: f64,
     norm: FilterNorm,
 ) -> Certificate {
+    certify_linear_for(
+        Loss::Squared,
+        a,
+        y,
+        candidates,
+        beta,
+        primal_objective,
+        norm,
+    )
+}
+
+/// [`certify_linear`] for the loss `loss` (docs/math.md §14).
+pub fn certify_linear_for(
+    loss: Loss,
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    candidates: &[Array1<f64>],
+    beta: f64,
+    primal_objective: f64,
+    norm: FilterNorm,
+) -> Certificate {
     // ‖Aᵀv‖_dual = max {vᵀA u : ‖u‖ ≤ 1}, exactly.
     let max_dual = |v: ArrayView1<f64>| {
         let g: Array1<f64> = a.t().dot(&v);
@@ -335,7 +388,8 @@ pub fn certify_linear(
         pattern_rule: PatternRule::None,
         gates: Vec::new(),
     };
-    certificate(
+    certificate_for(
+        loss,
         max_dual,
         &frame,
         y,
@@ -357,26 +411,19 @@ pub fn scaled_bound(
     beta: f64,
     max_dual_value: f64,
 ) -> Option<(f64, f64)> {
-    let theta_max = if max_dual_value > beta {
-        beta / max_dual_value
-    } else {
-        1.0
-    };
-    let vv = v.dot(&v);
-    let vy = v.dot(&y);
-    if vv == 0.0 {
-        return None;
-    }
-    let theta = (vy / vv).clamp(-theta_max, theta_max);
-    Some((-0.5 * theta * theta * vv + theta * vy, theta))
+    Loss::Squared.scaled_bound(y, v, beta, max_dual_value)
 }
 
-/// The best bound `d(θv) = θvᵀy − ½θ²‖v‖²` over the candidates, each scaled into the dual feasible
-/// set `{v : max_dual(v) ≤ β}` (`max_dual` is positively homogeneous). Every program's certificate
-/// is this one with its own per-pattern dual value. `max_dual` also returns each pattern's
-/// witnesses at `v`; those of the winning candidate, scaled by `θ`, are the certificate's evidence.
+/// The best bound over the candidates, each scaled into the dual feasible set `{v : max_dual(v) ≤ β}`
+/// (`max_dual` is positively homogeneous): every program's certificate is this one with its own
+/// per-pattern dual value, and `max_dual` also returns each pattern's witnesses at `v`; those of the
+/// winning candidate, scaled by `θ`, are the certificate's evidence. For the loss `loss`: each candidate is first moved into the domain of the
+/// loss's conjugate ([`Loss::into_domain`]; the identity for the squared loss), its largest dual
+/// value taken there, and the bound is [`Loss::scaled_bound`]. `β_max` is the largest dual value
+/// of `v` at the zero network (`y`, `y/2` for the logistic loss, `y` for the hinge).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn certificate(
+pub(crate) fn certificate_for(
+    loss: Loss,
     max_dual: impl Fn(ArrayView1<f64>) -> (f64, Vec<PatternWitness>),
     frame: &Frame,
     y: ArrayView1<f64>,
@@ -386,15 +433,26 @@ pub(crate) fn certificate(
     scope: Scope,
     patterns: usize,
 ) -> Certificate {
-    let beta_max = max_dual(y).0;
+    let beta_max = if loss.is_squared() {
+        max_dual(y).0
+    } else {
+        max_dual(loss.zero_network_dual(y).view()).0
+    };
     // (lower bound, max dual value, θ) of the best candidate; the zero vector gives bound 0.
     let mut best = (0.0_f64, 0.0_f64, 0.0_f64);
     let mut evidence = Evidence::scaled(frame, Array1::zeros(y.len()).view(), 0.0, &[]);
     for cand in candidates {
+        let moved;
+        let cand = if loss.is_squared() {
+            cand
+        } else {
+            moved = loss.into_domain(cand.view(), y);
+            &moved
+        };
         let (max_dual_value, witnesses) = max_dual(cand.view());
         // θ ≤ θ_max keeps θv dual feasible; d(θv) = −½θ²‖v‖² + θ vᵀy is concave in θ, so the best
         // feasible θ is the clamped maximizer. Negative θ covers the other sign of v.
-        let Some((bound, theta)) = scaled_bound(y, cand.view(), beta, max_dual_value) else {
+        let Some((bound, theta)) = loss.scaled_bound(y, cand.view(), beta, max_dual_value) else {
             continue;
         };
         if bound > best.0 {
@@ -402,6 +460,7 @@ pub(crate) fn certificate(
             evidence = Evidence::scaled(frame, cand.view(), theta, &witnesses);
         }
     }
+    evidence.loss = loss;
     let (lower_bound, max_dual_value, theta) = best;
     let gap = primal_objective - lower_bound;
     let relative_gap = gap / primal_objective.abs().max(1.0);

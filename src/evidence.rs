@@ -19,6 +19,7 @@
 //! `G = (l, σ_G)` of the outer cone: its inequalities are `‖±A_iᵀλ_G + B_iᵀα‖₂ ≤ β` with
 //! `λ_G = σ_G D'_l u + (2D'_l − I) μ_G` ([`crate::arch::three_layer`], "Certificate").
 
+use crate::loss::Loss;
 use ndarray::ArrayView1;
 use serde::Serialize;
 
@@ -87,6 +88,11 @@ pub type PatternWitness = [Vec<(usize, f64)>; 2];
 pub struct Evidence {
     /// `u = θv`, the dual point whose bound `uᵀy − ½‖u‖²` the certificate states.
     pub dual_point: Vec<f64>,
+    /// The loss whose dual objective the bound is (absent for the squared loss, `uᵀy − ½‖u‖²`):
+    /// `"logistic"`, bound `Σ_t H(y_t u_t)` (binary entropy, nats), or `"hinge"`, bound `Σ_t y_t u_t`,
+    /// both with `0 ≤ y_t u_t ≤ 1` (docs/math.md, "Classification losses").
+    #[serde(skip_serializing_if = "Loss::is_squared")]
+    pub loss: Loss,
     /// The regularizer whose dual norm the inequalities use.
     pub filter_norm: DualNorm,
     /// How each pattern follows from its gate.
@@ -160,6 +166,7 @@ impl Evidence {
     ) -> Self {
         Evidence {
             dual_point: v.iter().map(|x| theta * x).collect(),
+            loss: Loss::Squared,
             filter_norm: frame.filter_norm,
             pattern_rule: frame.pattern_rule,
             gates: frame.gates.clone(),

@@ -10,7 +10,8 @@
 //! rows in named blocks, and each row block carries one cone: the zero cone (equalities `A x = b`),
 //! the nonnegative orthant (`A x ≤ b`), one second-order cone `{(s₀, s̄) : ‖s̄‖₂ ≤ s₀}` of the
 //! block's length, or one rotated second-order cone `{(s₀, s₁, s̄) : 2 s₀ s₁ ≥ ‖s̄‖², s₀, s₁ ≥ 0}`
-//! (CBF's `QR`).
+//! (CBF's `QR`), or one exponential cone `{(s₀, s₁, s₂) : s₁ e^{s₀/s₁} ≤ s₂, s₁ > 0}` (closed),
+//! in Clarabel's order — CBF's `EXP` lists the same three entries reversed (`s₂ ≥ s₁ e^{s₀/s₁}`).
 
 use serde::Serialize;
 
@@ -26,6 +27,9 @@ pub enum ConeKind {
     SecondOrder,
     /// One rotated second-order cone `2 s[0] s[1] ≥ ‖s[2..]‖², s[0], s[1] ≥ 0` over the whole block.
     RotatedSecondOrder,
+    /// One exponential cone `s[1] e^{s[0]/s[1]} ≤ s[2]`, `s[1] > 0` (closure), over a block of
+    /// exactly three rows, in Clarabel's order.
+    Exponential,
 }
 
 impl ConeKind {
@@ -35,7 +39,13 @@ impl ConeKind {
             ConeKind::Zero | ConeKind::Nonnegative => 0,
             ConeKind::SecondOrder => 1,
             ConeKind::RotatedSecondOrder => 2,
+            ConeKind::Exponential => 3,
         }
+    }
+
+    /// Whether the cone is polyhedral (the zero cone or the orthant): what OSQP and MPS take.
+    pub fn is_linear(self) -> bool {
+        matches!(self, ConeKind::Zero | ConeKind::Nonnegative)
     }
 }
 
@@ -231,6 +241,7 @@ impl ConicProgram {
                     tail.extend_from_slice(&sl[2..]);
                     soc_distance(r * (sl[0] + sl[1]), &tail)
                 }
+                ConeKind::Exponential => exp_residual(sl[0], sl[1], sl[2]),
             };
             worst = worst.max(v);
         }
@@ -274,6 +285,12 @@ impl ConicProgram {
                 return Err(format!(
                     "row block {} starts at {} instead of {next}",
                     blk.name, blk.start
+                ));
+            }
+            if blk.cone == ConeKind::Exponential && blk.len != 3 {
+                return Err(format!(
+                    "exponential cone block {} has length {} (must be 3)",
+                    blk.name, blk.len
                 ));
             }
             if blk.len < blk.cone.min_len() {
@@ -328,6 +345,17 @@ impl ConicProgram {
             }
         }
         out
+    }
+}
+
+/// How far `(a, b, c)` is from the exponential cone `b e^{a/b} ≤ c, b > 0` (closure: `b = 0,
+/// a ≤ 0, c ≥ 0`): `(b e^{a/b} − c)₊` for `b > 0` — a residual in the units of `c`, not the
+/// Euclidean distance, and zero exactly on the cone — else the largest of `−b`, `a₊`, `(−c)₊`.
+fn exp_residual(a: f64, b: f64, c: f64) -> f64 {
+    if b > 0.0 {
+        (b * (a / b).exp() - c).max(0.0)
+    } else {
+        (-b).max(a.max(0.0)).max((-c).max(0.0))
     }
 }
 

@@ -13,7 +13,7 @@
 //!
 //! | layer | modules | what they hold |
 //! |---|---|---|
-//! | 0 | `error`, `clock`, `linalg`, `geometry`, `ir`, `data`, `patches`, `evidence` | errors, small numerics, convolution geometry, the conic IR, `.npy` data, patch matrices, the certificate's evidence record |
+//! | 0 | `error`, `clock`, `linalg`, `geometry`, `loss`, `ir`, `data`, `patches`, `evidence` | errors, small numerics, convolution geometry, the training losses, the conic IR, `.npy` data, patch matrices, the certificate's evidence record |
 //! | 1 | `problem`, `network` | validated problems; the independent forward passes of every architecture (and their training) |
 //! | 2 | `arrangement`, `backend` | sign patterns and their cone rows; Clarabel and OSQP |
 //! | 3 | `export`, `reduce`, `certify` | CBF/MPS/Clarabel files; exact cone-row reduction; dual certificates |
@@ -55,6 +55,7 @@ pub mod generate;
 pub mod geometry;
 pub mod ir;
 pub mod linalg;
+pub mod loss;
 pub mod network;
 pub mod patches;
 pub mod pipeline;

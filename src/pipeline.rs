@@ -43,6 +43,7 @@ pub fn resolve_patterns(
     options: &SolveOptions,
     progress: Progress,
 ) -> Result<Problem> {
+    check_loss(problem)?;
     crate::generate::resolve(problem, options, progress)
 }
 
@@ -64,6 +65,7 @@ pub fn program(
 /// architecture's conic program) or the first-order augmented Lagrangian (`al`: the two-layer
 /// ReLU program, [`crate::first_order::driver`]).
 pub fn solve_any(problem: &Problem, options: &SolveOptions, progress: Progress) -> Result<Solved> {
+    check_loss(problem)?;
     let resolved = crate::generate::resolve_with_state(problem, options, progress)?;
     let problem = match (&resolved, &options.backend) {
         // The AL goes on from where the generation stopped: same patterns, warm.
@@ -119,6 +121,23 @@ pub fn solve_many(
         ),
         _ => dispatch::solve_many(problems, options, progress),
     }
+}
+
+/// Pattern generation prices with the squared loss's first-order solver: refuse the other losses.
+fn check_loss(problem: &Problem) -> Result<()> {
+    if let (crate::problem::ArrangementSpec::Generate(_), false) =
+        (&problem.arrangements, problem.loss.is_squared())
+    {
+        return Err(Error::input(
+            &problem.source,
+            format!(
+                "\"mode\": \"generate\" is built for the squared loss, not \"loss\": \"{}\"; \
+                 use \"mode\": \"sample\" or \"exact\"",
+                problem.loss.name()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Patches, patterns, `A_i` and the (reduced) cone rows of a two-layer ReLU problem: what the

@@ -27,7 +27,7 @@ pub struct ScalarOutcome {
     /// The same on the held-out data (`test_inputs`/`test_targets`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_accuracy: Option<f64>,
-    /// `½‖f(x_test) − y_test‖²` on the held-out data.
+    /// The problem's loss on the held-out data (`½‖f(x_test) − y_test‖²` for the squared loss).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub test_loss: Option<f64>,
     /// Held-out samples.
@@ -131,9 +131,14 @@ fn measure(problem: &Problem, report: Solved) -> Result<ScalarOutcome> {
         Some(t) => {
             let f = outputs(&saved, t.x.view());
             let r = &f - &t.y;
+            let loss = if problem.loss.is_squared() {
+                0.5 * r.dot(&r)
+            } else {
+                problem.loss.value(f.view(), t.y.view())
+            };
             (
                 predict::sign_accuracy(&f, &t.y),
-                Some(0.5 * r.dot(&r)),
+                Some(loss),
                 Some(t.y.len()),
             )
         }

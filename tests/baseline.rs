@@ -37,6 +37,7 @@ fn gaussian_problem(n: usize, len: usize, kernel: usize, pooling: Pooling, seed:
         },
         beta: 0.05,
         filter_norm: FilterNorm::L2,
+        loss: cvxcnn::loss::Loss::Squared,
         arrangements: ArrangementSpec::Exact {
             max_patterns: 20_000,
         },

@@ -55,6 +55,7 @@ fn deep_problem(
         architecture: Architecture::Circular { bias, layers },
         beta,
         filter_norm: FilterNorm::L2,
+        loss: cvxcnn::loss::Loss::Squared,
         arrangements,
         task: cvxcnn::problem::Task::Scalar,
         test: None,

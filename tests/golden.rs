@@ -315,6 +315,10 @@ golden! {
     digits_three_layer: "digits_three_layer", "cbf";
     #[ignore = "75 s; CI runs it"]
     digits_ovr: "digits_ovr";
+    #[ignore = "8 s; CI runs it"]
+    digits_logistic: "digits_logistic", "cbf";
+    #[ignore = "9 s; CI runs it"]
+    digits_hinge: "digits_hinge", "cbf";
 }
 
 /// Every shipped problem has its golden test: a problem added to `problems/` without one fails here.

@@ -47,6 +47,7 @@ fn problem(
         },
         beta,
         filter_norm: FilterNorm::L2,
+        loss: cvxcnn::loss::Loss::Squared,
         arrangements,
         task: Task::Scalar,
         test: None,

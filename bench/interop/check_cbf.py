@@ -14,12 +14,13 @@ turn a CBF file into:
   * affine expressions (AFEs) `F x + g`         (CON rows: ACOORD -> F, BCOORD -> g),
   * affine conic constraints (ACCs)  `F[idx] x + g[idx] + b  in  D`, one per CON domain, with
     D one of r (free), rzero (L=), rplus (L+), rminus (L-), quadratic_cone (Q),
-    rquadratic_cone (QR: 2 x0 x1 >= ||x2..||^2, x0, x1 >= 0),
+    rquadratic_cone (QR: 2 x0 x1 >= ||x2..||^2, x0, x1 >= 0), primal_exp_cone (EXP: MOSEK's
+    x0 >= x1 exp(x2/x1), x0, x1 >= 0 -- the reverse of Clarabel's order),
   * the linear objective c (OBJACOORD), its constant cfix (OBJBCOORD) and the sense (OBJSENSE).
 Linear constraints with bounds (`numcon`), a quadratic objective and old-style cones
 (`appendcone`) are handled too in case a MOSEK version produces them.  PSD variables/constraints,
-integer variables, disjunctive constraints and other domains (exp, power) are rejected: cvxcnn
-exports none of them.
+integer variables, disjunctive constraints and other domains (dual exp, power) are rejected:
+cvxcnn exports none of them.
 
 Clarabel form: min ½xᵀPx + qᵀx  s.t.  A x + s = b,  s in K.  An expression `e = a·x + k` that must
 lie in a cone becomes the row (A, b) = (-a, k), so s = e.  A rotated cone (r0, r1, r̄) is mapped to
@@ -54,6 +55,7 @@ class Builder:
         self.zero: list = []  # (M, k) blocks, each row must be 0
         self.nonneg: list = []  # (M, k) blocks, each row must be >= 0
         self.soc: list = []  # (M, k) blocks, each one second-order cone
+        self.exp: list = []  # (M, k) blocks, each one exponential cone in Clarabel's order
 
     def add_zero(self, M, k):
         if M.shape[0]:
@@ -69,6 +71,16 @@ class Builder:
             self.add_nonneg(M, k)
         elif d >= 2:
             self.soc.append((M, k))
+
+    def add_exp(self, M, k):
+        """MOSEK's primal exponential cone x0 >= x1 exp(x2/x1), x0, x1 >= 0 (MOSEK's own definition,
+        not CBF's) is Clarabel's s2 >= s1 exp(s0/s1) with the entries reversed."""
+        import numpy as np
+
+        if M.shape[0] != 3:
+            raise Unsupported(f"exponential cone of dimension {M.shape[0]}")
+        rev = [2, 1, 0]
+        self.exp.append((M[rev], np.asarray(k)[rev]))
 
     def add_rsoc(self, M, k):
         import numpy as np
@@ -100,6 +112,9 @@ class Builder:
         for M, k in self.soc:
             blocks.append((M, k))
             cones.append(clarabel.SecondOrderConeT(M.shape[0]))
+        for M, k in self.exp:
+            blocks.append((M, k))
+            cones.append(clarabel.ExponentialConeT())
         if not blocks:
             A = self.sp.csc_matrix((0, self.n))
             b = np.zeros(0)
@@ -197,7 +212,7 @@ def read_with_mosek(path: str):
         bvec = np.array(bvec, dtype=float)
         dt = mosek.domaintype
         kinds = {dt.r: None, dt.rzero: "zero", dt.rplus: "nonneg", dt.rminus: "nonpos",
-                 dt.quadratic_cone: "soc", dt.rquadratic_cone: "rsoc"}
+                 dt.quadratic_cone: "soc", dt.rquadratic_cone: "rsoc", dt.primal_exp_cone: "exp"}
         pos = 0
         for d in domidx:
             typ, dim = task.getdomaintype(d), task.getdomainn(d)
@@ -243,7 +258,8 @@ def solve_with_clarabel(data, verbose: bool):
     for kind, M, k in data["rows"]:
         M = sp.csr_matrix(M)
         k = np.asarray(k, dtype=float)
-        {"zero": b.add_zero, "nonneg": b.add_nonneg, "soc": b.add_soc, "rsoc": b.add_rsoc}[kind](M, k)
+        {"zero": b.add_zero, "nonneg": b.add_nonneg, "soc": b.add_soc, "rsoc": b.add_rsoc,
+         "exp": b.add_exp}[kind](M, k)
     A, bb, cones = b.build()
 
     sign = -1.0 if data["sense"] == "max" else 1.0  # maximize f  <=>  minimize -f
@@ -261,7 +277,7 @@ def solve_with_clarabel(data, verbose: bool):
 
 
 def main() -> int:
-    args = parse_args(__doc__.splitlines()[0], "CBF file (VER 1-3; F/L+/L-/L=/Q/QR domains)")
+    args = parse_args(__doc__.splitlines()[0], "CBF file (VER 1-3; F/L+/L-/L=/Q/QR/EXP domains)")
     try:
         import clarabel  # noqa: F401
         import mosek  # noqa: F401

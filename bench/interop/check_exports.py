@@ -19,12 +19,16 @@ import tempfile
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 HERE = pathlib.Path(__file__).resolve().parent
 
-# (problem, QP-only?) — l2 problems have second-order cones, so no MPS.
+# (problem, QP-only?) — l2 problems have second-order cones, logistic ones exponential cones, so
+# no MPS.
 PROBLEMS = [
     ("bench/digits40.json", False),
     ("bench/interop_compressed.json", False),
     ("bench/interop_l1.json", True),
     ("bench/interop_compressed_l1.json", True),
+    # Classification losses: logistic has exponential cones (CBF EXP, no MPS); hinge + l1 is an LP.
+    ("bench/interop_logistic.json", False),
+    ("bench/interop_hinge_l1.json", True),
 ]
 CHECKERS = {"cbf": "check_cbf.py", "mps": "check_mps.py", "clarabel-json": "check_clarabel_json.py"}
 SUFFIX = {"cbf": ".cbf", "mps": ".mps", "clarabel-json": ".json"}

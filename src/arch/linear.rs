@@ -26,6 +26,7 @@ use crate::clock::secs;
 use crate::error::Result;
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
+use crate::loss::Loss;
 use crate::network::Weights;
 use crate::network::{Objective, TwoLayerCnn};
 use crate::patches::Patches;
@@ -66,6 +67,8 @@ pub struct Layout {
     pub t: usize,
     /// Filter norm of the regularizer.
     pub norm: FilterNorm,
+    /// The loss of the fit (docs/math.md §14).
+    pub loss: Loss,
 }
 
 impl Layout {
@@ -75,12 +78,14 @@ impl Layout {
     }
 }
 
-/// Builds `min ½‖ρ‖² + β Σ t  s.t.  ρ − A z = −y,  t ≥ ‖z‖`.
+/// Builds `min ½‖ρ‖² + β Σ t  s.t.  ρ − A z = −y,  t ≥ ‖z‖` (with a classification loss, its
+/// rows on `ρ` in place of `½‖ρ‖²`, docs/math.md §14).
 pub fn build(
     a: ArrayView2<f64>,
     y: ArrayView1<f64>,
     beta: f64,
     norm: FilterNorm,
+    loss: Loss,
 ) -> (ConicProgram, Layout) {
     let (n, h) = a.dim();
     let norm_vars = match norm {
@@ -96,15 +101,19 @@ pub fn build(
         z: prog.add_vars("z", h),
         t: prog.add_vars("t", norm_vars),
         norm,
+        loss,
     };
-    for j in 0..n {
-        prog.p_diag[layout.rho + j] = 1.0;
+    if loss.is_squared() {
+        for j in 0..n {
+            prog.p_diag[layout.rho + j] = 1.0;
+        }
     }
     for j in 0..norm_vars {
         prog.q[layout.t + j] = beta;
     }
     let r0 = prog.add_rows("residual", ConeKind::Zero, n);
     debug_assert_eq!(r0, layout.residual_row);
+    crate::arch::two_layer::program::add_loss_rows(&mut prog, loss, layout.rho, y);
     for t in 0..n {
         prog.b[r0 + t] = -y[t];
         prog.push(r0 + t, layout.rho + t, 1.0);
@@ -145,6 +154,21 @@ pub fn objective(
     0.5 * r.dot(&r) + beta * norm.of(z)
 }
 
+/// `L(A z) + β‖z‖` for the loss `loss` ([`objective`] for the squared loss).
+pub fn objective_for(
+    loss: Loss,
+    a: ArrayView2<f64>,
+    y: ArrayView1<f64>,
+    beta: f64,
+    norm: FilterNorm,
+    z: &[f64],
+) -> f64 {
+    if loss.is_squared() {
+        return objective(a, y, beta, norm, z);
+    }
+    loss.value(a.dot(&ArrayView1::from(z)).view(), y) + beta * norm.of(z)
+}
+
 /// Decodes `z ↦ (u = z/√‖z‖, w = √‖z‖)`, one balanced neuron, or none when `z` is worth at most
 /// `tol` of objective (interior-point noise around the zero network; see
 /// [`crate::arch::two_layer::noise_threshold`]).
@@ -161,7 +185,8 @@ pub fn decode(
     let zero = vec![0.0; layout.h];
     let mut out = Decoded::default();
     if r == 0.0
-        || objective(a, y, beta, layout.norm, &zero) <= objective(a, y, beta, layout.norm, z) + tol
+        || objective_for(layout.loss, a, y, beta, layout.norm, &zero)
+            <= objective_for(layout.loss, a, y, beta, layout.norm, z) + tol
     {
         out.dropped_norm = r;
         return out;
@@ -227,6 +252,7 @@ impl Formulation for Linear {
             problem.y.view(),
             problem.beta,
             problem.filter_norm,
+            problem.loss,
         )
     }
 
@@ -266,7 +292,8 @@ impl Formulation for Linear {
         candidates: &[Array1<f64>],
         objective: f64,
     ) -> Certificate {
-        certify::certify_linear(
+        certify::certify_linear_for(
+            problem.loss,
             self.design.view(),
             problem.y.view(),
             candidates,

@@ -103,6 +103,8 @@ fn cones(program: &ConicProgram) -> Vec<SupportedConeT<f64>> {
             (ConeKind::Zero, _) => out.push(SupportedConeT::ZeroConeT(blk.len)),
             (ConeKind::Nonnegative, _) => out.push(SupportedConeT::NonnegativeConeT(blk.len)),
             (ConeKind::SecondOrder, _) => out.push(SupportedConeT::SecondOrderConeT(blk.len)),
+            // Our order is Clarabel's: s₁ e^{s₀/s₁} ≤ s₂.
+            (ConeKind::Exponential, _) => out.push(SupportedConeT::ExponentialConeT()),
             (ConeKind::RotatedSecondOrder, _) => {
                 unreachable!("rotated cones are rewritten before lowering")
             }

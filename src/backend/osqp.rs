@@ -128,15 +128,11 @@ pub fn solve(program: &ConicProgram, settings: &OsqpSettings) -> Result<Solution
     program
         .check()
         .map_err(|e| Error::Solver(format!("OSQP cannot take an invalid program: {e}")))?;
-    if let Some(blk) = program
-        .row_blocks
-        .iter()
-        .find(|b| matches!(b.cone, ConeKind::SecondOrder | ConeKind::RotatedSecondOrder))
-    {
-        let kind = if blk.cone == ConeKind::SecondOrder {
-            "second-order"
-        } else {
-            "rotated second-order"
+    if let Some(blk) = program.row_blocks.iter().find(|b| !b.cone.is_linear()) {
+        let kind = match blk.cone {
+            ConeKind::SecondOrder => "second-order",
+            ConeKind::RotatedSecondOrder => "rotated second-order",
+            _ => "exponential",
         };
         return Err(Error::Solver(format!(
             "OSQP handles only linear constraints, but row block `{}` (rows {}..{}) is a {kind} \

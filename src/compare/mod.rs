@@ -306,6 +306,17 @@ pub fn run(
              \"binary\": {\"positive\": [c], \"negative\": \"rest\"} instead of \"task\"",
         ));
     }
+    if !problem.loss.is_squared() {
+        return Err(crate::error::Error::input(
+            &problem.source,
+            format!(
+                "compare runs first-order solvers and the SGD baseline built for the squared \
+                 loss, not \"loss\": \"{}\"; solve it with cvxcnn solve (Clarabel), or drop \
+                 \"loss\"",
+                problem.loss.name()
+            ),
+        ));
+    }
     if !matches!(
         problem.architecture,
         crate::problem::Architecture::TwoLayer { .. }

@@ -34,6 +34,12 @@ pub fn check(problem: &Problem) -> Result<()> {
             ),
         ))
     };
+    if !problem.loss.is_squared() {
+        return refuse(&format!(
+            "the {} loss (it has no proximal step yet)",
+            problem.loss.name()
+        ));
+    }
     match problem.architecture {
         Architecture::Circular { .. } => refuse("the circular CNN"),
         Architecture::ThreeLayer { .. } => refuse("the three-layer CNN"),

@@ -102,6 +102,13 @@ pub fn check_problem(problem: &Problem, solver: PathSolver) -> Result<(), String
              with \"binary\": {{\"positive\": [c], \"negative\": \"rest\"}} instead of \"task\""
         ));
     }
+    if !problem.loss.is_squared() {
+        return Err(format!(
+            "{file}: path is built for the squared loss, not \"loss\": \"{}\"; solve each β \
+             with cvxcnn solve, or drop \"loss\"",
+            problem.loss.name()
+        ));
+    }
     if solver == PathSolver::Clarabel {
         return Ok(());
     }

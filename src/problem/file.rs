@@ -29,6 +29,10 @@ pub struct ProblemFile {
     pub filter_norm: Option<FilterNorm>,
     /// Which sign patterns to use.
     pub arrangements: ArrangementsFile,
+    /// The loss of the fit: `"squared"` (default), `"logistic"` or `"hinge"` (±1 targets;
+    /// docs/math.md, "Classification losses").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<crate::loss::Loss>,
     /// `"scalar"` (default: the targets, or `binary`'s ±1, are the outputs) or `"one_vs_rest"`
     /// (integer labels; one scalar network per class, prediction by the largest output).
     #[serde(default, skip_serializing_if = "Option::is_none")]

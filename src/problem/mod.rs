@@ -327,6 +327,8 @@ pub struct Problem {
     pub filter_norm: FilterNorm,
     /// Pattern selection.
     pub arrangements: ArrangementSpec,
+    /// The loss of the fit (squared unless the file says otherwise).
+    pub loss: crate::loss::Loss,
     /// Scalar or one-vs-rest.
     pub task: Task,
     /// Held-out data, when the problem file names it.

@@ -106,13 +106,56 @@ impl Problem {
             beta: file.beta,
             filter_norm: file.filter_norm.unwrap_or_default(),
             arrangements,
+            loss: file.loss.unwrap_or_default(),
             task,
             test,
         };
+        check_loss(&problem, &targets_path)?;
         // Before anything sized by patches or gates is allocated.
         super::memory::check(&problem)?;
         Ok(problem)
     }
+}
+
+/// A classification loss needs ±1 targets (after `binary`; per class for one-vs-rest, where they
+/// are made ±1) and an architecture whose program has its loss rows.
+fn check_loss(problem: &Problem, targets_path: &Path) -> Result<()> {
+    let loss = problem.loss;
+    if !loss.is_classification() {
+        return Ok(());
+    }
+    let name = loss.name();
+    let bad = |m: String| Err(Error::input(&problem.source, m));
+    match problem.architecture {
+        Architecture::TwoLayer { .. } => {}
+        Architecture::Circular { .. } => {}
+        Architecture::ThreeLayer { .. } => {
+            return bad(format!(
+                "\"loss\": \"{name}\" is built for \"two_layer\" (every pooling, bias, one-vs-rest) \
+                 and \"circular\" only; use \"loss\": \"squared\" for \"three_layer\""
+            ));
+        }
+    }
+    if problem.task != Task::Scalar {
+        // One-vs-rest makes its own ±1 targets per class.
+        return Ok(());
+    }
+    if let Some(v) = problem.y.iter().find(|&&v| v != 1.0 && v != -1.0) {
+        return bad(format!(
+            "\"loss\": \"{name}\" needs targets −1 or +1 but {} holds {v}; map the labels with \
+             \"binary\": {{\"positive\": […], \"negative\": […]}} or use \"loss\": \"squared\"",
+            targets_path.display()
+        ));
+    }
+    if let Some(t) = &problem.test
+        && let Some(v) = t.y.iter().find(|&&v| v != 1.0 && v != -1.0)
+    {
+        return bad(format!(
+            "\"loss\": \"{name}\" needs test targets −1 or +1 but they hold {v}; map them with \
+             \"binary\" as the training targets"
+        ));
+    }
+    Ok(())
 }
 
 /// The held-out set, mapped like the training data (`binary`'s ±1, or the labels of a

@@ -41,6 +41,7 @@ pub fn with_architecture(
         architecture,
         beta,
         filter_norm: FilterNorm::L2,
+        loss: cvxcnn::loss::Loss::Squared,
         arrangements,
         task: Task::Scalar,
         test: None,

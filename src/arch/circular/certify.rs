@@ -141,6 +141,7 @@ fn max_dual_value(
 /// check `max {±vᵀ D_i X̃ u : (2D_i − I) X̃ u ≥ 0, R(u) ≤ 1} ≤ β` of [`dual_value`].
 #[allow(clippy::too_many_arguments)]
 pub fn certify(
+    loss: crate::loss::Loss,
     d: usize,
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
@@ -166,7 +167,8 @@ pub fn certify(
             .map(|p| p.gate.clone())
             .collect(),
     };
-    crate::certify::certificate(
+    crate::certify::certificate_for(
+        loss,
         |v| max_dual_value(&dft, m, arrangement, a, rows, v),
         &frame,
         y,

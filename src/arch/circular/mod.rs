@@ -145,6 +145,7 @@ impl Formulation for Circular {
             problem.beta,
             rows,
             self.d,
+            problem.loss,
         )
     }
 
@@ -171,7 +172,8 @@ impl Formulation for Circular {
         let blocks: Vec<[&[f64]; 2]> = (0..p)
             .map(|i| [layout.block(&xs, i, true), layout.block(&xs, i, false)])
             .collect();
-        let min_value = two_layer::block_threshold(
+        let min_value = two_layer::decode::block_threshold_for(
+            problem.loss,
             &self.prep.a,
             &blocks,
             &values,
@@ -204,9 +206,18 @@ impl Formulation for Circular {
         delta[0] = 1.0;
         net.circulant_filters = vec![vec![delta; net.width()]; self.layers - 3];
         let x2 = problem.x.slice(s![.., 0, 0, ..]);
+        let outputs = net.forward(x2);
+        let objective = if problem.loss.is_squared() {
+            net.objective(x2, problem.y.view(), problem.beta)
+        } else {
+            crate::network::Objective::new(
+                problem.loss.value(outputs.view(), problem.y.view()),
+                net.regularizer(problem.beta),
+            )
+        };
         formulation::Decoded {
-            objective: net.objective(x2, problem.y.view(), problem.beta),
-            outputs: net.forward(x2),
+            objective,
+            outputs,
             // ‖a_j‖ ≤ 1 and the circulants' gains ≤ 1 are the network's constraints, not rows of
             // the program.
             extra_violation: (net.max_inner_norm() - 1.0).max(net.max_circulant_gain() - 1.0),
@@ -229,6 +240,7 @@ impl Formulation for Circular {
         objective: f64,
     ) -> Certificate {
         certify(
+            problem.loss,
             self.d,
             self.prep.patches.stacked(),
             &self.prep.arrangement,

@@ -92,6 +92,7 @@ pub fn signal_solution(layout: &Layout, x: &[f64]) -> Vec<f64> {
 ///
 /// The blocks `c_i`, `c'_i` of the program are Fourier coordinates `v` (`z = Q v`, [`Dft::basis`];
 /// a bias entry stays as it is): read a solution through [`signal_solution`].
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     m: ArrayView2<f64>,
     arrangement: &Arrangement,
@@ -100,6 +101,7 @@ pub fn build(
     beta: f64,
     rows: &ConeRows,
     d: usize,
+    loss: crate::loss::Loss,
 ) -> (ConicProgram, Layout) {
     let (p, n, h) = a.dim();
     let bias = h == d + 1;
@@ -131,8 +133,10 @@ pub fn build(
     } else {
         (0, 0)
     };
-    for j in 0..n {
-        prog.p_diag[layout.rho + j] = 1.0;
+    if loss.is_squared() {
+        for j in 0..n {
+            prog.p_diag[layout.rho + j] = 1.0;
+        }
     }
     for i in 0..p {
         if bias {
@@ -148,6 +152,8 @@ pub fn build(
     }
     // ρ − Σ_i A_i c_i + Σ_i A_i c'_i = −y.
     let r0 = prog.add_rows("residual", ConeKind::Zero, n);
+    // The fit of a classification loss (docs/math.md §14): its rows on ρ, as for two layers.
+    crate::arch::two_layer::program::add_loss_rows(&mut prog, loss, layout.rho, y);
     for tt in 0..n {
         prog.b[r0 + tt] = -y[tt];
         prog.push(r0 + tt, layout.rho + tt, 1.0);

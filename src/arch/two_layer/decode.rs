@@ -2,6 +2,7 @@
 //! are dropped, the others become balanced neurons.
 
 use crate::arch::two_layer::program::Layout;
+use crate::loss::Loss;
 use ndarray::{Array3, ArrayView1, Axis};
 
 /// Neurons decoded from a convex solution.
@@ -34,7 +35,7 @@ pub fn noise_threshold(
         .iter()
         .map(|b| b.map(|c| layout.norm.of(c)))
         .collect();
-    block_threshold(a, &blocks, &values, y, beta, tol)
+    block_threshold_for(layout.loss, a, &blocks, &values, y, beta, tol)
 }
 
 /// The largest threshold `τ` such that dropping every block whose regularizer value (`values`,
@@ -42,6 +43,19 @@ pub fn noise_threshold(
 /// (`blocks[i] = [c_i, c'_i]`). Tried from everything down to `10⁻¹²` of the largest block; 0 when
 /// no block can go. The one decode tolerance of every program whose loss is `Σ_i A_i z_i`.
 pub fn block_threshold(
+    a: &Array3<f64>,
+    blocks: &[[&[f64]; 2]],
+    values: &[[f64; 2]],
+    y: ArrayView1<f64>,
+    beta: f64,
+    tol: f64,
+) -> f64 {
+    block_threshold_for(Loss::Squared, a, blocks, values, y, beta, tol)
+}
+
+/// [`block_threshold`] with the loss `loss` in place of `½‖ŷ − y‖²`.
+pub fn block_threshold_for(
+    loss: Loss,
     a: &Array3<f64>,
     blocks: &[[&[f64]; 2]],
     values: &[[f64; 2]],
@@ -67,8 +81,12 @@ pub fn block_threshold(
                 .index_axis(Axis(0), i)
                 .dot(&ndarray::ArrayView1::from(&z[..]));
         }
-        let r = &yhat - &y;
-        0.5 * r.dot(&r) + reg
+        if loss.is_squared() {
+            let r = &yhat - &y;
+            0.5 * r.dot(&r) + reg
+        } else {
+            loss.value(yhat.view(), y) + reg
+        }
     };
     let base = objective(0.0);
     // From the most aggressive threshold down: everything, then 10⁻¹ … 10⁻¹² of the largest block.

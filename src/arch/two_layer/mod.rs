@@ -228,11 +228,18 @@ pub(crate) fn network_from_weights(problem: &Problem, w: &Weights) -> TwoLayerCn
 
 /// Loss, regularizer and total of `net` on the problem's data, in the problem's filter norm.
 pub(crate) fn objective_of(problem: &Problem, net: &TwoLayerCnn) -> Objective {
-    net.objective_with_norm(
-        problem.x.view(),
-        problem.y.view(),
-        problem.beta,
-        problem.filter_norm,
+    if problem.loss.is_squared() {
+        return net.objective_with_norm(
+            problem.x.view(),
+            problem.y.view(),
+            problem.beta,
+            problem.filter_norm,
+        );
+    }
+    let f = net.forward(problem.x.view());
+    Objective::new(
+        problem.loss.value(f.view(), problem.y.view()),
+        net.regularizer_with_norm(problem.beta, problem.filter_norm),
     )
 }
 
@@ -356,6 +363,7 @@ impl Formulation for TwoLayer {
             rows,
             self.coupling,
             problem.filter_norm,
+            problem.loss,
         );
         (program, Inverse { layout, q })
     }
@@ -410,7 +418,8 @@ impl Formulation for TwoLayer {
         candidates: &[Array1<f64>],
         objective: f64,
     ) -> Certificate {
-        certify::certify(
+        certify::certify_for(
+            problem.loss,
             self.prep.patches.stacked(),
             &self.prep.arrangement,
             &self.prep.a,

@@ -15,6 +15,7 @@ use crate::arch::options::Coupling;
 use crate::arrangement::{Arrangement, ConeRows};
 use crate::geometry::FilterNorm;
 use crate::ir::{ConeKind, ConicProgram};
+use crate::loss::Loss;
 use crate::patches::Patches;
 use ndarray::{Array2, Array3, ArrayView1, Axis};
 use rayon::prelude::*;
@@ -82,6 +83,8 @@ pub struct Layout {
     pub t: usize,
     /// First `t'_i ≥ ‖c'_i‖`.
     pub t_neg: usize,
+    /// The loss of the fit (its rows follow the residual: docs/math.md, "Classification losses").
+    pub loss: Loss,
 }
 
 impl Layout {
@@ -103,6 +106,7 @@ pub fn build(
     rows: &ConeRows,
     coupling: Coupling,
     norm: FilterNorm,
+    loss: Loss,
 ) -> (ConicProgram, Layout, Option<Array2<f64>>) {
     let (p, n, h) = a.dim();
     // One epigraph variable per block (ℓ2) or per entry (ℓ1).
@@ -110,8 +114,9 @@ pub fn build(
         FilterNorm::L2 => 1,
         FilterNorm::L1 => h,
     };
+    // The compression keeps `½‖ρ‖²` only up to a rotation: other losses need `ŷ` per sample.
     let coupling = match coupling {
-        Coupling::Compressed if n <= p * h => Coupling::Difference,
+        Coupling::Compressed if n <= p * h || !loss.is_squared() => Coupling::Difference,
         c => c,
     };
     let residual_len = if coupling == Coupling::Compressed {
@@ -135,9 +140,12 @@ pub fn build(
         norm,
         t: prog.add_vars("t", p * norm_vars),
         t_neg: prog.add_vars("t_neg", p * norm_vars),
+        loss,
     };
-    for j in 0..residual_len {
-        prog.p_diag[layout.rho + j] = 1.0;
+    if loss.is_squared() {
+        for j in 0..residual_len {
+            prog.p_diag[layout.rho + j] = 1.0;
+        }
     }
     for i in 0..p {
         for j in 0..norm_vars {
@@ -201,6 +209,7 @@ pub fn build(
             q_factor = Some(q);
         }
     }
+    add_loss_rows(&mut prog, layout.loss, layout.rho, y);
     // B_i c ≥ 0 written as −B_i c + s = 0, s ≥ 0.
     for (sign_name, base) in [("cone_c", layout.c), ("cone_c_neg", layout.c_neg)] {
         for (i, kept) in rows.iter().enumerate() {
@@ -245,6 +254,60 @@ pub fn build(
         }
     }
     (prog, layout, q_factor)
+}
+
+/// The epigraph of a classification loss on the residual `ρ = ŷ − y` (so `y_t ŷ_t = y_t ρ_t + 1`
+/// for `y_t = ±1`), with one `s_t` per sample and objective `Σ_t s_t`:
+///
+/// - hinge: `s_t ≥ 0`, `s_t ≥ 1 − y_t ŷ_t = −y_t ρ_t` (linear rows);
+/// - logistic: `log(1 + e^{−y_t ŷ_t}) ≤ s_t` ⇔ `e^{−s_t} + e^{−y_t ŷ_t − s_t} ≤ 1` ⇔
+///   `(−s_t, 1, q1_t) ∈ K_exp`, `(−1 − y_t ρ_t − s_t, 1, q2_t) ∈ K_exp`, `q1_t + q2_t ≤ 1`.
+///
+/// The squared loss has no rows: its `½‖ρ‖²` is the quadratic term.
+/// Shared by every program whose residual block `ρ = ŷ − y` (length `n = y.len()`, first variable
+/// `rho`) carries the fit (two-layer, circular).
+pub fn add_loss_rows(prog: &mut ConicProgram, loss: Loss, rho: usize, y: ArrayView1<f64>) {
+    let n = y.len();
+    match loss {
+        Loss::Squared => {}
+        Loss::Hinge => {
+            let s = prog.add_vars("loss_epigraph", n);
+            let r = prog.add_rows("hinge", ConeKind::Nonnegative, 2 * n);
+            for t in 0..n {
+                prog.q[s + t] = 1.0;
+                prog.push(r + t, s + t, -1.0);
+                prog.push(r + n + t, s + t, -1.0);
+                prog.push(r + n + t, rho + t, -y[t]);
+            }
+        }
+        Loss::Logistic => {
+            let s = prog.add_vars("loss_epigraph", n);
+            let q1 = prog.add_vars("logistic_q1", n);
+            let q2 = prog.add_vars("logistic_q2", n);
+            for t in 0..n {
+                prog.q[s + t] = 1.0;
+                // s = b − Ax = (−s_t, 1, q1_t).
+                let r = prog.add_rows(&format!("logistic[{t}].0"), ConeKind::Exponential, 3);
+                prog.push(r, s + t, 1.0);
+                prog.b[r + 1] = 1.0;
+                prog.push(r + 2, q1 + t, -1.0);
+                // (−1 − y_t ρ_t − s_t, 1, q2_t).
+                let r = prog.add_rows(&format!("logistic[{t}].1"), ConeKind::Exponential, 3);
+                prog.b[r] = -1.0;
+                prog.push(r, rho + t, y[t]);
+                prog.push(r, s + t, 1.0);
+                prog.b[r + 1] = 1.0;
+                prog.push(r + 2, q2 + t, -1.0);
+            }
+            // 1 − q1_t − q2_t ≥ 0.
+            let r = prog.add_rows("logistic_sum", ConeKind::Nonnegative, n);
+            for t in 0..n {
+                prog.b[r + t] = 1.0;
+                prog.push(r + t, q1 + t, 1.0);
+                prog.push(r + t, q2 + t, 1.0);
+            }
+        }
+    }
 }
 
 /// Rows `z_i − c_i + c'_i = 0`.

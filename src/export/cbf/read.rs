@@ -26,6 +26,8 @@ enum Domain {
     Zero,
     Soc,
     RotSoc,
+    /// `EXP`: `u₀ ≥ u₁ e^{u₂/u₁}`, `u₁ > 0` — the IR's exponential cone with the entries reversed.
+    Exp,
 }
 
 impl Domain {
@@ -37,7 +39,8 @@ impl Domain {
             "L=" => Domain::Zero,
             "Q" => Domain::Soc,
             "QR" => Domain::RotSoc,
-            "EXP" | "EXP*" | "SVECPSD" => return Err(unsupported(line, &format!("cone {tok}"))),
+            "EXP" => Domain::Exp,
+            "EXP*" | "SVECPSD" => return Err(unsupported(line, &format!("cone {tok}"))),
             _ if tok.starts_with('@') && (tok.ends_with(":POW") || tok.ends_with(":POW*")) => {
                 return Err(unsupported(line, &format!("cone {tok}")));
             }
@@ -45,7 +48,7 @@ impl Domain {
                 return Err(perr(
                     line,
                     format!(
-                        "unknown cone `{}` (expected F, L+, L-, L=, Q or QR)",
+                        "unknown cone `{}` (expected F, L+, L-, L=, Q, QR or EXP)",
                         clip(tok)
                     ),
                 ));
@@ -57,6 +60,7 @@ impl Domain {
         match self {
             Domain::Soc => 1,
             Domain::RotSoc => 2,
+            Domain::Exp => 3,
             _ => 0,
         }
     }
@@ -71,6 +75,15 @@ impl Domain {
             Domain::Zero => Some((ConeKind::Zero, -1.0)),
             Domain::Soc => Some((ConeKind::SecondOrder, -1.0)),
             Domain::RotSoc => Some((ConeKind::RotatedSecondOrder, -1.0)),
+            Domain::Exp => Some((ConeKind::Exponential, -1.0)),
+        }
+    }
+
+    /// The IR row of entry `i` of a cone of this domain: `EXP` lists the IR's entries reversed.
+    fn ir_offset(self, i: usize) -> usize {
+        match self {
+            Domain::Exp => 2 - i,
+            _ => i,
         }
     }
 }
@@ -94,7 +107,8 @@ fn unsupported(line: usize, what: &str) -> ParseError {
         line,
         format!(
             "{what} is not supported: cvxcnn reads continuous conic problems only (domains F, L+, \
-             L-, L=, Q, QR; no integer variables, semidefinite, power or exponential cones)"
+             L-, L=, Q, QR, EXP; no integer variables, semidefinite, power or dual exponential \
+             cones)"
         ),
     )
 }
@@ -221,6 +235,14 @@ fn read_space(cur: &mut Cursor, section: &str, what: &str) -> Result<Space, Pars
         let [kind, len] = fields(line, &toks, expected)?;
         let domain = Domain::parse(kind, line)?;
         let len = count(len, line, "a cone length")?;
+        if domain == Domain::Exp && len != 3 {
+            return Err(perr(
+                line,
+                format!(
+                    "cone EXP of length {len} (an exponential cone has exactly 3 entries; write one `EXP 3` line per cone)"
+                ),
+            ));
+        }
         if len < domain.min_len() {
             return Err(perr(
                 line,
@@ -433,7 +455,7 @@ pub fn parse(text: &str) -> Result<ConicProgram, ParseError> {
             None => row_map.extend(std::iter::repeat_n(None, len)),
             Some((cone, s)) => {
                 let start = p.add_rows(&format!("con{k}"), cone, len);
-                row_map.extend((start..start + len).map(|r| Some((r, s))));
+                row_map.extend((0..len).map(|i| Some((start + domain.ir_offset(i), s))));
             }
         }
     }
@@ -452,7 +474,7 @@ pub fn parse(text: &str) -> Result<ConicProgram, ParseError> {
         if let Some((cone, s)) = domain.ir() {
             let start = p.add_rows(&format!("var{k}"), cone, len);
             for i in 0..len {
-                p.push(start + i, col + i, s);
+                p.push(start + domain.ir_offset(i), col + i, s);
             }
         }
         col += len;

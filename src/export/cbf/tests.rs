@@ -343,7 +343,8 @@ fn refuses_what_is_not_continuous_conic() {
         let text = format!("{HEAD}VAR\n1 1\nF 1\n{kw}\n1\n");
         assert_eq!(error_at(&text, "continuous conic problems only"), 8, "{kw}");
     }
-    for cone in ["EXP", "EXP*", "@0:POW", "@1:POW*", "SVECPSD"] {
+    // EXP is read (an exponential cone); its dual EXP* is not.
+    for cone in ["EXP*", "@0:POW", "@1:POW*", "SVECPSD"] {
         let text = format!("{HEAD}CON\n3 1\n{cone} 3\n");
         assert_eq!(
             error_at(&text, "continuous conic problems only"),
@@ -357,6 +358,9 @@ fn refuses_what_is_not_continuous_conic() {
             "{cone}"
         );
     }
+    // An EXP cone has exactly three entries.
+    let text = format!("{HEAD}CON\n6 1\nEXP 6\n");
+    assert_eq!(error_at(&text, "exactly 3 entries"), 7);
 }
 
 #[test]

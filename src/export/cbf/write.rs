@@ -23,6 +23,7 @@ fn cbf_cone(cone: ConeKind) -> &'static str {
         ConeKind::Nonnegative => "L+",
         ConeKind::SecondOrder => "Q",
         ConeKind::RotatedSecondOrder => "QR",
+        ConeKind::Exponential => "EXP",
     }
 }
 
@@ -58,12 +59,29 @@ pub fn write(program: &ConicProgram) -> String {
             _ => cones.push((kind, blk.len)),
         }
     }
+    // CBF's EXP lists an exponential cone's entries in the reverse of the IR's order
+    // (`u₀ ≥ u₁ e^{u₂/u₁}` against the IR's `s₂ ≥ s₁ e^{s₀/s₁}`): IR row `start + i` is CBF row
+    // `start + 2 − i`.
+    let mut row_of: Vec<usize> = (0..m).collect();
+    for blk in &program.row_blocks {
+        if blk.cone == ConeKind::Exponential {
+            for i in 0..blk.len {
+                row_of[blk.start + i] = blk.start + blk.len - 1 - i;
+            }
+        }
+    }
     let mut a: Vec<(usize, usize, f64)> = program
         .entries
         .iter()
-        .map(|&(r, c, v)| (r, c, -v))
+        .map(|&(r, c, v)| (row_of[r], c, -v))
         .collect();
-    let mut b: Vec<(usize, f64)> = program.b.iter().copied().enumerate().collect();
+    let mut b: Vec<(usize, f64)> = program
+        .b
+        .iter()
+        .enumerate()
+        .map(|(r, &v)| (row_of[r], v))
+        .collect();
+    b.sort_by_key(|&(r, _)| r);
     let mut g: Vec<(usize, f64)> = program.q.iter().copied().enumerate().collect();
     let mut m_cbf = m;
     if let Some(t) = t {

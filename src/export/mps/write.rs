@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 pub enum WriteError {
     /// The first row block whose cone MPS cannot hold (second-order or rotated second-order).
     #[error(
-        "row block {block} is a {cone} cone; MPS holds linear constraints and a quadratic \
-         objective only; use --format cbf"
+        "row block {block} is {} {cone} cone; MPS holds linear constraints and a quadratic \
+         objective only; use --format cbf",
+        if .cone.starts_with('e') {"an"} else {"a"}
     )]
     Cone {
         /// Name of the row block.
@@ -40,6 +41,7 @@ fn cone_words(cone: ConeKind) -> &'static str {
         ConeKind::Nonnegative => "nonnegative",
         ConeKind::SecondOrder => "second-order",
         ConeKind::RotatedSecondOrder => "rotated second-order",
+        ConeKind::Exponential => "exponential",
     }
 }
 
@@ -52,10 +54,7 @@ fn cone_words(cone: ConeKind) -> &'static str {
 /// Numbers use the shortest decimal text that parses back to the same `f64`.
 pub fn write(program: &ConicProgram) -> Result<String, WriteError> {
     for blk in &program.row_blocks {
-        if matches!(
-            blk.cone,
-            ConeKind::SecondOrder | ConeKind::RotatedSecondOrder
-        ) {
+        if !blk.cone.is_linear() {
             return Err(WriteError::Cone {
                 block: blk.name.clone(),
                 cone: cone_words(blk.cone).into(),
