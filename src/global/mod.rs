@@ -1,0 +1,329 @@
+//! A global certificate by branch and bound (`cvxcnn certify --global`; docs/math.md, "Global
+//! certificate by branch and bound").
+//!
+//! For a dual vector `v` the dual constraint over **every** pattern is
+//! `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)| ≤ β` with `g_v(u) = Σ_r w_r relu(m_r·u)` over the rows of the
+//! stacked patches (`w_r = α_k v_t`, [`crate::generate::price::Pricing`]). [`search`] bounds `M(v)`
+//! from above without enumerating the patterns: it covers the sphere by the `2^h` orthant cones, bounds
+//! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
+//! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
+//! one small NNLS ([`cone::evaluate`]), and splits the open cone with the largest bound through the
+//! midpoint of its longest edge, in batches evaluated with rayon and merged in a fixed order. At
+//! every moment `M̄ = max(best, largest open bound)` is a valid upper bound, where `best` is the
+//! largest `|g_v|` seen at a unit filter (kept with the filter). [`certificate`] then scales `v` by
+//! `θ = β/M̄` into the dual feasible set of the **nonconvex** training problem: `d(θv)` is a lower
+//! bound on its optimum whatever the search's budget (weak duality, docs/math.md §2).
+//!
+//! Results depend only on the inputs and the options (the batch size is fixed, not the thread
+//! count), except where a time limit cuts the search.
+
+mod certificate;
+pub(crate) mod cone;
+
+pub use certificate::{GlobalCertificate, certify_report, check, residual};
+
+use crate::arch::options::Progress;
+use crate::generate::price::Pricing;
+use cone::{Cone, Evaluated, Rows};
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+/// Largest filter length the orthant cover (`2^h` cones) is used for.
+pub const MAX_FILTER_LEN: usize = 16;
+
+/// Cones split per batch (fixed, so results do not depend on the thread count).
+const BATCH: usize = 64;
+
+/// Ascent steps from each start and from each improved incumbent.
+const ASCENT_STEPS: usize = 60;
+
+/// What stops the search.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop when `(M̄ − best)/M̄ ≤ tolerance`.
+    pub tolerance: f64,
+    /// Stop as soon as `M̄ ≤ target` (the bound then certifies what the caller needs); cones whose
+    /// bound is at most `max(best, target)` are not split.
+    pub target: Option<f64>,
+    /// Seconds.
+    pub time_limit: f64,
+    /// Cones evaluated.
+    pub max_cones: usize,
+    /// Unit-sphere starts for the ascent that seeds `best` (each tried with both signs).
+    pub starts: Vec<Vec<f64>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tolerance: 1e-9,
+            target: None,
+            time_limit: f64::INFINITY,
+            max_cones: usize::MAX,
+            starts: Vec::new(),
+        }
+    }
+}
+
+/// Why the search stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// `(M̄ − best)/M̄ ≤ tolerance`, or no cone left open.
+    Gap,
+    /// `M̄ ≤ target`.
+    Target,
+    /// The time limit.
+    TimeLimit,
+    /// The cone budget.
+    NodeLimit,
+}
+
+/// What the search found (the `global_search` object of the certificate, docs/results.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Search {
+    /// `"branch_and_bound"`.
+    pub method: &'static str,
+    /// `M̄ ≥ max_{‖u‖ ≤ 1} |g_v(u)|`.
+    pub dual_value_upper: f64,
+    /// `|g_v(best_filter)|`, the largest value seen.
+    pub dual_value_best: f64,
+    /// A unit filter attaining `dual_value_best`.
+    pub best_filter: Vec<f64>,
+    /// Cones evaluated (both signs counted separately; the initial orthants included).
+    pub cones_explored: usize,
+    /// Cones still open at the stop.
+    pub cones_open: usize,
+    /// Deepest split.
+    pub max_depth: u32,
+    /// Most rows crossing one evaluated cone after the initial cover.
+    pub max_mixed_rows: usize,
+    /// Seconds.
+    pub seconds: f64,
+    /// Whether the search closed to its tolerance (`stop = gap`).
+    pub complete: bool,
+    /// Why it stopped.
+    pub stop: Stop,
+    /// The tolerance on `(M̄ − best)/M̄`.
+    pub tolerance: f64,
+}
+
+/// An evaluated open cone, ordered by bound (ties: first created first).
+struct Open {
+    bound: f64,
+    seq: u64,
+    node: Evaluated,
+}
+
+impl PartialEq for Open {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Open {}
+impl PartialOrd for Open {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Open {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.bound
+            .total_cmp(&o.bound)
+            .then_with(|| o.seq.cmp(&self.seq))
+    }
+}
+
+/// The incumbent: the largest `|g_v|` at a unit filter.
+struct Best {
+    value: f64,
+    filter: Vec<f64>,
+}
+
+impl Best {
+    fn offer(&mut self, value: f64, filter: &[f64]) -> bool {
+        if value > self.value {
+            self.value = value;
+            self.filter = filter.to_vec();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Bounds `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)|` from above by branch and bound (module docs). `m` is the
+/// stacked patch matrix (`nK × h`, row `k·n + t`) and `alpha` the `K` pooling weights.
+pub fn search(
+    m: ArrayView2<f64>,
+    alpha: &[f64],
+    v: ArrayView1<f64>,
+    options: &Options,
+    progress: Progress,
+) -> Search {
+    let start = Instant::now();
+    let h = m.ncols();
+    let pricing = Pricing::new(m, alpha, v);
+    let m_owned = m.as_standard_layout().into_owned();
+    let m_flat = m_owned.as_slice().expect("standard layout");
+    let rows = Rows::new(m_flat, &pricing.w, h);
+    let mut best = Best {
+        value: 0.0,
+        filter: unit(h, 0),
+    };
+    // Seed the incumbent by ascent from the given starts.
+    let ascended: Vec<_> = options
+        .starts
+        .par_iter()
+        .flat_map_iter(|s| [(s, 1.0), (s, -1.0)])
+        .map(|(s, sign)| pricing.ascend(s, sign, ASCENT_STEPS))
+        .collect();
+    for f in ascended.into_iter().flatten() {
+        best.offer(f.value, &f.u);
+    }
+    let ascend_from = |best: &mut Best| {
+        let s = pricing.value_and_gradient(&best.filter).0.signum();
+        let sign = if s == 0.0 { 1.0 } else { s };
+        if let Some(f) = pricing.ascend(&best.filter.clone(), sign, ASCENT_STEPS) {
+            best.offer(f.value, &f.u);
+        }
+    };
+    if !options.starts.is_empty() {
+        ascend_from(&mut best);
+    }
+
+    let live: Vec<u32> = (0..m.nrows())
+        .filter(|&r| pricing.w[r] != 0.0 && rows.row(r).iter().any(|&x| x != 0.0))
+        .map(|r| r as u32)
+        .collect();
+    let mut initial = Vec::with_capacity(2 << h);
+    for sign in [1.0, -1.0] {
+        for mask in 0..(1usize << h) {
+            let mut gens = vec![0.0; h * h];
+            for i in 0..h {
+                gens[i * h + i] = if mask >> i & 1 == 1 { -1.0 } else { 1.0 };
+            }
+            initial.push(Cone {
+                gens,
+                sign,
+                p: vec![0.0; h],
+                mixed: live.clone(),
+                depth: 0,
+            });
+        }
+    }
+    let target = options.target.unwrap_or(f64::NEG_INFINITY);
+    let mut heap: BinaryHeap<Open> = BinaryHeap::new();
+    let mut seq = 0u64;
+    // Largest bound of a cone closed without being below `best`: exact cones (their bound is
+    // attained up to rounding) and cones left because they are below the target.
+    let mut closed = 0.0_f64;
+    let mut explored = 0usize;
+    let mut max_depth = 0u32;
+    let mut max_mixed = 0usize;
+    let mut batch = initial;
+    let stop = loop {
+        let evaluated: Vec<Evaluated> = batch
+            .into_par_iter()
+            .map(|c| cone::evaluate(&rows, c))
+            .collect();
+        explored += evaluated.len();
+        let mut improved = false;
+        for e in &evaluated {
+            improved |= best.offer(e.value, &e.point);
+            max_depth = max_depth.max(e.cone.depth);
+            if e.cone.depth > 0 {
+                max_mixed = max_mixed.max(e.cone.mixed.len());
+            }
+        }
+        if improved {
+            ascend_from(&mut best);
+        }
+        for e in evaluated {
+            if e.bound <= best.value {
+                continue;
+            }
+            if e.cone.mixed.is_empty() || e.bound <= target {
+                closed = closed.max(e.bound);
+                continue;
+            }
+            heap.push(Open {
+                bound: e.bound,
+                seq,
+                node: e,
+            });
+            seq += 1;
+        }
+        // Drop what the incumbent now beats.
+        if heap.peek().is_some_and(|o| o.bound <= best.value) {
+            heap.clear();
+        }
+        let upper = upper(&heap, best.value, closed);
+        let elapsed = start.elapsed().as_secs_f64();
+        if options.time_limit.is_finite() {
+            progress(
+                "global bound",
+                (elapsed.min(options.time_limit) * 10.0) as usize,
+                (options.time_limit * 10.0) as usize,
+            );
+        }
+        if upper - best.value <= options.tolerance * upper {
+            break Stop::Gap;
+        }
+        if upper <= target {
+            break Stop::Target;
+        }
+        if heap.is_empty() {
+            // Every cone closed exactly (up to rounding).
+            break Stop::Gap;
+        }
+        if elapsed >= options.time_limit {
+            break Stop::TimeLimit;
+        }
+        if explored >= options.max_cones {
+            break Stop::NodeLimit;
+        }
+        batch = Vec::with_capacity(2 * BATCH);
+        while batch.len() < 2 * BATCH {
+            let Some(o) = heap.pop() else { break };
+            if o.bound <= best.value {
+                break;
+            }
+            batch.extend(cone::split(&o.node.cone, h));
+        }
+    };
+    if options.time_limit.is_finite() {
+        progress("global bound", 1, 1);
+    }
+    // The incumbent's value from every row (the cones evaluated it from their own rows).
+    let value = rows.value(&best.filter).abs();
+    Search {
+        method: "branch_and_bound",
+        dual_value_upper: upper(&heap, best.value.max(value), closed),
+        dual_value_best: value,
+        best_filter: best.filter,
+        cones_explored: explored,
+        cones_open: heap.len(),
+        max_depth,
+        max_mixed_rows: max_mixed,
+        seconds: start.elapsed().as_secs_f64(),
+        complete: stop == Stop::Gap,
+        stop,
+        tolerance: options.tolerance,
+    }
+}
+
+/// `M̄ = max(best, largest open bound, largest closed bound)`.
+fn upper(heap: &BinaryHeap<Open>, best: f64, closed: f64) -> f64 {
+    heap.peek().map_or(0.0, |o| o.bound).max(best).max(closed)
+}
+
+fn unit(h: usize, i: usize) -> Vec<f64> {
+    let mut u = vec![0.0; h];
+    u[i] = 1.0;
+    u
+}
