@@ -49,8 +49,8 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
         max_cones: args.max_cones.unwrap_or(usize::MAX),
         ..global::Options::default()
     };
-    let cert = global::certify_report(&problem, report, &search, &progress)
-        .map_err(|e| e.to_string())?;
+    let cert =
+        global::certify_report(&problem, report, &search, &progress).map_err(|e| e.to_string())?;
     let c = &cert.certificate;
     let s = &cert.global_search;
     if !args.quiet {

@@ -180,7 +180,8 @@ fn solve_transposed(gens: &[f64], c: &[f64], h: usize) -> Option<Vec<f64>> {
     let mut a = gens.to_vec();
     let mut b = c.to_vec();
     for col in 0..h {
-        let piv = (col..h).max_by(|&x, &y| a[x * h + col].abs().total_cmp(&a[y * h + col].abs()))?;
+        let piv =
+            (col..h).max_by(|&x, &y| a[x * h + col].abs().total_cmp(&a[y * h + col].abs()))?;
         if a[piv * h + col].abs() < 1e-300 {
             return None;
         }
