@@ -76,11 +76,11 @@ fn g_abs(problem: &Problem, v: ArrayView1<f64>, u: &[f64]) -> f64 {
     let (patches, alpha) = patches_of(problem).expect("two-layer");
     let (k, n, _) = patches.data.dim();
     let mut s = 0.0;
-    for kk in 0..k {
+    for (kk, &a) in alpha.iter().enumerate().take(k) {
         for t in 0..n {
             let row = patches.data.slice(ndarray::s![kk, t, ..]);
             let d: f64 = row.iter().zip(u).map(|(a, b)| a * b).sum();
-            s += alpha[kk] * v[t] * d.max(0.0);
+            s += a * v[t] * d.max(0.0);
         }
     }
     s.abs()
