@@ -38,6 +38,10 @@ pub const MAX_FILTER_LEN: usize = 16;
 /// Cones split per batch (fixed, so results do not depend on the thread count).
 const BATCH: usize = 64;
 
+/// Bytes the open cones may hold (generators, linear part and crossing rows) before the search
+/// stops with `memory_limit`: a long search on thousands of rows otherwise outgrows the machine.
+pub const MEMORY_BUDGET: usize = 4 << 30;
+
 /// Ascent steps from each start and from each improved incumbent.
 const ASCENT_STEPS: usize = 60;
 
@@ -81,6 +85,8 @@ pub enum Stop {
     TimeLimit,
     /// The cone budget.
     NodeLimit,
+    /// The open cones reached [`MEMORY_BUDGET`].
+    MemoryLimit,
 }
 
 /// What the search found (the `global_search` object of the certificate, docs/results.md).
@@ -231,6 +237,9 @@ pub fn search(
     let mut max_depth = 0u32;
     let mut max_mixed = 0usize;
     let mut batch = initial;
+    // Bytes held by the open cones.
+    let size = |c: &Cone| 4 * c.mixed.len() + 8 * (c.gens.len() + c.p.len()) + 64;
+    let mut held = 0usize;
     let stop = loop {
         let evaluated: Vec<Evaluated> = batch
             .into_par_iter()
@@ -256,6 +265,7 @@ pub fn search(
                 closed = closed.max(e.bound);
                 continue;
             }
+            held += size(&e.cone);
             heap.push(Open {
                 bound: e.bound,
                 seq,
@@ -266,6 +276,7 @@ pub fn search(
         // Drop what the incumbent now beats.
         if heap.peek().is_some_and(|o| o.bound <= best.value) {
             heap.clear();
+            held = 0;
         }
         let upper = upper(&heap, best.value, closed);
         let elapsed = start.elapsed().as_secs_f64();
@@ -292,9 +303,13 @@ pub fn search(
         if explored >= options.max_cones {
             break Stop::NodeLimit;
         }
+        if held >= MEMORY_BUDGET {
+            break Stop::MemoryLimit;
+        }
         batch = Vec::with_capacity(2 * BATCH);
         while batch.len() < 2 * BATCH {
             let Some(o) = heap.pop() else { break };
+            held = held.saturating_sub(size(&o.node.cone));
             if o.bound <= best.value {
                 break;
             }
