@@ -397,3 +397,17 @@ fn cli_certify_global_refusals() {
         assert!(!out.exists(), "{name}: output written");
     }
 }
+
+/// The stop names the summary line prints are the ones the certificate writes.
+#[test]
+fn stop_names_match_the_certificate() {
+    for stop in [
+        Stop::Gap,
+        Stop::Target,
+        Stop::TimeLimit,
+        Stop::NodeLimit,
+        Stop::MemoryLimit,
+    ] {
+        assert_eq!(serde_json::to_value(stop).expect("JSON"), stop.name());
+    }
+}

@@ -70,10 +70,7 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
             s.dual_value_best,
             c.beta,
             s.cones_explored,
-            serde_json::to_value(s.stop)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            s.stop.name(),
             s.seconds
         );
     }
@@ -83,12 +80,12 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
     } else {
         Err(format!(
             "{}: the global certificate does not close: relative gap {:.3e} > {:.0e} (the branch \
-             and bound stopped on {:?} with {} cones open); raise --time-limit or --max-cones; \
+             and bound stopped on {} with {} cones open); raise --time-limit or --max-cones; \
              the certificate was written with \"certified\": false",
             args.problem.display(),
             c.relative_gap,
             cvxcnn::certify::CERTIFIED_REL_GAP,
-            s.stop,
+            s.stop.name(),
             s.cones_open
         ))
     }

@@ -89,6 +89,19 @@ pub enum Stop {
     MemoryLimit,
 }
 
+impl Stop {
+    /// The name in the certificate (`gap`, `target`, `time_limit`, `node_limit`, `memory_limit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Gap => "gap",
+            Stop::Target => "target",
+            Stop::TimeLimit => "time_limit",
+            Stop::NodeLimit => "node_limit",
+            Stop::MemoryLimit => "memory_limit",
+        }
+    }
+}
+
 /// What the search found (the `global_search` object of the certificate, docs/results.md).
 #[derive(Debug, Clone, Serialize)]
 pub struct Search {
