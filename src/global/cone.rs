@@ -103,6 +103,8 @@ pub(crate) fn evaluate(rows: &Rows, mut cone: Cone) -> Evaluated {
             }
         }
     }
+    // Children copy this list; keep only what it holds (the budget counts lengths).
+    mixed.shrink_to_fit();
     cone.mixed = mixed;
     for (ci, g) in c.iter_mut().zip(cone.gens.chunks_exact(h)) {
         *ci += dot(&cone.p, g);
