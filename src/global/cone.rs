@@ -119,6 +119,12 @@ pub(crate) fn evaluate(rows: &Rows, mut cone: Cone) -> Evaluated {
     let c_max = c.iter().fold(0.0_f64, |m, &v| m.max(v));
     // z = c_max · s always satisfies Gᵀz ≥ c.
     let mut bound = c_max * s_norm;
+    // With γ = min_{i,j} g_i·g_j > 0, ‖Gλ‖² = λᵀ(GᵀG)λ ≥ γ(Σλ_i)², so Σλ_i ≤ 1/√γ on the unit ball
+    // and cᵀλ ≤ max(c)₊/√γ: the bound of a thin cone, where the solve below loses accuracy.
+    let gamma = min_dot(&cone.gens, h);
+    if gamma > 0.0 {
+        bound = bound.min(c_max / gamma.sqrt());
+    }
     let mut z: Option<Vec<f64>> = None;
     if c_max > 0.0
         && let Some(d) = solve_transposed(&cone.gens, &c, h)
@@ -173,6 +179,17 @@ pub(crate) fn evaluate(rows: &Rows, mut cone: Cone) -> Evaluated {
         value,
         point,
     }
+}
+
+/// `min_{i,j} g_i·g_j` over the generators (rows of `gens`), the diagonal included.
+pub(crate) fn min_dot(gens: &[f64], h: usize) -> f64 {
+    let mut m = f64::INFINITY;
+    for i in 0..h {
+        for j in i..h {
+            m = m.min(dot(&gens[i * h..(i + 1) * h], &gens[j * h..(j + 1) * h]));
+        }
+    }
+    m
 }
 
 /// `d` with `Gᵀd = c` (`G`'s columns are the generators, the rows of `gens`): Gaussian elimination

@@ -42,6 +42,11 @@ const BATCH: usize = 64;
 /// stops with `memory_limit`: a long search on thousands of rows otherwise outgrows the machine.
 pub const MEMORY_BUDGET: usize = 4 << 30;
 
+/// Cones whose generators all have `g_i·g_j > 1 − THIN` (width about 1e-6) are not split further:
+/// their bound is within rounding of what splitting could give, and a deeper split would only
+/// repeat the same cone.
+const THIN: f64 = 1e-12;
+
 /// Ascent steps from each start and from each improved incumbent.
 const ASCENT_STEPS: usize = 60;
 
@@ -274,7 +279,9 @@ pub fn search(
             if e.bound <= best.value {
                 continue;
             }
-            if e.cone.mixed.is_empty() || e.bound <= target {
+            // A cone narrower than rounding can split is closed with its bound.
+            let thin = 1.0 - cone::min_dot(&e.cone.gens, h) < THIN;
+            if e.cone.mixed.is_empty() || e.bound <= target || thin {
                 closed = closed.max(e.bound);
                 continue;
             }
