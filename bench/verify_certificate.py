@@ -534,6 +534,8 @@ def check_certificate(prob, cert, y, where, network_objective=None):
     beta = prob.beta
     if need(cert, "beta", where) != beta:
         chk.fail(f"beta = {cert['beta']!r} but the problem has beta = {beta!r}")
+    if "global_search" in cert:
+        return check_global(prob, cert, y, where, chk)
     scope = need(cert, "scope", where)
     if scope != prob.scope():
         chk.fail(f"scope {scope!r} but the problem's patterns make it {prob.scope()!r}")
@@ -585,6 +587,51 @@ def check_certificate(prob, cert, y, where, network_objective=None):
         if abs(network_objective - primal) > OBJECTIVE_RTOL * max(1.0, abs(primal)):
             chk.fail(f"forward pass gives objective {network_objective!r}, certificate says "
                      f"primal_objective {primal!r}")
+    return chk, summary
+
+
+def check_global(prob, cert, y, where, chk):
+    """A certificate of `certify --global` (docs/results.md, "Global certificate"): the bound is
+    recomputed from the dual point; the claim max_{‖f‖≤1} |g_u(f)| ≤ β rests on the branch and bound,
+    which only re-running `cvxcnn certify --global` re-checks. Here it is spot-checked (a falsifier,
+    not a proof) at the search's best filter and at 2000 seeded random unit filters."""
+    if need(cert, "scope", where) != "global":
+        chk.fail(f"a certificate with global_search must have scope global, not {cert['scope']!r}")
+    n = prob.n
+    K, _, h = prob.patches.shape
+    u = finite_list(need(need(cert, "evidence", where), "dual_point", f"{where}: evidence"),
+                    f"{where}: evidence.dual_point", n)
+    search = need(cert, "global_search", where)
+    upper = need(search, "dual_value_upper", f"{where}.global_search")
+    theta = abs(need(cert, "dual_scaling", where))
+    beta = prob.beta
+    if theta * upper > beta * (1 + 1e-12):
+        chk.fail(f"|θ|·M̄ = {theta * upper!r} exceeds β = {beta!r}")
+    rng = np.random.default_rng(0)
+    filters = rng.standard_normal((2000, h))
+    best = search.get("best_filter")
+    if isinstance(best, list) and len(best) == h:
+        filters = np.vstack([np.array(best, dtype=float), filters])
+    filters /= np.linalg.norm(filters, axis=1, keepdims=True)
+    # g_u(f) = Σ_k w_k Σ_t u_t relu(x_{t,k}·f), for all filters at once.
+    acts = np.maximum(np.einsum("knh,fh->knf", prob.patches, filters), 0.0)
+    g = np.abs(np.einsum("k,t,ktf->f", prob.weights, u, acts))
+    worst = float(g.max())
+    if worst > beta * (1 + 1e-9):
+        chk.fail(f"a unit filter gives |g_u| = {worst!r} > β = {beta!r}: the dual point is infeasible")
+    chk.note("max |g_u| ≤ β rests on the branch and bound (re-run cvxcnn certify --global); "
+             f"spot-checked at {len(g)} unit filters, largest {worst / beta:.6f} β")
+    bound = float(u @ y - 0.5 * (u @ u))
+    summary = {"bound": bound, "slack": (beta - worst) / beta, "inequalities": len(g)}
+    lb = need(cert, "lower_bound", where)
+    primal = need(cert, "primal_objective", where)
+    if abs(bound - lb) > BOUND_RTOL * max(1.0, abs(lb)):
+        chk.fail(f"recomputed bound {bound:.17g} differs from lower_bound {lb!r}")
+    rel = (primal - lb) / max(1.0, abs(primal))
+    if need(cert, "certified", where) != (rel <= CERTIFIED_REL_GAP):
+        chk.fail(f"certified = {cert['certified']} but the relative gap is {rel:.3e}")
+    if lb > primal + 1e-12 * max(1.0, abs(primal)):
+        chk.fail(f"lower_bound {lb!r} exceeds primal_objective {primal!r}")
     return chk, summary
 
 

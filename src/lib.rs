@@ -18,7 +18,7 @@
 //! | 2 | `arrangement`, `backend` | sign patterns and their cone rows; Clarabel and OSQP |
 //! | 3 | `export`, `reduce`, `certify` | CBF/MPS/Clarabel files; exact cone-row reduction; dual certificates |
 //! | 4 | `arch` | every architecture's formulation behind one trait, and the one solve driver |
-//! | 5 | `first_order`, `baseline`, `generate` | ADMM, polish, FISTA, working set, β paths; the SGD/Adam baseline; pattern generation by pricing |
+//! | 5 | `first_order`, `baseline`, `generate`, `global` | ADMM, polish, FISTA, working set, β paths; the SGD/Adam baseline; pattern generation by pricing; the global certificate by branch and bound |
 //! | 6 | `pipeline`, `predict`, `task`, `compare` | the front door, predictions from result files, one-vs-rest, solver comparisons |
 //!
 //! The command line (`src/main.rs`, `src/cli/`) sits on top and uses the library as any user would.
@@ -53,6 +53,7 @@ pub mod export;
 pub mod first_order;
 pub mod generate;
 pub mod geometry;
+pub mod global;
 pub mod ir;
 pub mod linalg;
 pub mod loss;

@@ -5,6 +5,7 @@
 mod args;
 mod compare;
 mod export;
+mod global;
 mod output;
 mod path;
 mod predict;

@@ -35,6 +35,13 @@ pub(crate) struct SolveArgs {
     /// its objective, the lower bound, and its gap to the optimum.
     #[arg(long)]
     pub(crate) network: Option<PathBuf>,
+    /// certify only: bound the dual constraint over every filter by branch and bound and write a
+    /// certificate of scope `global` (two-layer ReLU, ℓ2); `--time-limit` then bounds the search.
+    #[arg(long)]
+    pub(crate) global: bool,
+    /// certify --global only: the most cones the branch and bound evaluates.
+    #[arg(long)]
+    pub(crate) max_cones: Option<usize>,
     #[command(flatten)]
     pub(crate) solver: SolverArgs,
 }
@@ -66,6 +73,16 @@ pub(crate) fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
 }
 
 pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, String> {
+    if certify_only && args.global {
+        return super::global::certify_global(args);
+    }
+    if args.global || args.max_cones.is_some() {
+        return Err(if certify_only {
+            "--max-cones is an option of certify --global; add --global or drop it".into()
+        } else {
+            "--global and --max-cones are options of cvxcnn certify, not solve".into()
+        });
+    }
     let opts = options(args)?;
     if let Some(out) = &args.out {
         check_writable(out, "--out")?;

@@ -1,0 +1,400 @@
+//! A global certificate by branch and bound (`cvxcnn certify --global`; docs/math.md, "Global
+//! certificate by branch and bound").
+//!
+//! For a dual vector `v` the dual constraint over **every** pattern is
+//! `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)| ≤ β` with `g_v(u) = Σ_r w_r relu(m_r·u)` over the rows of the
+//! stacked patches (`w_r = α_k v_t`, [`crate::generate::price::Pricing`]). [`search`] bounds `M(v)`
+//! from above without enumerating the patterns: it covers the sphere by the `2^h` orthant cones, bounds
+//! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
+//! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
+//! one small NNLS ([`cone::evaluate`]), and splits the open cone with the largest bound through the
+//! midpoint of its longest edge, in batches evaluated with rayon and merged in a fixed order. At
+//! every moment `M̄ = max(best, largest open bound)` is a valid upper bound, where `best` is the
+//! largest `|g_v|` seen at a unit filter (kept with the filter). [`certificate`] then scales `v` by
+//! `θ = β/M̄` into the dual feasible set of the **nonconvex** training problem: `d(θv)` is a lower
+//! bound on its optimum whatever the search's budget (weak duality, docs/math.md §2).
+//!
+//! Results depend only on the inputs and the options (the batch size is fixed, not the thread
+//! count), except where a time limit cuts the search.
+
+mod certificate;
+pub(crate) mod cone;
+
+pub use certificate::{GlobalCertificate, certify_report, check, residual};
+
+use crate::arch::options::Progress;
+use crate::generate::price::Pricing;
+use cone::{Cone, Evaluated, Rows};
+use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::time::Instant;
+
+/// Largest filter length the orthant cover (`2^h` cones) is used for.
+pub const MAX_FILTER_LEN: usize = 16;
+
+/// Cones split per batch (fixed, so results do not depend on the thread count).
+const BATCH: usize = 64;
+
+/// Bytes the open cones may hold (generators, linear part and crossing rows) before the search
+/// stops with `memory_limit`: a long search on thousands of rows otherwise outgrows the machine.
+pub const MEMORY_BUDGET: usize = 4 << 30;
+
+/// Cones whose generators all have `g_i·g_j > 1 − THIN` (width about 1e-6) are not split further:
+/// their bound is within rounding of what splitting could give, and a deeper split would only
+/// repeat the same cone.
+const THIN: f64 = 1e-12;
+
+/// Ascent steps from each start and from each improved incumbent.
+const ASCENT_STEPS: usize = 60;
+
+/// What stops the search.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Stop when `(M̄ − best)/M̄ ≤ tolerance`.
+    pub tolerance: f64,
+    /// Stop as soon as `M̄ ≤ target` (the bound then certifies what the caller needs); cones whose
+    /// bound is at most `max(best, target)` are not split.
+    pub target: Option<f64>,
+    /// Seconds.
+    pub time_limit: f64,
+    /// Cones evaluated.
+    pub max_cones: usize,
+    /// Unit-sphere starts for the ascent that seeds `best` (each tried with both signs).
+    pub starts: Vec<Vec<f64>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tolerance: 1e-9,
+            target: None,
+            time_limit: f64::INFINITY,
+            max_cones: usize::MAX,
+            starts: Vec::new(),
+        }
+    }
+}
+
+/// Why the search stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stop {
+    /// `(M̄ − best)/M̄ ≤ tolerance`, or no cone left open.
+    Gap,
+    /// `M̄ ≤ target`.
+    Target,
+    /// The time limit.
+    TimeLimit,
+    /// The cone budget.
+    NodeLimit,
+    /// The open cones reached [`MEMORY_BUDGET`].
+    MemoryLimit,
+}
+
+impl Stop {
+    /// The name in the certificate (`gap`, `target`, `time_limit`, `node_limit`, `memory_limit`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stop::Gap => "gap",
+            Stop::Target => "target",
+            Stop::TimeLimit => "time_limit",
+            Stop::NodeLimit => "node_limit",
+            Stop::MemoryLimit => "memory_limit",
+        }
+    }
+}
+
+/// What the search found (the `global_search` object of the certificate, docs/results.md).
+#[derive(Debug, Clone, Serialize)]
+pub struct Search {
+    /// `"branch_and_bound"`.
+    pub method: &'static str,
+    /// `M̄ ≥ max_{‖u‖ ≤ 1} |g_v(u)|`.
+    pub dual_value_upper: f64,
+    /// `|g_v(best_filter)|`, the largest value seen.
+    pub dual_value_best: f64,
+    /// A unit filter attaining `dual_value_best`.
+    pub best_filter: Vec<f64>,
+    /// Cones evaluated (both signs counted separately; the initial orthants included).
+    pub cones_explored: usize,
+    /// Cones still open at the stop.
+    pub cones_open: usize,
+    /// Deepest split.
+    pub max_depth: u32,
+    /// Most rows crossing one evaluated cone after the initial cover.
+    pub max_mixed_rows: usize,
+    /// Seconds.
+    pub seconds: f64,
+    /// Whether the search closed to its tolerance (`stop = gap`).
+    pub complete: bool,
+    /// Why it stopped.
+    pub stop: Stop,
+    /// The tolerance on `(M̄ − best)/M̄`.
+    pub tolerance: f64,
+}
+
+/// An evaluated open cone, ordered by bound (ties: first created first).
+struct Open {
+    bound: f64,
+    seq: u64,
+    node: Evaluated,
+}
+
+impl PartialEq for Open {
+    fn eq(&self, o: &Self) -> bool {
+        self.cmp(o) == Ordering::Equal
+    }
+}
+impl Eq for Open {}
+impl PartialOrd for Open {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Open {
+    fn cmp(&self, o: &Self) -> Ordering {
+        self.bound
+            .total_cmp(&o.bound)
+            .then_with(|| o.seq.cmp(&self.seq))
+    }
+}
+
+/// The incumbent: the largest `|g_v|` at a unit filter.
+struct Best {
+    value: f64,
+    filter: Vec<f64>,
+}
+
+impl Best {
+    fn offer(&mut self, value: f64, filter: &[f64]) -> bool {
+        if value > self.value {
+            self.value = value;
+            self.filter = filter.to_vec();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Bounds `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)|` from above by branch and bound (module docs). `m` is the
+/// stacked patch matrix (`nK × h`, row `k·n + t`) and `alpha` the `K` pooling weights.
+pub fn search(
+    m: ArrayView2<f64>,
+    alpha: &[f64],
+    v: ArrayView1<f64>,
+    options: &Options,
+    progress: Progress,
+) -> Search {
+    let start = Instant::now();
+    let h = m.ncols();
+    let pricing = Pricing::new(m, alpha, v);
+    let m_owned = m.as_standard_layout().into_owned();
+    let m_flat = m_owned.as_slice().expect("standard layout");
+    let rows = Rows::new(m_flat, &pricing.w, h);
+    let mut best = Best {
+        value: 0.0,
+        filter: unit(h, 0),
+    };
+    // Seed the incumbent by ascent from the given starts.
+    let ascended: Vec<_> = options
+        .starts
+        .par_iter()
+        .flat_map_iter(|s| [(s, 1.0), (s, -1.0)])
+        .map(|(s, sign)| pricing.ascend(s, sign, ASCENT_STEPS))
+        .collect();
+    for f in ascended.into_iter().flatten() {
+        best.offer(f.value, &f.u);
+    }
+    let ascend_from = |best: &mut Best| {
+        let s = pricing.value_and_gradient(&best.filter).0.signum();
+        let sign = if s == 0.0 { 1.0 } else { s };
+        if let Some(f) = pricing.ascend(&best.filter.clone(), sign, ASCENT_STEPS) {
+            best.offer(f.value, &f.u);
+        }
+        // The exact maximum over the incumbent's cell, at the projection's direction.
+        if let Some(u) = cell_maximizer(&rows, &best.filter, sign) {
+            let value = rows.value(&u).abs();
+            best.offer(value, &u);
+        }
+    };
+    if !options.starts.is_empty() {
+        ascend_from(&mut best);
+    }
+
+    let live: Vec<u32> = (0..m.nrows())
+        .filter(|&r| pricing.w[r] != 0.0 && rows.row(r).iter().any(|&x| x != 0.0))
+        .map(|r| r as u32)
+        .collect();
+    let mut initial = Vec::with_capacity(2 << h);
+    for sign in [1.0, -1.0] {
+        for mask in 0..(1usize << h) {
+            let mut gens = vec![0.0; h * h];
+            for i in 0..h {
+                gens[i * h + i] = if mask >> i & 1 == 1 { -1.0 } else { 1.0 };
+            }
+            initial.push(Cone {
+                gens,
+                sign,
+                p: vec![0.0; h],
+                mixed: live.clone(),
+                depth: 0,
+            });
+        }
+    }
+    let target = options.target.unwrap_or(f64::NEG_INFINITY);
+    let mut heap: BinaryHeap<Open> = BinaryHeap::new();
+    let mut seq = 0u64;
+    // Largest bound of a cone closed without being below `best`: exact cones (their bound is
+    // attained up to rounding) and cones left because they are below the target.
+    let mut closed = 0.0_f64;
+    let mut explored = 0usize;
+    let mut max_depth = 0u32;
+    let mut max_mixed = 0usize;
+    let mut batch = initial;
+    // Bytes held by the open cones.
+    let size = |c: &Cone| 4 * c.mixed.len() + 8 * (c.gens.len() + c.p.len()) + 64;
+    let mut held = 0usize;
+    let stop = loop {
+        let evaluated: Vec<Evaluated> = batch
+            .into_par_iter()
+            .map(|c| cone::evaluate(&rows, c))
+            .collect();
+        explored += evaluated.len();
+        let mut improved = false;
+        for e in &evaluated {
+            improved |= best.offer(e.value, &e.point);
+            max_depth = max_depth.max(e.cone.depth);
+            if e.cone.depth > 0 {
+                max_mixed = max_mixed.max(e.cone.mixed.len());
+            }
+        }
+        if improved {
+            ascend_from(&mut best);
+        }
+        for e in evaluated {
+            if e.bound <= best.value {
+                continue;
+            }
+            // A cone narrower than rounding can split is closed with its bound.
+            let thin = 1.0 - cone::min_dot(&e.cone.gens, h) < THIN;
+            if e.cone.mixed.is_empty() || e.bound <= target || thin {
+                closed = closed.max(e.bound);
+                continue;
+            }
+            held += size(&e.cone);
+            heap.push(Open {
+                bound: e.bound,
+                seq,
+                node: e,
+            });
+            seq += 1;
+        }
+        // Drop what the incumbent now beats.
+        if heap.peek().is_some_and(|o| o.bound <= best.value) {
+            heap.clear();
+            held = 0;
+        }
+        let upper = upper(&heap, best.value, closed);
+        let elapsed = start.elapsed().as_secs_f64();
+        if options.time_limit.is_finite() {
+            progress(
+                "global bound",
+                (elapsed.min(options.time_limit) * 10.0) as usize,
+                (options.time_limit * 10.0) as usize,
+            );
+        }
+        if upper - best.value <= options.tolerance * upper {
+            break Stop::Gap;
+        }
+        if upper <= target {
+            break Stop::Target;
+        }
+        if heap.is_empty() {
+            // Every cone closed exactly (up to rounding).
+            break Stop::Gap;
+        }
+        if elapsed >= options.time_limit {
+            break Stop::TimeLimit;
+        }
+        if explored >= options.max_cones {
+            break Stop::NodeLimit;
+        }
+        if held >= MEMORY_BUDGET {
+            break Stop::MemoryLimit;
+        }
+        batch = Vec::with_capacity(2 * BATCH);
+        while batch.len() < 2 * BATCH {
+            let Some(o) = heap.pop() else { break };
+            held = held.saturating_sub(size(&o.node.cone));
+            if o.bound <= best.value {
+                break;
+            }
+            batch.extend(cone::split(&o.node.cone, h));
+        }
+    };
+    if options.time_limit.is_finite() {
+        progress("global bound", 1, 1);
+    }
+    // The incumbent's value from every row (the cones evaluated it from their own rows).
+    let value = rows.value(&best.filter).abs();
+    Search {
+        method: "branch_and_bound",
+        dual_value_upper: upper(&heap, best.value.max(value), closed),
+        dual_value_best: value,
+        best_filter: best.filter,
+        cones_explored: explored,
+        cones_open: heap.len(),
+        max_depth,
+        max_mixed_rows: max_mixed,
+        seconds: start.elapsed().as_secs_f64(),
+        complete: stop == Stop::Gap,
+        stop,
+        tolerance: options.tolerance,
+    }
+}
+
+/// The maximizer of `σ g_v` over the cell of `u` and the unit ball: `Π_K(σ∇)/‖Π_K(σ∇)‖` with
+/// `∇ = A_Dᵀv` the cell's gradient and `K = {x : (2D − I) M x ≥ 0}`, from one NNLS
+/// (`Π_K(t) = t + Bᵀα` with `α = argmin_{α ≥ 0} ‖t + Bᵀα‖`, docs/math.md §2). The caller evaluates
+/// `g_v` there itself, so an inaccurate NNLS only costs a worse incumbent.
+fn cell_maximizer(rows: &Rows, u: &[f64], sign: f64) -> Option<Vec<f64>> {
+    let h = rows.h;
+    let mut grad = vec![0.0; h];
+    let mut b = Vec::with_capacity(rows.m.len());
+    let mut count = 0;
+    for r in 0..rows.w.len() {
+        let mr = rows.row(r);
+        if mr.iter().all(|&x| x == 0.0) {
+            continue;
+        }
+        let on = crate::linalg::dot(mr, u) >= 0.0;
+        if on {
+            for (gj, mj) in grad.iter_mut().zip(mr) {
+                *gj += sign * rows.w[r] * mj;
+            }
+        }
+        let flip = if on { 1.0 } else { -1.0 };
+        b.extend(mr.iter().map(|x| flip * x));
+        count += 1;
+    }
+    let b = ndarray::ArrayView2::from_shape((count, h), &b[..]).ok()?;
+    let neg: Vec<f64> = grad.iter().map(|x| -x).collect();
+    let sol = crate::linalg::nnls(b, &neg);
+    let n = sol.norm;
+    (n > 0.0 && n.is_finite()).then(|| sol.residual.iter().map(|x| -x / n).collect())
+}
+
+/// `M̄ = max(best, largest open bound, largest closed bound)`.
+fn upper(heap: &BinaryHeap<Open>, best: f64, closed: f64) -> f64 {
+    heap.peek().map_or(0.0, |o| o.bound).max(best).max(closed)
+}
+
+fn unit(h: usize, i: usize) -> Vec<f64> {
+    let mut u = vec![0.0; h];
+    u[i] = 1.0;
+    u
+}
