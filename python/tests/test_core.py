@@ -153,3 +153,28 @@ def test_predict_refuses_wrong_shapes():
         cvxcnn.predict(result, np.concatenate([x, x], axis=2))
     with pytest.raises(ValueError, match="rank"):
         cvxcnn.predict(result, x[:, 0, :])
+
+
+def test_ctrl_c_stops_a_solve_with_keyboard_interrupt(tmp_path):
+    # In a child interpreter: SIGINT arrives during the solve (sent from the progress callback, as
+    # a terminal's Ctrl-C would arrive), the solve stops at the next progress step with
+    # KeyboardInterrupt, and the interpreter goes on to solve again.
+    import subprocess
+    import sys
+
+    script = tmp_path / "interrupt.py"
+    script.write_text(
+        "import os, signal, cvxcnn\n"
+        f"p = {str(PROBLEMS / 'channels_stride.json')!r}\n"
+        "def ctrl_c(phase, done, total):\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "try:\n"
+        "    cvxcnn.solve(p, progress=ctrl_c)\n"
+        "    print('not interrupted')\n"
+        "except KeyboardInterrupt:\n"
+        "    print('interrupted')\n"
+        "print(cvxcnn.solve(p)['status'])\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["interrupted", "optimal"]
