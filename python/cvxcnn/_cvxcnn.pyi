@@ -36,6 +36,3 @@ def predict(result_json: str, x: npt.NDArray[Any], scores: bool = False) -> npt.
 
 def export_network(result_json: str) -> bytes:
     """A result's network as a PyTorch state_dict in safetensors bytes."""
-
-def check_inputs(x: npt.NDArray[Any]) -> list[int]:
-    """Checks inputs as a problem's; returns the per-sample shape."""

@@ -16,7 +16,6 @@ use cvxcnn::pipeline::{self, SolveOptions};
 use cvxcnn::predict::{Predictions, Saved};
 use cvxcnn::problem::{Architecture, Arrays, Problem};
 use cvxcnn::task::{self, Outcome};
-use ndarray::ArrayD;
 use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
@@ -201,7 +200,10 @@ fn solve_options(json: &str) -> PyResult<SolveOptions> {
         ("tol_feas", o.tol_feas.is_some()),
         ("linear_solver", o.linear_solver.is_some()),
     ];
-    let al_only = [("tol_gap", o.tol_gap.is_some()), ("polish", o.polish.is_some())];
+    let al_only = [
+        ("tol_gap", o.tol_gap.is_some()),
+        ("polish", o.polish.is_some()),
+    ];
     let backend = match o.solver.as_deref().unwrap_or("clarabel") {
         "clarabel" => {
             only("al", &al_only)?;
@@ -397,8 +399,8 @@ fn export(
         )));
     }
     let opts = solve_options(options)?;
-    let program = detached(py, progress, |p| pipeline::program(&problem, &opts, p))?
-        .map_err(value_error)?;
+    let program =
+        detached(py, progress, |p| pipeline::program(&problem, &opts, p))?.map_err(value_error)?;
     match format {
         "cbf" => Ok(cvxcnn::export::cbf::write(&program)),
         "mps" => cvxcnn::export::mps::write(&program)
@@ -444,11 +446,7 @@ fn predict<'py>(
             cvxcnn::predict::Model::OneVsRest { networks, .. } => networks.iter().collect(),
         };
         let x = inputs.x;
-        let cols = py.detach(|| {
-            nets.iter()
-                .map(|n| n.forward(x.view()))
-                .collect::<Vec<_>>()
-        });
+        let cols = py.detach(|| nets.iter().map(|n| n.forward(x.view())).collect::<Vec<_>>());
         let n = x.dim().0;
         let out = ndarray::Array2::from_shape_fn((n, cols.len()), |(t, c)| cols[c][t]);
         return Ok(out.into_pyarray(py).into_any());
@@ -467,24 +465,6 @@ fn export_network<'py>(py: Python<'py>, result_json: &str) -> PyResult<Bound<'py
     Ok(PyBytes::new(py, &bytes))
 }
 
-/// Raw `[n, C, L]`/`[n, C, H, W]` inputs checked as a problem's (dtype, NaN, rank, empty axes);
-/// returns the per-sample shape. Used by the estimators to validate before solving.
-#[pyfunction]
-fn check_inputs(x: Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
-    let a = match raw_array("X", &x)? {
-        RawArray::Float(a) => a,
-        RawArray::Int(a) => a.mapv(|v| v as f64),
-    };
-    let _: &ArrayD<f64> = &a;
-    let inputs = cvxcnn::data::inputs_from_array(Path::new("X"), a).map_err(value_error)?;
-    let (_, c, h, w) = inputs.x.dim();
-    Ok(if inputs.one_d {
-        vec![c, w]
-    } else {
-        vec![c, h, w]
-    })
-}
-
 /// The native part of the `cvxcnn` package.
 #[pymodule]
 fn _cvxcnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -492,7 +472,6 @@ fn _cvxcnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(export_network, m)?)?;
-    m.add_function(wrap_pyfunction!(check_inputs, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
