@@ -17,6 +17,7 @@ from ._core import (
     decision_function,
     export,
     export_network,
+    path,
     predict,
     solve,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "decision_function",
     "export",
     "export_network",
+    "path",
     "predict",
     "read_state_dict",
     "solve",

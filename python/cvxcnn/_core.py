@@ -18,6 +18,7 @@ __all__ = [
     "predict",
     "decision_function",
     "export_network",
+    "path",
 ]
 
 #: Problem keys whose value may be an array instead of a path.
@@ -376,3 +377,53 @@ def export_network(
     if format != "safetensors":
         raise ValueError(f'format = "{format}": the network format is "safetensors"')
     _write_atomic(path, _cvxcnn.export_network(_result_json(result)))
+
+
+def path(
+    problem: Problem,
+    betas: "list[float]",
+    *,
+    solver: str = "al",
+    allow_inexact: bool = False,
+    progress: Optional[Progress] = None,
+    **options: Any,
+) -> dict:
+    """Solve one problem for several weight decays, each warm-started from the previous one
+    (``cvxcnn path``).
+
+    Parameters
+    ----------
+    problem : dict or path
+        As for :func:`solve` (a scalar two-layer problem).
+    betas : list of float
+        The weight decays, each finite, > 0 and listed once (usually decreasing).
+    solver : {"al", "fista", "clarabel"}
+        As ``cvxcnn path --solver``.
+    allow_inexact : bool
+        Return a path in which some β did not end ``optimal`` instead of raising
+        :class:`SolverError`.
+    **options
+        ``tol_gap``, ``max_iter``, ``time_limit``, ``polish``, ``reduce``.
+
+    Returns
+    -------
+    dict
+        The path (docs/results.md, "Path files"): one entry per β.
+    """
+    text = _cvxcnn.beta_path(
+        [float(b) for b in betas],
+        options=json.dumps({"solver": solver, **options}),
+        progress=progress,
+        **_problem_args(problem),
+    )
+    report = _with_arrays(json.loads(text))
+    bad = next((e for e in report.get("entries", []) if e.get("status") != "optimal"), None)
+    if bad is not None and not allow_inexact:
+        raise SolverError(
+            f"at β = {bad['beta']} the solver stopped with status {bad['status']} after "
+            f"{bad['iterations']} iterations; raise max_iter/time_limit or loosen tol_gap, or pass "
+            "allow_inexact=True to keep the path",
+            bad["status"],
+            report,
+        )
+    return report

@@ -36,3 +36,13 @@ def predict(result_json: str, x: npt.NDArray[Any], scores: bool = False) -> npt.
 
 def export_network(result_json: str) -> bytes:
     """A result's network as a PyTorch state_dict in safetensors bytes."""
+
+def beta_path(
+    betas: list[float],
+    path: Optional[str] = None,
+    json: Optional[str] = None,
+    arrays: Optional[Mapping[str, npt.NDArray[Any]]] = None,
+    options: str = "{}",
+    progress: Optional[Callable[[str, int, int], Any]] = None,
+) -> str:
+    """The β path JSON (``cvxcnn path``)."""

@@ -465,6 +465,98 @@ fn export_network<'py>(py: Python<'py>, result_json: &str) -> PyResult<Bound<'py
     Ok(PyBytes::new(py, &bytes))
 }
 
+/// Path options (the CLI's `path` flags).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PathOptions {
+    solver: Option<String>,
+    tol_gap: Option<f64>,
+    max_iter: Option<usize>,
+    time_limit: Option<f64>,
+    polish: Option<bool>,
+    reduce: Option<bool>,
+}
+
+/// Solves one problem for several weight decays, each warm-started from the previous one
+/// (`cvxcnn path`); returns the path JSON.
+#[pyfunction]
+#[pyo3(signature = (betas, path=None, json=None, arrays=None, options="{}", progress=None))]
+fn beta_path(
+    py: Python<'_>,
+    betas: Vec<f64>,
+    path: Option<&str>,
+    json: Option<&str>,
+    arrays: Option<Bound<'_, PyDict>>,
+    options: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<String> {
+    use cvxcnn::first_order::al::AlOptions;
+    use cvxcnn::first_order::fista::FistaOptions;
+    use cvxcnn::first_order::path::{self as fpath, PathSolver};
+    let o: PathOptions = serde_json::from_str(options).map_err(|e| {
+        value_error(format!(
+            "{e}; the options are solver, tol_gap, max_iter, time_limit, polish, reduce"
+        ))
+    })?;
+    fpath::check_betas(&betas).map_err(value_error)?;
+    let tol = positive("tol_gap", o.tol_gap, 1e-6)?;
+    let time_limit = positive("time_limit", o.time_limit, f64::INFINITY)?;
+    if o.max_iter == Some(0) {
+        return Err(value_error("max_iter = 0: give at least 1"));
+    }
+    let problem = problem(path, json, arrays.as_ref())?;
+    let solver = match o.solver.as_deref().unwrap_or("al") {
+        "al" => PathSolver::Al,
+        "fista" => PathSolver::Fista,
+        "clarabel" => PathSolver::Clarabel,
+        other => {
+            return Err(value_error(format!(
+                "solver = {other:?}: give \"al\", \"fista\" or \"clarabel\""
+            )));
+        }
+    };
+    fpath::check_problem(&problem, solver).map_err(value_error)?;
+    let solve_options = SolveOptions {
+        reduce: o.reduce.unwrap_or(true),
+        backend: Backend::Clarabel(ClarabelSettings {
+            max_iter: o.max_iter.map_or(200, |m| m.min(u32::MAX as usize) as u32),
+            time_limit,
+            ..ClarabelSettings::default()
+        }),
+        ..SolveOptions::default()
+    };
+    let al_options = AlOptions {
+        tol_gap: tol,
+        max_iter: o.max_iter.unwrap_or(AlOptions::default().max_iter),
+        time_limit,
+        polish: o.polish.unwrap_or(true),
+        ..AlOptions::default()
+    };
+    let fista_options = FistaOptions {
+        tol,
+        max_iter: o.max_iter.unwrap_or(FistaOptions::default().max_iter),
+        time_limit,
+        ..FistaOptions::default()
+    };
+    let report = detached(py, progress, |p| {
+        let prep = match solver {
+            PathSolver::Clarabel => None,
+            _ => Some(pipeline::prepare(&problem, &solve_options, p).map_err(|e| e.to_string())?),
+        };
+        fpath::run(
+            &problem,
+            prep.as_ref(),
+            &solve_options,
+            &betas,
+            solver,
+            &al_options,
+            &fista_options,
+        )
+    })?
+    .map_err(value_error)?;
+    serde_json::to_string(&report).map_err(value_error)
+}
+
 /// The native part of the `cvxcnn` package.
 #[pymodule]
 fn _cvxcnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -472,6 +564,7 @@ fn _cvxcnn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export, m)?)?;
     m.add_function(wrap_pyfunction!(predict, m)?)?;
     m.add_function(wrap_pyfunction!(export_network, m)?)?;
+    m.add_function(wrap_pyfunction!(beta_path, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

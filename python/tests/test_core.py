@@ -178,3 +178,14 @@ def test_ctrl_c_stops_a_solve_with_keyboard_interrupt(tmp_path):
     out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["interrupted", "optimal"]
+
+
+def test_path_equals_the_cli(cli, tmp_path):
+    out = tmp_path / "p.json"
+    cli("path", PROBLEMS / "channels_stride.json", "--betas", "0.2,0.1,0.05", "--quiet", "--out", out)
+    expected = json.loads(out.read_text())
+    got = cvxcnn.path(load_problem_arrays("channels_stride.json"), [0.2, 0.1, 0.05])
+    assert strip_times(got) == strip_times(expected)
+    assert [e["beta"] for e in got["entries"]] == [0.2, 0.1, 0.05]
+    with pytest.raises(ValueError, match="listed once|twice|repeat"):
+        cvxcnn.path(PROBLEMS / "channels_stride.json", [0.1, 0.1])
