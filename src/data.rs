@@ -221,8 +221,18 @@ pub fn load_inputs(path: &Path) -> Result<Inputs> {
 /// read.
 pub fn load_inputs_with_hint(path: &Path, hint: &'static str) -> Result<Inputs> {
     let bytes = read_bytes(path, hint)?;
-    let a = read_float_array(path, &bytes)?;
+    inputs_from_array(path, read_float_array(path, &bytes)?)
+}
+
+/// Inputs `[n, C, L]` or `[n, C, H, W]` given in memory (the Python binding's numpy arrays), checked
+/// as [`load_inputs`] checks a file's; `path` names the array in messages.
+pub fn inputs_from_array(path: &Path, a: ArrayD<f64>) -> Result<Inputs> {
     check_finite(path, "input", a.iter())?;
+    let a = if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    };
     let shape = a.shape().to_vec();
     let (x, one_d) = match shape.len() {
         3 => (
@@ -263,28 +273,11 @@ pub fn load_inputs_with_hint(path: &Path, hint: &'static str) -> Result<Inputs> 
 pub fn load_targets(path: &Path) -> Result<Targets> {
     let bytes = read_bytes(path, FROM_PROBLEM_FILE)?;
     let cur = || Cursor::new(bytes.as_slice());
-    let rank_err = |shape: &[usize]| {
-        Error::input(
-            path,
-            format!(
-                "targets have shape {shape:?}; expected a vector [n] (flatten with y.reshape(-1))"
-            ),
-        )
-    };
     if let Ok(a) = ArrayD::<i64>::read_npy(cur()) {
-        let shape = a.shape().to_vec();
-        return Ok(Targets::Labels(
-            a.into_dimensionality::<Ix1>()
-                .map_err(|_| rank_err(&shape))?,
-        ));
+        return targets_from_array(path, RawArray::Int(a));
     }
     if let Ok(a) = ArrayD::<i32>::read_npy(cur()) {
-        let shape = a.shape().to_vec();
-        return Ok(Targets::Labels(
-            a.mapv(i64::from)
-                .into_dimensionality::<Ix1>()
-                .map_err(|_| rank_err(&shape))?,
-        ));
+        return targets_from_array(path, RawArray::Int(a.mapv(i64::from)));
     }
     let a = read_float_array(path, &bytes).map_err(|_| {
         Error::input(
@@ -295,6 +288,39 @@ pub fn load_targets(path: &Path) -> Result<Targets> {
             ),
         )
     })?;
+    targets_from_array(path, RawArray::Float(a))
+}
+
+/// An array given in memory instead of an `.npy` file (the Python binding's numpy arrays).
+#[derive(Debug, Clone)]
+pub enum RawArray {
+    /// float32 or float64 values.
+    Float(ArrayD<f64>),
+    /// Integer values (class labels).
+    Int(ArrayD<i64>),
+}
+
+/// Targets `[n]` given in memory, checked as [`load_targets`] checks a file's; `path` names the
+/// array in messages.
+pub fn targets_from_array(path: &Path, a: RawArray) -> Result<Targets> {
+    let rank_err = |shape: &[usize]| {
+        Error::input(
+            path,
+            format!(
+                "targets have shape {shape:?}; expected a vector [n] (flatten with y.reshape(-1))"
+            ),
+        )
+    };
+    let a = match a {
+        RawArray::Int(a) => {
+            let shape = a.shape().to_vec();
+            return Ok(Targets::Labels(
+                a.into_dimensionality::<Ix1>()
+                    .map_err(|_| rank_err(&shape))?,
+            ));
+        }
+        RawArray::Float(a) => a,
+    };
     check_finite(path, "target", a.iter())?;
     let shape = a.shape().to_vec();
     Ok(Targets::Real(

@@ -456,3 +456,62 @@ pub fn label_accuracy(predicted: &[i64], labels: &[i64]) -> f64 {
     let right = predicted.iter().zip(labels).filter(|(p, l)| p == l).count();
     right as f64 / labels.len().max(1) as f64
 }
+
+impl Saved {
+    /// The model as a PyTorch `state_dict` in a safetensors file
+    /// ([`crate::network::state_dict`]): a scalar two-layer network, or a one-vs-rest model
+    /// whose classes' networks are stacked (one row of `fc.weight` per class, ascending labels).
+    /// Circular and three-layer networks have no such layout and are refused with the reason.
+    pub fn state_dict(&self) -> Result<Vec<u8>, String> {
+        let nets: Vec<&Network> = match &self.model {
+            Model::Scalar(n) => vec![n],
+            Model::OneVsRest { networks, .. } => networks.iter().collect(),
+        };
+        let mut two = Vec::new();
+        for n in nets {
+            match n {
+                Network::TwoLayer(t) => two.push(t),
+                Network::Circular(_) => {
+                    return Err(
+                        "a circular network has no Conv/Linear state_dict layout (its \
+                                filters are circulant convolutions over the whole signal); use \
+                                the result JSON (docs/results.md, \"Rebuilding a network\")"
+                            .into(),
+                    );
+                }
+                Network::ThreeLayer(_) => {
+                    return Err(
+                        "a three-layer network has no fixed-width PyTorch layout (each \
+                                sub-network has its own inner width); use the result JSON \
+                                (docs/results.md, \"Rebuilding a network\")"
+                            .into(),
+                    );
+                }
+            }
+        }
+        let first = two.first().ok_or("the result holds no network")?;
+        let one_d = self.input_shape.len() == 2;
+        let g = first.geometry;
+        let dims = |v: [usize; 2]| if one_d { vec![v[1]] } else { v.to_vec() };
+        let mut layout = serde_json::json!({
+            "kind": "two_layer",
+            "input_shape": self.input_shape,
+            "kernel": dims(g.kernel),
+            "stride": dims(g.stride),
+            "padding": dims(g.padding),
+            "pooling": first.pooling.name(),
+            "activation": match first.activation {
+                Activation::Relu => "relu",
+                Activation::Linear => "linear",
+            },
+            "bias": first.biases.is_some(),
+        });
+        if let crate::geometry::Pooling::LocalAverage { size } = first.pooling {
+            layout["pool_size"] = dims(size).into();
+        }
+        if let Model::OneVsRest { classes, .. } = &self.model {
+            layout["classes"] = classes.clone().into();
+        }
+        crate::network::state_dict::write(&two, one_d, &layout.to_string())
+    }
+}

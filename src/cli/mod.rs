@@ -5,6 +5,7 @@
 mod args;
 mod compare;
 mod export;
+mod export_network;
 mod global;
 mod output;
 mod path;
@@ -31,6 +32,9 @@ enum Command {
     Certify(solve::SolveArgs),
     /// Write the program `solve` would hand to the solver as CBF, MPS or Clarabel JSON.
     Export(export::ExportArgs),
+    /// Write the decoded network of a result file as a PyTorch state_dict in a safetensors file
+    /// (conv.weight, conv.bias, fc.weight; docs/python.md).
+    ExportNetwork(export_network::ExportNetworkArgs),
     /// Read a CBF or MPS file and solve it.
     SolveFile(export::SolveFileArgs),
     /// Rebuild the network(s) of a result file and print predictions, one line per sample: the
@@ -67,6 +71,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Solve(args) => solve::solve(&args, false),
         Command::Certify(args) => solve::solve(&args, true),
         Command::Export(args) => export::export(&args),
+        Command::ExportNetwork(args) => export_network::export_network(&args),
         Command::SolveFile(args) => export::solve_file(&args),
         Command::Predict(args) => predict::predict(&args),
         Command::Compare(args) => compare::compare(&args),

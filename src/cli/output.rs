@@ -127,6 +127,15 @@ impl Drop for TempFile {
 
 /// Writes `text` to stdout (`None`) or to `out`, as described in the module docs.
 pub(crate) fn write_text(text: &str, out: Option<&Path>) -> Result<(), String> {
+    write_data(text.as_bytes(), out)
+}
+
+/// Writes `bytes` (a binary file) to `out`, as [`write_text`] writes text.
+pub(crate) fn write_bytes(bytes: &[u8], out: &Path) -> Result<(), String> {
+    write_data(bytes, Some(out))
+}
+
+fn write_data(text: &[u8], out: Option<&Path>) -> Result<(), String> {
     let Some(out) = out else {
         return write_stream(&mut std::io::stdout().lock(), text, "stdout");
     };
@@ -144,14 +153,14 @@ pub(crate) fn write_text(text: &str, out: Option<&Path>) -> Result<(), String> {
     }
 }
 
-fn write_stream(w: &mut impl Write, text: &str, name: &str) -> Result<(), String> {
-    w.write_all(text.as_bytes())
+fn write_stream(w: &mut impl Write, text: &[u8], name: &str) -> Result<(), String> {
+    w.write_all(text)
         .and_then(|_| w.flush())
         .map_err(|e| format!("cannot write to {name}: {e}"))
 }
 
 /// Temp file beside `target`, then rename over it.
-fn replace(out: &Path, target: &Path, mode: Option<u32>, text: &str) -> Result<(), String> {
+fn replace(out: &Path, target: &Path, mode: Option<u32>, text: &[u8]) -> Result<(), String> {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = folder_of(target);
     let name = target
@@ -195,7 +204,7 @@ fn replace(out: &Path, target: &Path, mode: Option<u32>, text: &str) -> Result<(
         ));
     };
     let mut tmp = TempFile { path, keep: false };
-    file.write_all(text.as_bytes())
+    file.write_all(text)
         .and_then(|_| file.sync_all())
         .map_err(cannot)?;
     if let Some(mode) = mode {

@@ -50,8 +50,16 @@ pub(crate) fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
     let network = match &args.network {
         None => None,
         Some(path) => {
-            let text = std::fs::read_to_string(path)
+            let bytes = std::fs::read(path)
                 .map_err(|e| format!("{}: {e} (check the --network path)", path.display()))?;
+            // A safetensors network is read once the problem (its shapes) is known: `solve`.
+            if super::export_network::is_safetensors(&bytes) {
+                return Ok(SolveOptions {
+                    network: None,
+                    ..options_without_network(args)?
+                });
+            }
+            let text = String::from_utf8_lossy(&bytes);
             Some(
                 serde_json::from_str::<pipeline::Weights>(&text).map_err(|e| {
                     format!(
@@ -65,6 +73,13 @@ pub(crate) fn options(args: &SolveArgs) -> Result<SolveOptions, String> {
     };
     Ok(SolveOptions {
         network,
+        ..options_without_network(args)?
+    })
+}
+
+fn options_without_network(args: &SolveArgs) -> Result<SolveOptions, String> {
+    Ok(SolveOptions {
+        network: None,
         reduce: !args.no_reduce,
         backend: backend(&args.solver, args.out.is_some())?,
         coupling: args.coupling.choice(),
@@ -83,11 +98,18 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
             "--global and --max-cones are options of cvxcnn certify, not solve".into()
         });
     }
-    let opts = options(args)?;
+    let mut opts = options(args)?;
     if let Some(out) = &args.out {
         check_writable(out, "--out")?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.network
+        && opts.network.is_none()
+    {
+        let bytes = std::fs::read(path)
+            .map_err(|e| format!("{}: {e} (check the --network path)", path.display()))?;
+        opts.network = Some(super::export_network::read_network(path, &bytes, &problem)?);
+    }
     if let (Some(w), Some(path), cvxcnn::problem::Architecture::TwoLayer { geometry, bias, .. }) =
         (&opts.network, &args.network, problem.architecture)
     {

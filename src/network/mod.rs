@@ -18,6 +18,7 @@
 
 mod circular;
 mod conv;
+pub mod state_dict;
 mod three_layer;
 mod train;
 mod two_layer;

@@ -10,10 +10,12 @@
 //! validated once into a [`Problem`]; nothing downstream re-checks user input.
 
 mod architecture;
+mod arrays;
 mod file;
 pub mod memory;
 mod validate;
 
+pub use arrays::Arrays;
 pub use file::*;
 
 use crate::data::Targets;

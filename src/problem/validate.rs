@@ -1,6 +1,7 @@
 //! Validation of a parsed problem file into a [`Problem`]: data loaded, every value checked once,
 //! with messages that name the file, the value and the fix.
 
+use super::arrays::Arrays;
 use super::*;
 use crate::data;
 use ndarray::Axis;
@@ -12,6 +13,17 @@ fn resolve(base: &Path, p: &str) -> PathBuf {
 impl Problem {
     /// Validates a parsed problem file whose relative paths are resolved against `base`.
     pub fn from_file(file: ProblemFile, base: &Path, source: &Path) -> Result<Problem> {
+        Problem::from_file_with(file, base, source, &Arrays::default())
+    }
+
+    /// [`Problem::from_file`] with some data given in memory: a path that names an array of
+    /// `arrays` reads the array instead of a file (`Problem::from_value`).
+    pub(crate) fn from_file_with(
+        file: ProblemFile,
+        base: &Path,
+        source: &Path,
+        arrays: &Arrays,
+    ) -> Result<Problem> {
         let bad = |m: String| Error::input(source, m);
         if !file.beta.is_finite() || file.beta < 0.0 {
             return Err(bad(format!(
@@ -21,8 +33,8 @@ impl Problem {
         }
         let inputs_path = resolve(base, &file.inputs);
         let targets_path = resolve(base, &file.targets);
-        let inputs = data::load_inputs(&inputs_path)?;
-        let targets = data::load_targets(&targets_path)?;
+        let inputs = arrays.inputs(&inputs_path)?;
+        let targets = arrays.targets(&targets_path)?;
         let n = inputs.x.dim().0;
         if targets.len() != n {
             return Err(Error::input(
@@ -92,7 +104,7 @@ impl Problem {
                 Task::OneVsRest { classes, labels }
             }
         };
-        let test = test_set(&file, base, source, &x, inputs.one_d, task_kind)?;
+        let test = test_set(&file, base, source, arrays, &x, inputs.one_d, task_kind)?;
         let architecture =
             super::architecture::architecture(&file, source, &inputs_path, n, &x, inputs.one_d)?;
         let h = architecture.gate_len(x.dim().1, x.dim().3);
@@ -164,6 +176,7 @@ fn test_set(
     file: &ProblemFile,
     base: &Path,
     source: &Path,
+    arrays: &Arrays,
     x: &Array4<f64>,
     one_d: bool,
     task_kind: TaskKind,
@@ -185,8 +198,8 @@ fn test_set(
         }
         (Some(ti), Some(tt)) => {
             let (ti, tt) = (resolve(base, ti), resolve(base, tt));
-            let tin = data::load_inputs(&ti)?;
-            let ttar = data::load_targets(&tt)?;
+            let tin = arrays.inputs(&ti)?;
+            let ttar = arrays.targets(&tt)?;
             let (_, c, hh, ww) = x.dim();
             let (nt, tc, th, tw) = tin.x.dim();
             if (tc, th, tw) != (c, hh, ww) || tin.one_d != one_d {
