@@ -162,6 +162,10 @@ class _ConvexCNN(BaseEstimator):
         }
         if self.filter_norm != "l2":
             problem["filter_norm"] = self.filter_norm
+        # The classifier's loss on its ±1 targets (the regressor's is always squared).
+        loss = getattr(self, "loss", "squared")
+        if loss != "squared":
+            problem["loss"] = loss
         return problem
 
     def _solve(self, problem: dict) -> dict:
@@ -298,6 +302,9 @@ class ConvexCNNClassifier(ClassifierMixin, _ConvexCNN):
     ----------
     n_jobs : int, optional
         Classes solved at once through joblib (its backend: threads, processes, Dask, Ray).
+    loss : {"squared", "logistic", "hinge"}
+        The problem file's ``loss`` on the ±1 targets (docs/problem-files.md): ``"logistic"``
+        (exponential cones) and ``"hinge"`` need ``solver="clarabel"``.
     **others
         As :class:`ConvexCNNRegressor`.
 
@@ -335,6 +342,7 @@ class ConvexCNNClassifier(ClassifierMixin, _ConvexCNN):
         allow_inexact: bool = False,
         verbose: bool = False,
         n_jobs: Optional[int] = None,
+        loss: str = "squared",
     ):
         super().__init__(
             architecture=architecture,
@@ -356,6 +364,7 @@ class ConvexCNNClassifier(ClassifierMixin, _ConvexCNN):
             verbose=verbose,
         )
         self.n_jobs = n_jobs
+        self.loss = loss
 
     def fit(self, X, y):
         """Solve the training problem(s) on ``X`` and labels ``y``.

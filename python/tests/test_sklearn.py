@@ -53,6 +53,27 @@ def test_fit_matches_solve_and_its_certificate():
     assert est.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("loss", ["logistic", "hinge"])
+def test_classification_losses_match_solve(loss):
+    X, y = _data()
+    est = ConvexCNNClassifier(beta=0.05, kernel=3, loss=loss, **FAST).fit(X, y)
+    problem = {
+        "inputs": X.reshape(len(X), 1, -1),
+        "targets": np.where(y == 1, 1.0, -1.0),
+        "architecture": {"kind": "two_layer", "kernel": [3], "pooling": "sum"},
+        "beta": 0.05,
+        "arrangements": FAST["arrangements"],
+        "loss": loss,
+    }
+    result = cvxcnn.solve(problem)
+    squared = ConvexCNNClassifier(beta=0.05, kernel=3, **FAST).fit(X, y)
+    assert est.objective_ == result["objective"]
+    assert est.objective_ != squared.objective_
+    assert est.certificate_["certified"]
+    assert est.certificate_["evidence"]["loss"] == loss
+    assert est.score(X, y) > 0.9
+
+
 def test_multiclass_one_vs_rest_and_n_jobs():
     rng = np.random.default_rng(1)
     X = rng.standard_normal((60, 6))
