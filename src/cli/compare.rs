@@ -23,7 +23,7 @@ pub(crate) struct CompareArgs {
     /// Write the SVG plot of relative gap against time here (atomically).
     #[arg(long)]
     pub(crate) plot: Option<PathBuf>,
-    /// Seconds each solver other than the reference may run (OSQP, FISTA, AL, SGD).
+    /// Seconds each solver other than the reference may run (OSQP, FISTA, AL, SGD, and the generation of the generate row).
     #[arg(long, default_value_t = 10.0, allow_hyphen_values = true)]
     pub(crate) time_limit: f64,
     /// Width of the SGD network (default: the decoded width of Clarabel's solution).
