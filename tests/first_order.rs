@@ -675,9 +675,25 @@ fn polish_certifies_from_a_crude_iterate_and_from_nothing() {
         .result;
         assert!(!crude.converged);
         let zero = Array2::<f64>::zeros(crude.c.dim());
-        for (start, c, cp) in [
-            ("crude", crude.c.view(), crude.c_prime.view()),
-            ("zero", zero.view(), zero.view()),
+        // With `max_add` below the crude iterate's nonzero blocks the master starts from the
+        // heaviest `max_add` of them only; the pricing must bring back the rest.
+        let nonzero = crude
+            .c
+            .outer_iter()
+            .chain(crude.c_prime.outer_iter())
+            .filter(|u| u.iter().any(|&x| x != 0.0))
+            .count();
+        let few = 8;
+        assert!(nonzero > few, "{label}: {nonzero} nonzero blocks");
+        for (start, c, cp, max_add) in [
+            ("crude", crude.c.view(), crude.c_prime.view(), 1000),
+            ("zero", zero.view(), zero.view(), 1000),
+            (
+                "crude, 8 columns",
+                crude.c.view(),
+                crude.c_prime.view(),
+                few,
+            ),
         ] {
             let out = polish::polish(
                 prep.a.view(),
@@ -689,10 +705,17 @@ fn polish_certifies_from_a_crude_iterate_and_from_nothing() {
                 cp,
                 &PolishOptions {
                     tol_gap: 1e-9,
+                    max_add,
                     ..PolishOptions::default()
                 },
                 &|_| {},
             );
+            if max_add == few {
+                assert!(
+                    out.rounds[0].columns <= few,
+                    "{label}: the start was not cut"
+                );
+            }
             eprintln!(
                 "{label} from {start}: {} rounds, objective {:.12} lb {:.12} gap {:.2e} (clarabel {:.12})",
                 out.rounds.len(),
