@@ -118,6 +118,31 @@ fn generated_patterns_never_raise_the_optimum_and_the_same_seed_gives_the_same_g
     assert!((ipm - g).abs() <= 1e-6 * g, "clarabel {ipm} vs al {g}");
 }
 
+/// A time limit cuts the round running at it: the generation stops with `max_time` and never
+/// claims convergence from the inexact residual of a cut solve.
+#[test]
+fn a_time_limit_cuts_the_round_and_never_claims_convergence() {
+    let generate_spec = GenerateSpec {
+        time_limit: 1e-9,
+        ..spec(40, 5)
+    };
+    let p = digits_problem(60, sample(40, 5));
+    let out = generate::generate(&p, &generate_spec, &[], &quiet).expect("generate");
+    let g = &out.generation;
+    assert_eq!(g.rounds, 1, "one round, cut");
+    assert_eq!(g.stop, "max_time");
+    assert!(!g.converged);
+    // The round's AL was stopped by the limit, not run to the rounds' certified gap of 1e-5.
+    let r = &g.history[0];
+    assert!(
+        r.objective - r.lower_bound > 1e-3 * r.objective,
+        "{} vs {} after {} iterations",
+        r.objective,
+        r.lower_bound,
+        r.iterations
+    );
+}
+
 #[test]
 fn a_networks_neurons_seeded_in_bound_the_optimum_by_its_objective() {
     let p = digits_problem(40, sample(20, 1));

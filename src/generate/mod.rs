@@ -258,12 +258,19 @@ pub fn generate(
         let p = grow.prep.arrangement.patterns.len();
         let t = Instant::now();
         let mut loss = DenseLoss::new(grow.prep.a.view(), y);
+        // A round's solve stops at the generation's time limit too: late rounds on thousands of
+        // patterns can take many minutes (measured on digits: one round ran 25 min past a
+        // 20-minute limit).
+        let round_options = AlOptions {
+            time_limit: (spec.time_limit - secs(start)).max(0.0),
+            ..options.clone()
+        };
         let run = al::solve_prepared_with(
             &grow.prep,
             Some(&mut loss),
             y,
             beta,
-            &options,
+            &round_options,
             5,
             warm.as_ref(),
         );
@@ -329,7 +336,15 @@ pub fn generate(
             seconds: secs(start),
         });
         progress("generate", round + 1, spec.rounds);
+        // A solve cut by the time limit gives an inexact residual: finding no violation with it
+        // proves nothing, so the stop is the time limit.
+        let cut = !r.converged && start.elapsed().as_secs_f64() >= spec.time_limit;
         let grown = al::extend_warm(r, added, h);
+        if cut {
+            stop = "max_time";
+            last = Some(grown);
+            break;
+        }
         if added == 0 {
             stop = "no_violation";
             last = Some(grown);

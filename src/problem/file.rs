@@ -215,8 +215,8 @@ pub enum ArrangementsFile {
         /// that, the restricted solve's own accuracy).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tolerance: Option<f64>,
-        /// Seconds for the whole generation (default: none); it stops after the round that
-        /// crosses it.
+        /// Seconds for the whole generation (default: none); the round running at the limit has
+        /// its solve cut there and the generation stops.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time_limit: Option<f64>,
     },
