@@ -48,7 +48,7 @@ pub enum Model {
     },
 }
 
-/// What [`Model::predict`] returns.
+/// What [`Saved::predict`] returns.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predictions {
     /// Network outputs `f(x_t)`.

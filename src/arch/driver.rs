@@ -118,7 +118,7 @@ fn exponential_retry(backend: &Backend, program: &ConicProgram, sol: &Solution) 
     }
 }
 
-/// Clarabel's largest tolerances for the hinge loss ([`backend_for`]).
+/// Clarabel's largest tolerances for the hinge loss (used by the private `backend_for`).
 pub const CLASSIFICATION_TOL: f64 = 1e-10;
 
 /// Solves `problem` on prepared data (which must come from `F::prepare` of a problem with the same

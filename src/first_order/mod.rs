@@ -75,7 +75,7 @@ impl<'a> Operator<'a> {
         self.a.len() >= PARALLEL_WORK && rayon::current_num_threads() > 1
     }
 
-    /// `Σ_i A_i z_i`, summed in fixed chunks of [`APPLY_CHUNK`] patterns added in order, so the
+    /// `Σ_i A_i z_i`, summed in fixed chunks of `APPLY_CHUNK` patterns added in order, so the
     /// floating-point result is the same whatever the threads do and however many there are (a
     /// rayon fold/reduce splits by timing, which made runs differ in the last bits).
     pub fn apply(&self, z: ArrayView2<f64>) -> Array1<f64> {

@@ -7,10 +7,10 @@
 //! from above without enumerating the patterns: it covers the sphere by the `2^h` orthant cones, bounds
 //! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
 //! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
-//! one small NNLS ([`cone::evaluate`]), and splits the open cone with the largest bound through the
+//! one small NNLS (the private `cone::evaluate`), and splits the open cone with the largest bound through the
 //! midpoint of its longest edge, in batches evaluated with rayon and merged in a fixed order. At
 //! every moment `M̄ = max(best, largest open bound)` is a valid upper bound, where `best` is the
-//! largest `|g_v|` seen at a unit filter (kept with the filter). [`certificate`] then scales `v` by
+//! largest `|g_v|` seen at a unit filter (kept with the filter). The private `certificate` then scales `v` by
 //! `θ = β/M̄` into the dual feasible set of the **nonconvex** training problem: `d(θv)` is a lower
 //! bound on its optimum whatever the search's budget (weak duality, docs/math.md §2).
 //!

@@ -7,7 +7,7 @@
 //! s.t.  B_i c_i ≥ 0,  B_i c'_i ≥ 0
 //! ```
 //!
-//! [`program`] writes it in the IR, [`decode`] maps a solution to balanced neurons, and
+//! [`program`] writes it in the IR, [`decode()`] maps a solution to balanced neurons, and
 //! [`TwoLayer`] is its [`Formulation`]; the linear activation ([`crate::arch::linear`]) shares the
 //! network, layout and data reports defined here.
 
