@@ -22,6 +22,7 @@ fn spec(count: usize, seed: u64) -> GenerateSpec {
         add: 200,
         tolerance: 1e-4,
         time_limit: f64::INFINITY,
+        branch_and_bound: None,
     }
 }
 
@@ -283,4 +284,74 @@ fn the_commands_see_the_same_generated_patterns() {
             "{e}"
         );
     }
+    // A branch-and-bound budget that is not a positive number of seconds is named, with the fix.
+    for bad in [serde_json::json!(0), serde_json::json!(-3.5)] {
+        let mut w = v.clone();
+        w["arrangements"]["branch_and_bound"] = bad.clone();
+        std::fs::write(dir.path().join("bad.json"), w.to_string()).unwrap();
+        let o = bin(&[
+            "solve",
+            dir.path().join("bad.json").to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(!o.status.success());
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            e.contains("arrangements.branch_and_bound") && e.contains("positive"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+/// The branch and bound prices where the local search is blind: with no random starts the search
+/// only climbs from the current neurons and stops above the exact optimum; with
+/// `branch_and_bound` every round that finds nothing is checked over every filter, its violating
+/// filters continue the generation, and it ends `proven` at the exact optimum.
+#[test]
+fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() {
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    let blind = GenerateSpec {
+        starts: 0,
+        ..spec(2, 3)
+    };
+    let (local, r) = objective(
+        &signal_problem(ArrangementSpec::Generate(blind.clone())),
+        &SolveOptions::default(),
+    );
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "no_violation", "{g:?}");
+    assert!(
+        local > exact_opt * (1.0 + 1e-4),
+        "the local search alone stops above the optimum: {local} vs {exact_opt}"
+    );
+
+    let with_bnb = GenerateSpec {
+        branch_and_bound: Some(60.0),
+        ..blind
+    };
+    let (proven, r) = objective(
+        &signal_problem(ArrangementSpec::Generate(with_bnb)),
+        &SolveOptions::default(),
+    );
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "proven", "{g:?}");
+    assert!(g.converged);
+    let searches: Vec<_> = g
+        .history
+        .iter()
+        .filter_map(|round| round.branch_and_bound.as_ref())
+        .collect();
+    assert!(
+        searches
+            .iter()
+            .any(|s| s.stop == "violation" && s.best_ratio > 1.0 + 1e-4),
+        "some round's violation came from the branch and bound: {searches:?}"
+    );
+    let last = searches.last().expect("the last round ran it");
+    assert_eq!(last.stop, "target");
+    assert!(last.upper_ratio <= 1.0 + 1e-4, "{last:?}");
+    assert!(
+        (proven - exact_opt).abs() <= 1e-6 * exact_opt,
+        "proven {proven} vs exact {exact_opt}"
+    );
 }

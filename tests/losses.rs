@@ -448,6 +448,7 @@ fn unsupported_combinations_are_refused() {
             add: 5,
             tolerance: 1e-4,
             time_limit: f64::INFINITY,
+            branch_and_bound: None,
         }),
         ..p.clone()
     };

@@ -77,6 +77,19 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
     write_json(&cert, args.out.as_deref())?;
     if c.certified {
         Ok(ExitCode::SUCCESS)
+    } else if s.complete {
+        // The bound is exact for this dual point: more search cannot help, better patterns can.
+        Err(format!(
+            "{}: the global certificate does not close: relative gap {:.3e} > {:.0e}, with the \
+             branch and bound complete (a filter reaches {:.4} β, so the solved patterns miss \
+             some the optimum uses); generate patterns (\"arrangements\": {{\"mode\": \
+             \"generate\", …, \"branch_and_bound\": seconds}}) or sample more; the certificate \
+             was written with \"certified\": false",
+            args.problem.display(),
+            c.relative_gap,
+            cvxcnn::certify::CERTIFIED_REL_GAP,
+            s.dual_value_best / c.beta,
+        ))
     } else {
         Err(format!(
             "{}: the global certificate does not close: relative gap {:.3e} > {:.0e} (the branch \

@@ -12,15 +12,21 @@
 //!    (`--network`: by the reverse map of §2 the optimum then ends ≤ that network's objective) and
 //!    from seeded random starts ([`price::Pricing::ascend`]);
 //! 3. add the patterns of the most violating ones (each with its filter as gate) and go to 1,
-//!    until a round finds no violation, `rounds` rounds or `time_limit` seconds.
+//!    until a round finds no violation, `rounds` rounds or `time_limit` seconds;
+//! 4. with `branch_and_bound` set, a round whose local search finds nothing runs the branch and
+//!    bound of [`crate::global`] on the same residual, stopping at the first filter above the
+//!    threshold: its pattern is added (and the filter starts every later round) and the loop goes
+//!    on; when the bound shows that no filter exceeds the threshold the generation stops `proven`.
 //!
 //! The result is a fixed list of gates — the initial sample and the generated ones — from which
 //! `solve`, `certify`, `export` and `predict` rebuild the same patterns: the same seed gives the same
 //! gates on the same machine and thread count (every parallel step here collects in order).
-//! "Converged" means the search found no violation; only `cvxcnn certify --global` proves none
-//! exists.
+//! "Converged" means the search found no violation; only the branch and bound (`proven`, or
+//! `cvxcnn certify --global` on the final solution) proves none exists.
 
-pub mod price;
+/// The dual value `g_v` and its ascent; it lives with the branch and bound, which bounds the
+/// same function over every filter.
+pub use crate::global::price;
 
 use crate::arch::formulation::Prepared;
 use crate::arch::options::{Progress, SolveOptions};
@@ -32,8 +38,9 @@ use crate::error::{Error, Result};
 use crate::first_order::al::{self, AlOptions, AlResult};
 use crate::first_order::dense::DenseLoss;
 use crate::geometry::{Activation, FilterNorm, Pooling};
+use crate::global;
 use crate::problem::{
-    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem,
+    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem, RoundSearch,
 };
 use crate::reduce;
 use ndarray::{Array1, Array2, Array3, Axis, concatenate};
@@ -251,6 +258,8 @@ pub fn generate(
     };
     let mut warm: Option<AlResult> = None;
     let mut last: Option<AlResult> = None;
+    // The network's neurons, then every filter the branch and bound found: starts of every round.
+    let mut seeds_and_found: Vec<Vec<f64>> = seeds.to_vec();
     let mut history = Vec::new();
     let mut starts_tried = 0;
     let mut stop = "max_rounds";
@@ -287,7 +296,7 @@ pub fn generate(
         }
         let v = &problem.y - &fitted;
         let pricing = Pricing::new(grow.prep.patches.stacked(), &grow.alpha, v.view());
-        let starts = starts(&r, seeds, spec, round, h);
+        let starts = starts(&r, &seeds_and_found, spec, round, h);
         starts_tried += starts.len();
         let found: Vec<Option<Found>> = starts
             .par_iter()
@@ -311,10 +320,56 @@ pub fn generate(
             }
         }
         violated.sort_by(|a, b| b.0.total_cmp(&a.0));
-        let count = violated.len();
+        let mut count = violated.len();
         violated.truncate(spec.add);
-        let added = violated.len();
         let search_s = secs(t);
+        // A solve cut by the time limit gives an inexact residual: finding no violation with it
+        // proves nothing, so the stop is the time limit.
+        let cut = !r.converged && start.elapsed().as_secs_f64() >= spec.time_limit;
+        // The local search found nothing: the branch and bound prices over every filter.
+        let mut bnb = None;
+        let mut proven = false;
+        if let Some(bnb_s) = spec.branch_and_bound
+            && violated.is_empty()
+            && !cut
+        {
+            let s = global::search(
+                grow.prep.patches.stacked(),
+                &grow.alpha,
+                v.view(),
+                &global::Options {
+                    target: Some(threshold),
+                    stop_above: Some(threshold),
+                    time_limit: bnb_s.min((spec.time_limit - secs(start)).max(0.0)),
+                    starts: neurons(&r),
+                    ..global::Options::default()
+                },
+                &|_, _, _| {},
+            );
+            proven = s.dual_value_upper <= threshold;
+            if s.dual_value_best > threshold {
+                let on = pattern_of(grow.prep.patches.stacked(), &s.best_filter);
+                if on.iter().any(|&b| b) && !grow.seen.contains(&on) {
+                    count = 1;
+                    seeds_and_found.push(s.best_filter.clone());
+                    violated.push((
+                        s.dual_value_best,
+                        Pattern {
+                            gate: s.best_filter.clone(),
+                            on,
+                        },
+                    ));
+                }
+            }
+            bnb = Some(RoundSearch {
+                best_ratio: s.dual_value_best / beta,
+                upper_ratio: s.dual_value_upper / beta,
+                stop: s.stop.name(),
+                cones: s.cones_explored,
+                seconds: s.seconds,
+            });
+        }
+        let added = violated.len();
         let t = Instant::now();
         let new: Vec<Pattern> = violated.into_iter().map(|(_, p)| p).collect();
         gates.extend(new.iter().map(|p| p.gate.clone()));
@@ -334,19 +389,23 @@ pub fn generate(
             search_s,
             add_s: secs(t),
             seconds: secs(start),
+            branch_and_bound: bnb,
         });
         progress("generate", round + 1, spec.rounds);
-        // A solve cut by the time limit gives an inexact residual: finding no violation with it
-        // proves nothing, so the stop is the time limit.
-        let cut = !r.converged && start.elapsed().as_secs_f64() >= spec.time_limit;
         let grown = al::extend_warm(r, added, h);
         if cut {
             stop = "max_time";
-            last = Some(grown);
+            // A solve cut mid-stretch can leave an iterate far from any optimum (measured on
+            // digits: objective 7e27 after 157 rounds); the previous round's solution, grown by
+            // this round's patterns, is the better warm start for the final solve.
+            last = Some(match warm.take() {
+                Some(previous) => al::extend_warm(previous, added, h),
+                None => grown,
+            });
             break;
         }
         if added == 0 {
-            stop = "no_violation";
+            stop = if proven { "proven" } else { "no_violation" };
             last = Some(grown);
             break;
         }
@@ -365,7 +424,7 @@ pub fn generate(
         initial_patterns,
         generated_patterns: total - initial_patterns,
         rounds: history.len(),
-        converged: stop == "no_violation",
+        converged: stop == "no_violation" || stop == "proven",
         stop,
         starts_tried,
         network_seeds: seeds.len(),
@@ -381,6 +440,16 @@ pub fn generate(
         prep: grow.prep,
         warm: last.expect("at least one round ran (rounds ≥ 1)"),
     })
+}
+
+/// The nonzero filters of a solution (both blocks): the branch and bound's starts.
+fn neurons(r: &AlResult) -> Vec<Vec<f64>> {
+    [&r.c, &r.c_prime]
+        .into_iter()
+        .flat_map(|block| block.outer_iter())
+        .filter(|row| row.iter().any(|&v| v != 0.0))
+        .map(|row| row.to_vec())
+        .collect()
 }
 
 /// The starts of a round: every current neuron (with the sign of its block), every seed and

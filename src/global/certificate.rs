@@ -30,6 +30,10 @@ pub struct GlobalCertificate {
     pub certificate: Certificate,
     /// What the search did.
     pub global_search: Search,
+    /// What pattern generation did before the solve (`"mode": "generate"` only; the `generation`
+    /// object of `solve`'s result).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generation: Option<crate::problem::Generation>,
 }
 
 /// Refuses what the branch and bound does not cover, naming what is supported.
@@ -196,6 +200,7 @@ pub fn certify_report(
             report.certificate.patterns,
         ),
         global_search: found,
+        generation: report.generation.clone(),
     })
 }
 

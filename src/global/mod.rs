@@ -3,7 +3,7 @@
 //!
 //! For a dual vector `v` the dual constraint over **every** pattern is
 //! `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)| ≤ β` with `g_v(u) = Σ_r w_r relu(m_r·u)` over the rows of the
-//! stacked patches (`w_r = α_k v_t`, [`crate::generate::price::Pricing`]). [`search`] bounds `M(v)`
+//! stacked patches (`w_r = α_k v_t`, [`price::Pricing`]). [`search`] bounds `M(v)`
 //! from above without enumerating the patterns: it covers the sphere by the `2^h` orthant cones, bounds
 //! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
 //! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
@@ -19,13 +19,14 @@
 
 mod certificate;
 pub(crate) mod cone;
+pub mod price;
 
 pub use certificate::{GlobalCertificate, certify_report, check, residual};
 
 use crate::arch::options::Progress;
-use crate::generate::price::Pricing;
 use cone::{Cone, Evaluated, Rows};
 use ndarray::{ArrayView1, ArrayView2};
+use price::Pricing;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::cmp::Ordering;
@@ -64,6 +65,9 @@ pub struct Options {
     pub max_cones: usize,
     /// Unit-sphere starts for the ascent that seeds `best` (each tried with both signs).
     pub starts: Vec<Vec<f64>>,
+    /// Stop as soon as `best` exceeds this (pattern generation needs one violating filter, not
+    /// the bound).
+    pub stop_above: Option<f64>,
 }
 
 impl Default for Options {
@@ -74,6 +78,7 @@ impl Default for Options {
             time_limit: f64::INFINITY,
             max_cones: usize::MAX,
             starts: Vec::new(),
+            stop_above: None,
         }
     }
 }
@@ -92,10 +97,13 @@ pub enum Stop {
     NodeLimit,
     /// The open cones reached [`MEMORY_BUDGET`].
     MemoryLimit,
+    /// `best` exceeded `stop_above`.
+    Violation,
 }
 
 impl Stop {
-    /// The name in the certificate (`gap`, `target`, `time_limit`, `node_limit`, `memory_limit`).
+    /// The name in the certificate (`gap`, `target`, `time_limit`, `node_limit`, `memory_limit`;
+    /// `violation` only inside pattern generation).
     pub fn name(self) -> &'static str {
         match self {
             Stop::Gap => "gap",
@@ -103,6 +111,7 @@ impl Stop {
             Stop::TimeLimit => "time_limit",
             Stop::NodeLimit => "node_limit",
             Stop::MemoryLimit => "memory_limit",
+            Stop::Violation => "violation",
         }
     }
 }
@@ -306,6 +315,9 @@ pub fn search(
                 (elapsed.min(options.time_limit) * 10.0) as usize,
                 (options.time_limit * 10.0) as usize,
             );
+        }
+        if options.stop_above.is_some_and(|a| best.value > a) {
+            break Stop::Violation;
         }
         if upper - best.value <= options.tolerance * upper {
             break Stop::Gap;

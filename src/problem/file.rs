@@ -219,6 +219,11 @@ pub enum ArrangementsFile {
         /// its solve cut there and the generation stops.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time_limit: Option<f64>,
+        /// Seconds of branch and bound per round in which the local search finds no violation
+        /// (default: none, no branch and bound): it prices the residual over every filter, and a
+        /// violating filter it finds continues the generation.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch_and_bound: Option<f64>,
     },
 }
 

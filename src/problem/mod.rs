@@ -108,6 +108,9 @@ pub struct GenerateSpec {
     pub tolerance: f64,
     /// Seconds for the generation.
     pub time_limit: f64,
+    /// Seconds of branch and bound per round whose local search finds no violation (none: off).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_and_bound: Option<f64>,
 }
 
 impl GenerateSpec {
@@ -123,6 +126,7 @@ impl GenerateSpec {
             add: 300,
             tolerance: 1e-4,
             time_limit: f64::INFINITY,
+            branch_and_bound: None,
         }
     }
 }
@@ -154,6 +158,28 @@ pub struct GenerationRound {
     pub add_s: f64,
     /// Seconds since the generation started.
     pub seconds: f64,
+    /// The branch and bound run after this round's local search found no violation (only with
+    /// `branch_and_bound`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_and_bound: Option<RoundSearch>,
+}
+
+/// What a generation round's branch and bound found (the `branch_and_bound` object of a round in
+/// `generation.history`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoundSearch {
+    /// The largest dual value `|g_v(u)|` it found, over `β`.
+    pub best_ratio: f64,
+    /// Its upper bound on `max_{‖u‖ ≤ 1} |g_v(u)|`, over `β`.
+    pub upper_ratio: f64,
+    /// Why it stopped: `violation` (a filter above `β (1 + tolerance)`, whose pattern is added),
+    /// `target` (no filter can exceed `β (1 + tolerance)`: proven), `time_limit`, `node_limit` or
+    /// `memory_limit`.
+    pub stop: &'static str,
+    /// Cones evaluated.
+    pub cones: usize,
+    /// Seconds.
+    pub seconds: f64,
 }
 
 /// What pattern generation did (the result's `generation` object).
@@ -168,10 +194,11 @@ pub struct Generation {
     /// Rounds run.
     pub rounds: usize,
     /// True when the last round's search found no violation (no filter with dual value above
-    /// `β (1 + tolerance)`): the patterns are optimal as far as the search can tell — not a proof
-    /// (`cvxcnn certify --global` bounds every filter).
+    /// `β (1 + tolerance)`): the patterns are optimal as far as the search can tell — a proof only
+    /// when `stop` is `proven` (`cvxcnn certify --global` bounds every filter).
     pub converged: bool,
-    /// `no_violation`, `max_rounds` or `max_time`.
+    /// `no_violation`, `proven` (the branch and bound showed that no filter's dual value exceeds
+    /// `β (1 + tolerance)` at the last round's residual), `max_rounds` or `max_time`.
     pub stop: &'static str,
     /// Starts of the search over all rounds.
     pub starts_tried: usize,

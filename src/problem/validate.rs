@@ -289,6 +289,7 @@ fn arrangements(
             add,
             tolerance,
             time_limit,
+            branch_and_bound,
         } => {
             let positive = |name: &str, v: usize| {
                 if v == 0 {
@@ -310,6 +311,16 @@ fn arrangements(
                     "arrangements.time_limit = {time_limit}; give a positive number of seconds"
                 )));
             }
+            let branch_and_bound = match branch_and_bound {
+                None => None,
+                Some(s) if s.is_finite() && *s > 0.0 => Some(*s),
+                Some(s) => {
+                    return Err(bad(format!(
+                        "arrangements.branch_and_bound = {s}; give a positive, finite number of \
+                         seconds per search (e.g. 300), or leave it out"
+                    )));
+                }
+            };
             ArrangementSpec::Generate(GenerateSpec {
                 count: positive("count", *count)?,
                 seed: *seed,
@@ -318,6 +329,7 @@ fn arrangements(
                 add: positive("add", add.unwrap_or(defaults.add))?,
                 tolerance,
                 time_limit,
+                branch_and_bound,
             })
         }
     })
