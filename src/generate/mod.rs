@@ -329,6 +329,8 @@ pub fn generate(
         // The local search found nothing: the branch and bound prices over every filter.
         let mut bnb = None;
         let mut proven = false;
+        // The branch and bound stopped undecided by the generation's own clock.
+        let mut bnb_cut = false;
         if let Some(bnb_s) = spec.branch_and_bound
             && violated.is_empty()
             && !cut
@@ -347,6 +349,7 @@ pub fn generate(
                 &|_, _, _| {},
             );
             proven = s.dual_value_upper <= threshold;
+            bnb_cut = s.stop == global::Stop::TimeLimit && secs(start) >= spec.time_limit;
             if s.dual_value_best > threshold {
                 let on = pattern_of(grow.prep.patches.stacked(), &s.best_filter);
                 if on.iter().any(|&b| b) && !grow.seen.contains(&on) {
@@ -405,7 +408,13 @@ pub fn generate(
             break;
         }
         if added == 0 {
-            stop = if proven { "proven" } else { "no_violation" };
+            stop = if proven {
+                "proven"
+            } else if bnb_cut {
+                "max_time"
+            } else {
+                "no_violation"
+            };
             last = Some(grown);
             break;
         }
