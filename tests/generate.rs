@@ -265,20 +265,20 @@ fn the_commands_see_the_same_generated_patterns() {
         serde_json::from_slice(&bin(&["solve", p, "--quiet"]).stdout).unwrap();
     assert_eq!(again["objective"], r["objective"]);
     // Refusals name the mode to use instead.
+    let refusal = |w: &serde_json::Value| {
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, w.to_string()).unwrap();
+        let o = bin(&["solve", bad.to_str().unwrap(), "--quiet"]);
+        assert!(!o.status.success(), "{w} is refused");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
     for (key, value, needle) in [
         ("pooling", serde_json::json!("max"), "max pooling"),
         ("activation", serde_json::json!("linear"), "linear network"),
     ] {
         let mut w = v.clone();
         w["architecture"][key] = value;
-        std::fs::write(dir.path().join("bad.json"), w.to_string()).unwrap();
-        let o = bin(&[
-            "solve",
-            dir.path().join("bad.json").to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(!o.status.success());
-        let e = String::from_utf8_lossy(&o.stderr);
+        let e = refusal(&w);
         assert!(
             e.contains(needle) && e.contains("\"mode\": \"sample\""),
             "{e}"
@@ -288,14 +288,7 @@ fn the_commands_see_the_same_generated_patterns() {
     for bad in [serde_json::json!(0), serde_json::json!(-3.5)] {
         let mut w = v.clone();
         w["arrangements"]["branch_and_bound"] = bad.clone();
-        std::fs::write(dir.path().join("bad.json"), w.to_string()).unwrap();
-        let o = bin(&[
-            "solve",
-            dir.path().join("bad.json").to_str().unwrap(),
-            "--quiet",
-        ]);
-        assert!(!o.status.success());
-        let e = String::from_utf8_lossy(&o.stderr);
+        let e = refusal(&w);
         assert!(
             e.contains("arrangements.branch_and_bound") && e.contains("positive"),
             "{bad}: {e}"

@@ -24,12 +24,11 @@
 //! (when |E| > 4h); and the QR-based Lawson–Hanson solver, whose KKT residual feeds the vertex
 //! search.
 
-use std::collections::VecDeque;
-
 use ndarray::ArrayView2;
 
 use super::cache::SimplexCache;
 use super::gate::least_distance_gate;
+use super::units::{UnitRows, dedup, fixed_direction};
 use crate::linalg::{GramNnls, NnlsWork, W_TOL, axpy, dot4, unit_into};
 
 /// Smallest relative tolerance accepted by [`irredundant_rows`]: residuals of a few ulps are noise.
@@ -38,8 +37,6 @@ const MIN_TOL: f64 = 1e-12;
 const MAX_TOL: f64 = 0.1;
 /// Tolerance used when the caller passes NaN.
 const DEFAULT_TOL: f64 = 1e-9;
-/// Unit rows closer than this (Euclidean) are the same direction.
-const DUP_TOL: f64 = 1e-12;
 /// A row is strictly inside the open half-space of the gate ĝ when û·ĝ > GOOD_MIN.
 const GOOD_MIN: f64 = 1e-11;
 /// The mean row direction is used as gate when every row has at least this margin.
@@ -80,32 +77,17 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
     let tol = clamp_tol(tol);
 
     // 1. Unit rows; zero rows dropped, non-finite rows kept unconditionally.
-    let mut always = Vec::new();
-    let mut idx = Vec::new();
-    let mut units = Vec::new();
-    for (i, row) in b.rows().into_iter().enumerate() {
-        if row.iter().any(|v| !v.is_finite()) {
-            always.push(i);
-            continue;
-        }
-        let start = units.len();
-        units.resize(start + h, 0.0);
-        if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
-            idx.push(i);
-        } else {
-            units.truncate(start);
-        }
-    }
+    let rows = UnitRows::of(b, 0..b.nrows());
 
     // 2. One row per direction (the first index).
-    let (reps, u, _) = dedup(&idx, &units, h);
+    let (reps, u, _) = dedup(&rows.idx, &rows.units, h);
 
     // 3. Reduce.
     let mut out: Vec<usize> = irredundant_units(&u, h, interior, tol)
         .into_iter()
         .map(|pos| reps[pos])
         .collect();
-    out.extend(always);
+    out.extend(rows.non_finite);
     out.sort_unstable();
     out
 }
@@ -141,24 +123,17 @@ impl SignedUnits {
     /// Units of the rows `rows` of `b` (indices into `b`); `None` when a row is not finite (the
     /// caller then reduces every pattern with [`irredundant_rows`], which keeps such rows).
     pub(crate) fn new(b: ArrayView2<f64>, rows: &[usize]) -> Option<SignedUnits> {
-        let h = b.ncols();
-        let mut idx = Vec::new();
-        let mut units = Vec::new();
-        for &i in rows {
-            let row = b.row(i);
-            if row.iter().any(|v| !v.is_finite()) {
-                return None;
-            }
-            let start = units.len();
-            units.resize(start + h, 0.0);
-            if unit_into(row.iter().copied(), &mut units[start..]).is_some() {
-                idx.push(i);
-            } else {
-                units.truncate(start);
-            }
+        let unit = UnitRows::of(b, rows.iter().copied());
+        if !unit.non_finite.is_empty() {
+            return None;
         }
-        let (reps, u, twins) = dedup(&idx, &units, h);
-        Some(SignedUnits { h, reps, u, twins })
+        let (reps, u, twins) = dedup(&unit.idx, &unit.units, b.ncols());
+        Some(SignedUnits {
+            h: b.ncols(),
+            reps,
+            u,
+            twins,
+        })
     }
 
     /// [`irredundant_rows`] of the rows `sign(k)·b_k` (sign ±1 by `on`, indexed by row of `b`),
@@ -206,88 +181,6 @@ fn clamp_tol(tol: f64) -> f64 {
     } else {
         tol.clamp(MIN_TOL, MAX_TOL)
     }
-}
-
-/// A fixed, generic-looking direction in ℝʰ (SplitMix64 from a seed): deterministic tie-breaks.
-fn fixed_direction(h: usize, seed: u64) -> Vec<f64> {
-    let mut state = seed;
-    (0..h)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            // 53 random bits in [0, 1), mapped to [−1, 1).
-            (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-        })
-        .collect()
-}
-
-/// Groups the unit rows (`units`, row i belongs to original index `idx[i]`, ascending) by
-/// direction and returns the first original index of every direction with its unit row, and
-/// every other row as (original index, position of its direction among the first ones).
-///
-/// Rows are sorted by a generic projection s·û, so equal directions are neighbours within a
-/// window of width ~DUP_TOL·‖s‖; each row is compared only with the group representatives in that
-/// window (exact duplicates cost O(1) each, whatever their number).
-fn dedup(idx: &[usize], units: &[f64], h: usize) -> (Vec<usize>, Vec<f64>, Vec<(usize, usize)>) {
-    let n = idx.len();
-    if h == 0 || n == 0 {
-        return (Vec::new(), Vec::new(), Vec::new());
-    }
-    let row = |i: usize| &units[i * h..(i + 1) * h];
-    let s = fixed_direction(h, 0x5eed_0001);
-    let s_l2 = dot4(&s, &s).sqrt();
-    let s_l1: f64 = s.iter().map(|v| v.abs()).sum();
-    let keys: Vec<f64> = (0..n).map(|i| dot4(&s, row(i))).collect();
-    let mut sorted: Vec<(f64, usize)> = keys.iter().copied().zip(0..n).collect();
-    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let width = 2.0 * DUP_TOL * s_l2 + 8.0 * f64::EPSILON * s_l1;
-
-    let mut group = vec![0usize; n];
-    let mut window: VecDeque<usize> = VecDeque::new();
-    for &(_, i) in &sorted {
-        while let Some(&f) = window.front() {
-            if keys[i] - keys[f] > width {
-                window.pop_front();
-            } else {
-                break;
-            }
-        }
-        let ui = row(i);
-        let found = window.iter().copied().find(|&r| {
-            let d2: f64 = ui.iter().zip(row(r)).map(|(a, b)| (a - b) * (a - b)).sum();
-            d2 <= DUP_TOL * DUP_TOL
-        });
-        match found {
-            Some(r) => group[i] = r,
-            None => {
-                group[i] = i;
-                window.push_back(i);
-            }
-        }
-    }
-    // First (smallest) position of each group; positions are in original-index order.
-    let mut first = vec![usize::MAX; n];
-    for (i, &g) in group.iter().enumerate() {
-        first[g] = first[g].min(i);
-    }
-    let mut reps = Vec::new();
-    let mut u = Vec::new();
-    let mut rep_pos = vec![usize::MAX; n];
-    for i in 0..n {
-        if first[group[i]] == i {
-            rep_pos[i] = reps.len();
-            reps.push(idx[i]);
-            u.extend_from_slice(row(i));
-        }
-    }
-    let twins = (0..n)
-        .filter(|&i| first[group[i]] != i)
-        .map(|i| (idx[i], rep_pos[first[group[i]]]))
-        .collect();
-    (reps, u, twins)
 }
 
 /// With more than SCREEN_FACTOR·h kept rows, a redundancy test first tries the 3h kept rows most

@@ -15,6 +15,7 @@ mod cache;
 pub mod cone;
 mod extreme;
 mod gate;
+mod units;
 
 use crate::arrangement::ConeRows;
 use crate::arrangement::{Arrangement, PatternKind};
