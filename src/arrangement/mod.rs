@@ -19,9 +19,10 @@ pub mod exact;
 pub mod max_pool;
 
 use crate::error::Result;
+use crate::linalg::row_dots;
 use crate::patches::Patches;
 use crate::problem::ArrangementSpec;
-use ndarray::{Array1, Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -100,11 +101,13 @@ impl Arrangement {
     }
 }
 
-/// The pattern of gate `g` on the rows of `m` (zero rows off).
+/// The pattern of gate `g` on the rows of `m` (zero rows off): `m_r·g ≥ 0`, summed left to right.
 pub fn pattern_of(m: ArrayView2<f64>, g: &[f64]) -> Vec<bool> {
-    let g = Array1::from(g.to_vec());
-    m.outer_iter()
-        .map(|row| row.iter().any(|&v| v != 0.0) && row.dot(&g) >= 0.0)
+    row_dots(m, g)
+        .into_iter()
+        .enumerate()
+        // A zero row has a zero product: only then is the row itself looked at.
+        .map(|(r, v)| v > 0.0 || (v == 0.0 && m.row(r).iter().any(|&x| x != 0.0)))
         .collect()
 }
 
@@ -166,12 +169,23 @@ fn distinct_patterns(
     let mut gates = gates.into_iter().peekable();
     while gates.peek().is_some() {
         let chunk: Vec<Vec<f64>> = gates.by_ref().take(PATTERN_CHUNK).collect();
-        let ons: Vec<Vec<bool>> = chunk.par_iter().map(|g| pattern(g)).collect();
-        for (gate, on) in chunk.into_iter().zip(ons) {
-            if !on.iter().any(|&b| b) {
+        // Each pattern with its bits packed in words: what the set of seen patterns hashes.
+        let ons: Vec<(Vec<bool>, Vec<u64>)> = chunk
+            .par_iter()
+            .map(|g| {
+                let on = pattern(g);
+                let key = on
+                    .chunks(64)
+                    .map(|c| c.iter().rev().fold(0u64, |w, &b| (w << 1) | b as u64))
+                    .collect();
+                (on, key)
+            })
+            .collect();
+        for (gate, (on, key)) in chunk.into_iter().zip(ons) {
+            if key.iter().all(|&w| w == 0) {
                 continue;
             }
-            if seen.insert(on.clone()) {
+            if seen.insert(key) {
                 patterns.push(Pattern { gate, on });
             }
         }
@@ -181,12 +195,11 @@ fn distinct_patterns(
 
 /// Values `(2D_i − I) M c` of every row of the full cone of pattern `on` at `c` (`nK` values).
 pub fn cone_values(m: ndarray::ArrayView2<f64>, on: &[bool], c: &[f64]) -> Vec<f64> {
-    let c = ndarray::ArrayView1::from(c);
-    m.outer_iter()
-        .zip(on)
-        .map(|(row, &o)| {
-            let v = row.dot(&c);
-            if o { v } else { -v }
-        })
-        .collect()
+    let mut v = row_dots(m, c);
+    for (x, &o) in v.iter_mut().zip(on) {
+        if !o {
+            *x = -*x;
+        }
+    }
+    v
 }

@@ -8,6 +8,7 @@
 //! (the loss, its gradient and the dual quantities all follow from `AᵀA`, `Aᵀy` and `‖y‖²`).
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use ndarray::{ArrayView1, ArrayView3};
@@ -22,6 +23,30 @@ fn par(work: usize) -> Par {
     } else {
         Par::Seq
     }
+}
+
+/// `L·R` for `R = Lᵀ`: the lower triangle computed (half the flops of a full product) and
+/// mirrored, so the result is exactly symmetric.
+fn symmetric_product(l: MatRef<f64>, r: MatRef<f64>, par: Par) -> Mat<f64> {
+    let k = l.nrows();
+    let mut g = Mat::<f64>::zeros(k, k);
+    triangular::matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        l,
+        BlockStructure::Rectangular,
+        r,
+        BlockStructure::Rectangular,
+        1.0,
+        par,
+    );
+    for j in 0..k {
+        for i in j + 1..k {
+            g[(j, i)] = g[(i, j)];
+        }
+    }
+    g
 }
 
 enum Mode {
@@ -70,15 +95,7 @@ impl DenseLoss {
         let yy = yv.iter().map(|v| v * v).sum();
         let work = n * n * hp.min(n.max(1));
         if n <= hp {
-            let mut aat = Mat::<f64>::zeros(n, n);
-            matmul(
-                aat.as_mut(),
-                Accum::Replace,
-                a.as_ref(),
-                a.transpose(),
-                1.0,
-                par(work),
-            );
+            let aat = symmetric_product(a.as_ref(), a.transpose(), par(work));
             let mut aaty = vec![0.0; n];
             gemv(a.as_ref(), &aty, &mut aaty);
             Self {
@@ -92,15 +109,7 @@ impl DenseLoss {
                 factor: None,
             }
         } else {
-            let mut ata = Mat::<f64>::zeros(hp, hp);
-            matmul(
-                ata.as_mut(),
-                Accum::Replace,
-                a.transpose(),
-                a.as_ref(),
-                1.0,
-                par(n * hp * hp),
-            );
+            let ata = symmetric_product(a.transpose(), a.as_ref(), par(n * hp * hp));
             drop(a);
             Self {
                 n,

@@ -15,6 +15,7 @@ mod cache;
 pub mod cone;
 mod extreme;
 mod gate;
+mod rows;
 mod units;
 
 use crate::arrangement::ConeRows;
@@ -107,6 +108,10 @@ pub fn add_violated(
     let found: Vec<(usize, Vec<usize>, f64)> = blocks
         .par_iter()
         .map(|(i, c)| {
+            // A zero block meets every row with equality: nothing to compute.
+            if c.iter().all(|&v| v == 0.0) {
+                return (*i, Vec::new(), 0.0);
+            }
             let vals = arrangement.cone_values(m, *i, c);
             let worst = vals.iter().fold(0.0_f64, |a, &v| a.max(-v));
             let bad: Vec<usize> = vals

@@ -201,8 +201,13 @@ pub fn full_violation(
         (0..arrangement.patterns.len())
             .into_par_iter()
             .map(|i| {
+                let xi = x.row(i).to_vec();
+                // A zero block meets every row with equality.
+                if xi.iter().all(|&v| v == 0.0) {
+                    return 0.0;
+                }
                 arrangement
-                    .cone_values(m, i, &x.row(i).to_vec())
+                    .cone_values(m, i, &xi)
                     .iter()
                     .fold(0.0_f64, |w, v| w.max(-v))
             })
