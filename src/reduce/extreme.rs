@@ -34,6 +34,7 @@ use ndarray::ArrayView2;
 
 use super::cache::SimplexCache;
 use super::gate::least_distance_gate;
+pub(crate) use super::rows::SignedUnits;
 use super::rows::{Base, Rows};
 use super::units::{UnitRows, dedup, fixed_direction};
 use crate::linalg::{GramNnls, NnlsWork, W_TOL, axpy, dot4, unit_into};
@@ -104,7 +105,7 @@ pub fn irredundant_rows(b: ArrayView2<f64>, interior: Option<&[f64]>, tol: f64) 
 /// tolerance already clamped: the positions of the kept rows, in no particular order. Rows should
 /// be distinct directions; a repeated direction is harmless (the copy is certified redundant
 /// against the kept one) but costs a test.
-fn irredundant_units(rows: Rows, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
+pub(super) fn irredundant_units(rows: Rows, interior: Option<&[f64]>, tol: f64) -> Vec<usize> {
     if rows.len() == 0 {
         return Vec::new();
     }
@@ -113,70 +114,8 @@ fn irredundant_units(rows: Rows, interior: Option<&[f64]>, tol: f64) -> Vec<usiz
     red.run()
 }
 
-/// The nonzero, finite rows of a matrix as unit rows, one per direction, prepared once so that
-/// many sign patterns can be reduced on them ([`SignedUnits::irredundant`]). ReLU cone rows are
-/// `±m_k`, and a row's unit vector under either sign is the same bits negated, so the
-/// normalization and the grouping of equal directions are done once for every pattern.
-pub(crate) struct SignedUnits {
-    /// Row of every direction's first row, ascending.
-    reps: Vec<usize>,
-    /// Their unit rows (and negations).
-    base: Base,
-    /// Every other row of a direction: (row, position of its direction in `reps`).
-    twins: Vec<(usize, usize)>,
-}
-
-impl SignedUnits {
-    /// Units of the rows `rows` of `b` (indices into `b`); `None` when a row is not finite (the
-    /// caller then reduces every pattern with [`irredundant_rows`], which keeps such rows).
-    pub(crate) fn new(b: ArrayView2<f64>, rows: &[usize]) -> Option<SignedUnits> {
-        let unit = UnitRows::of(b, rows.iter().copied());
-        if !unit.non_finite.is_empty() {
-            return None;
-        }
-        let (reps, u, twins) = dedup(&unit.idx, &unit.units, b.ncols());
-        Some(SignedUnits {
-            reps,
-            base: Base::new(u, b.ncols(), true),
-            twins,
-        })
-    }
-
-    /// [`irredundant_rows`] of the rows `sign(k)·b_k` (sign ±1 by `on`, indexed by row of `b`),
-    /// as rows of `b`, ascending. Rows of one direction stay one row unless the pattern gives
-    /// them different signs (a gate within rounding of their hyperplane); then each is reduced.
-    pub(crate) fn irredundant(
-        &self,
-        on: &[bool],
-        interior: Option<&[f64]>,
-        tol: f64,
-    ) -> Vec<usize> {
-        let tol = clamp_tol(tol);
-        let split: Vec<(usize, usize)> = self
-            .twins
-            .iter()
-            .copied()
-            .filter(|&(r, p)| on[r] != on[self.reps[p]])
-            .collect();
-        let mut rows = self.reps.clone();
-        rows.extend(split.iter().map(|&(r, _)| r));
-        let signed = Rows::signed(
-            &self.base,
-            self.reps.iter().map(|&r| !on[r]).collect(),
-            split.iter().map(|&(_, p)| p).collect(),
-            split.iter().map(|&(r, _)| !on[r]),
-        );
-        let mut out: Vec<usize> = irredundant_units(signed, interior, tol)
-            .into_iter()
-            .map(|pos| rows[pos])
-            .collect();
-        out.sort_unstable();
-        out
-    }
-}
-
 /// `tol` clamped to [MIN_TOL, MAX_TOL], NaN meaning DEFAULT_TOL.
-fn clamp_tol(tol: f64) -> f64 {
+pub(super) fn clamp_tol(tol: f64) -> f64 {
     if tol.is_nan() {
         DEFAULT_TOL
     } else {

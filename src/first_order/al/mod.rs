@@ -200,16 +200,11 @@ pub fn full_violation(
     let worst_of = |x: ArrayView2<f64>| {
         (0..arrangement.patterns.len())
             .into_par_iter()
+            // A zero block meets every row with equality.
+            .filter(|&i| x.row(i).iter().any(|&v| v != 0.0))
             .map(|i| {
-                let xi = x.row(i).to_vec();
-                // A zero block meets every row with equality.
-                if xi.iter().all(|&v| v == 0.0) {
-                    return 0.0;
-                }
-                arrangement
-                    .cone_values(m, i, &xi)
-                    .iter()
-                    .fold(0.0_f64, |w, v| w.max(-v))
+                let values = arrangement.cone_values(m, i, &x.row(i).to_vec());
+                values.iter().fold(0.0_f64, |w, v| w.max(-v))
             })
             .reduce(|| 0.0, f64::max)
     };
