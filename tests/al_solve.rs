@@ -185,3 +185,62 @@ fn al_refuses_what_it_does_not_solve_and_stops_honestly() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--solver clarabel"), "{}", stderr(&o));
 }
+
+/// `--solver auto` runs the AL on what it takes from 100 samples up and Clarabel on the rest, each
+/// to the optimum the chosen solver alone reaches, and refuses an option that belongs to one
+/// solver.
+#[test]
+fn auto_chooses_the_al_where_it_can_and_clarabel_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l1 = digits(100, 20);
+    l1["filter_norm"] = "l1".into();
+    let mut logistic = digits(100, 20);
+    logistic["loss"] = "logistic".into();
+    for (name, v, chosen) in [
+        ("sum", digits(100, 40), "al"),
+        ("small", digits(99, 40), "clarabel"),
+        ("l1", l1, "clarabel"),
+        ("logistic", logistic, "clarabel"),
+    ] {
+        let p = write(dir.path(), &format!("{name}.json"), &v);
+        let auto = ok_json(&["solve", &p, "--solver", "auto", "--quiet"]);
+        let alone = ok_json(&["solve", &p, "--solver", chosen, "--quiet"]);
+        let ipm = ok_json(&["solve", &p, "--quiet"]);
+        assert_eq!(auto["solver"]["name"], chosen, "{name}");
+        assert_eq!(auto["status"], "optimal", "{name}");
+        assert_eq!(auto["certificate"]["certified"], true, "{name}");
+        let got = auto["objective"].as_f64().unwrap();
+        let want = alone["objective"].as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "{name}: {got} vs {want}"
+        );
+        let opt = ipm["objective"].as_f64().unwrap();
+        assert!(
+            (got - opt).abs() <= 1e-6 * opt,
+            "{name}: {got} vs Clarabel's {opt}"
+        );
+    }
+    let p = write(dir.path(), "d.json", &digits(40, 20));
+    let out = dir.path().join("r.json");
+    for opt in [
+        ["--tol-gap", "1e-8"],
+        ["--tol-feas", "1e-9"],
+        ["--eps-abs", "1e-5"],
+    ] {
+        let o = run(&[
+            "solve",
+            &p,
+            "--solver",
+            "auto",
+            opt[0],
+            opt[1],
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success(), "{opt:?}");
+        let e = stderr(&o);
+        assert!(e.contains(opt[0]) && e.contains("--solver auto"), "{e}");
+        assert!(!out.exists());
+    }
+}

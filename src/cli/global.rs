@@ -35,6 +35,13 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     global::check(&problem).map_err(|e| e.to_string())?;
+    opts.backend = match super::args::resolve_auto(&args.solver, &problem, opts.backend) {
+        Backend::Al(s) => Backend::Al(cvxcnn::backend::AlSettings {
+            time_limit: f64::INFINITY,
+            ..s
+        }),
+        other => other,
+    };
     let progress = progress_bar(args.quiet);
     let outcome = task::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
     let report = match &outcome {

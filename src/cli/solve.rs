@@ -103,6 +103,7 @@ pub(crate) fn solve(args: &SolveArgs, certify_only: bool) -> Result<ExitCode, St
         check_writable(out, "--out")?;
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
+    opts.backend = super::args::resolve_auto(&args.solver, &problem, opts.backend);
     if let Some(path) = &args.network
         && opts.network.is_none()
     {
