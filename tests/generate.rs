@@ -348,3 +348,39 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
         "proven {proven} vs exact {exact_opt}"
     );
 }
+
+/// A branch and bound that its budget stops undecided runs again with twice the budget (the
+/// residual is the same): with a budget far too small for any search to decide, the generation
+/// still ends `proven` at the exact optimum, where it used to stop `no_violation` unproven.
+#[test]
+fn an_undecided_branch_and_bound_runs_again_with_twice_the_budget() {
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    let tiny = GenerateSpec {
+        starts: 0,
+        branch_and_bound: Some(1e-7),
+        time_limit: 600.0,
+        ..spec(2, 3)
+    };
+    let (proven, r) = objective(
+        &signal_problem(ArrangementSpec::Generate(tiny)),
+        &SolveOptions::default(),
+    );
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "proven", "{g:?}");
+    let searches: Vec<_> = g
+        .history
+        .iter()
+        .filter_map(|round| round.branch_and_bound.as_ref())
+        .collect();
+    assert!(
+        searches.iter().any(|s| s.runs > 1),
+        "some search was run again: {searches:?}"
+    );
+    for s in &searches {
+        assert_ne!(s.stop, "time_limit", "every round's search decided: {s:?}");
+    }
+    assert!(
+        (proven - exact_opt).abs() <= 1e-6 * exact_opt,
+        "proven {proven} vs exact {exact_opt}"
+    );
+}

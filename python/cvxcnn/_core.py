@@ -188,8 +188,10 @@ def solve(
         ``[n, C, H, W]`` float32/float64 inputs; ``[n]`` float or integer targets) instead of
         paths, or the path of a problem file. Paths in a dict are relative to the working
         directory.
-    solver : {"clarabel", "al"}
-        The backend, as ``cvxcnn solve --solver``.
+    solver : {"clarabel", "al", "auto"}
+        The backend, as ``cvxcnn solve --solver``; ``"auto"`` runs ``"al"`` on the problems it
+        takes with at least 100 samples and ``"clarabel"`` on the others (``result["solver"]``
+        says which ran).
     allow_inexact : bool
         Return a result whose status is not ``optimal`` (or whose certificate did not close)
         instead of raising :class:`SolverError`.

@@ -177,6 +177,26 @@ fn positive(name: &str, v: Option<f64>, default: f64) -> PyResult<f64> {
     }
 }
 
+/// `solver="auto"`: the AL on the problems [`cvxcnn::first_order::driver::auto_chooses_al`]
+/// picks (with the given `max_iter` and `time_limit`), Clarabel on the others.
+fn auto_backend(
+    json: &str,
+    problem: &cvxcnn::problem::Problem,
+    opts: &mut SolveOptions,
+) -> PyResult<()> {
+    let o: Options = serde_json::from_str(json).map_err(value_error)?;
+    if o.solver.as_deref() == Some("auto") && cvxcnn::first_order::driver::auto_chooses_al(problem)
+    {
+        let d = AlSettings::default();
+        opts.backend = Backend::Al(AlSettings {
+            max_iter: o.max_iter.map_or(d.max_iter, |m| m as usize),
+            time_limit: positive("time_limit", o.time_limit, f64::INFINITY)?,
+            ..d
+        });
+    }
+    Ok(())
+}
+
 fn solve_options(json: &str) -> PyResult<SolveOptions> {
     let o: Options = serde_json::from_str(json).map_err(|e| {
         value_error(format!(
@@ -236,10 +256,25 @@ fn solve_options(json: &str) -> PyResult<SolveOptions> {
                 polish: o.polish.unwrap_or(true),
             })
         }
+        "auto" => {
+            // Chosen per problem in `solve` (`auto_backend`): an option of one solver could end
+            // up ignored.
+            if let Some((name, _)) = clarabel_only.iter().chain(&al_only).find(|g| g.1) {
+                return Err(value_error(format!(
+                    "{name} is an option of one solver, and solver=\"auto\" chooses the solver per \
+                     problem; choose it (solver=\"clarabel\" or solver=\"al\") to set {name}"
+                )));
+            }
+            Backend::Clarabel(ClarabelSettings {
+                max_iter: o.max_iter.unwrap_or(ClarabelSettings::default().max_iter),
+                time_limit,
+                ..ClarabelSettings::default()
+            })
+        }
         other => {
             return Err(value_error(format!(
-                "solver = {other:?}: give \"clarabel\" or \"al\" (OSQP is in the CLI built with \
-                 --features osqp)"
+                "solver = {other:?}: give \"clarabel\", \"al\" or \"auto\" (OSQP is in the CLI \
+                 built with --features osqp)"
             )));
         }
     };
@@ -361,6 +396,7 @@ fn solve(
 ) -> PyResult<(String, Option<(String, String)>)> {
     let problem = problem(path, json, arrays.as_ref())?;
     let mut opts = solve_options(options)?;
+    auto_backend(options, &problem, &mut opts)?;
     opts.network = network(&problem, network_json, network_file)?;
     if opts.network.is_some() && problem.task != cvxcnn::problem::Task::Scalar {
         return Err(value_error(

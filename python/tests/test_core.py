@@ -106,6 +106,19 @@ def test_bad_options_and_one_class_labels():
         cvxcnn.solve(spec)
 
 
+def test_auto_runs_the_al_on_large_problems_and_clarabel_on_small_ones():
+    # digits.json: 200 samples, a problem the AL takes; signal_exact.json: 12 samples.
+    auto = cvxcnn.solve(PROBLEMS / "digits.json", solver="auto")
+    al = cvxcnn.solve(PROBLEMS / "digits.json", solver="al")
+    assert auto["solver"]["name"] == "al"
+    assert auto["objective"] == al["objective"]
+    small = cvxcnn.solve(PROBLEMS / "signal_exact.json", solver="auto")
+    assert small["solver"]["name"] == "clarabel"
+    assert small["objective"] == cvxcnn.solve(PROBLEMS / "signal_exact.json")["objective"]
+    with pytest.raises(ValueError, match="tol_gap is an option of one solver"):
+        cvxcnn.solve(PROBLEMS / "digits.json", solver="auto", tol_gap=1e-8)
+
+
 def test_a_solve_that_does_not_converge_raises_solver_error():
     with pytest.raises(cvxcnn.SolverError) as e:
         cvxcnn.solve(PROBLEMS / "channels_stride.json", max_iter=2)

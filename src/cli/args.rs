@@ -211,24 +211,16 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
     }
 }
 
-/// `--solver auto` runs the AL only on problems with at least this many samples. Measured on the
-/// shipped problems (docs/benchmarks.md, "--solver auto"): below it the interior point takes at
-/// most 0.3 s and closes its certificate to about 1e-8, while the AL can be slower
-/// (`exact3_channels`, 6 samples and 554 exact patterns: 11 s against 0.09 s); from 100 samples
-/// up the AL reached the same optimum (1e-6) 1.9 to 11 times faster on every one.
-const AUTO_MIN_SAMPLES: usize = 100;
-
-/// The backend `--solver auto` runs on `problem`: the AL when it takes the problem and the
-/// problem has [`AUTO_MIN_SAMPLES`] samples, else the Clarabel backend [`backend`] made. Other
-/// choices are returned as they are.
+/// The backend `--solver auto` runs on `problem`: the AL when
+/// [`cvxcnn::first_order::driver::auto_chooses_al`], else the Clarabel backend [`backend`] made.
+/// Other choices are returned as they are.
 pub(crate) fn resolve_auto(
     args: &SolverArgs,
     problem: &cvxcnn::problem::Problem,
     made: Backend,
 ) -> Backend {
     if !matches!(args.solver, SolverArg::Auto)
-        || problem.x.dim().0 < AUTO_MIN_SAMPLES
-        || cvxcnn::first_order::driver::check(problem).is_err()
+        || !cvxcnn::first_order::driver::auto_chooses_al(problem)
     {
         return made;
     }

@@ -17,6 +17,8 @@
 //!    bound of [`crate::global`] on the same residual, stopping at the first filter above the
 //!    threshold: its pattern is added (and the filter starts every later round) and the loop goes
 //!    on; when the bound shows that no filter exceeds the threshold the generation stops `proven`.
+//!    A search that its budget stops undecided runs again with twice the budget, until it decides
+//!    or the generation's `time_limit` ends it (`max_time`).
 //!
 //! The result is a fixed list of gates — the initial sample and the generated ones — from which
 //! `solve`, `certify`, `export` and `predict` rebuild the same patterns: the same seed gives the same
@@ -335,19 +337,38 @@ pub fn generate(
             && violated.is_empty()
             && !cut
         {
-            let s = global::search(
-                grow.prep.patches.stacked(),
-                &grow.alpha,
-                v.view(),
-                &global::Options {
-                    target: Some(threshold),
-                    stop_above: Some(threshold),
-                    time_limit: bnb_s.min((spec.time_limit - secs(start)).max(0.0)),
-                    starts: neurons(&r),
-                    ..global::Options::default()
-                },
-                &|_, _, _| {},
-            );
+            // A search stopped undecided by its budget runs again with twice the budget while the
+            // generation's clock allows: the residual is the same, and a generation ended there
+            // would say "no violation" where the search had only run out of time (measured on
+            // digits 2×2: a final search then found 1.023 β).
+            let mut budget = bnb_s;
+            let (mut runs, mut cones, mut seconds) = (0, 0, 0.0);
+            let s = loop {
+                let remaining = (spec.time_limit - secs(start)).max(0.0);
+                let s = global::search(
+                    grow.prep.patches.stacked(),
+                    &grow.alpha,
+                    v.view(),
+                    &global::Options {
+                        target: Some(threshold),
+                        stop_above: Some(threshold),
+                        time_limit: budget.min(remaining),
+                        starts: neurons(&r),
+                        ..global::Options::default()
+                    },
+                    &|_, _, _| {},
+                );
+                runs += 1;
+                cones += s.cones_explored;
+                seconds += s.seconds;
+                let undecided = s.stop == global::Stop::TimeLimit
+                    && s.dual_value_best <= threshold
+                    && s.dual_value_upper > threshold;
+                if !undecided || secs(start) >= spec.time_limit {
+                    break s;
+                }
+                budget *= 2.0;
+            };
             proven = s.dual_value_upper <= threshold;
             bnb_cut = s.stop == global::Stop::TimeLimit && secs(start) >= spec.time_limit;
             if s.dual_value_best > threshold {
@@ -368,8 +389,9 @@ pub fn generate(
                 best_ratio: s.dual_value_best / beta,
                 upper_ratio: s.dual_value_upper / beta,
                 stop: s.stop.name(),
-                cones: s.cones_explored,
-                seconds: s.seconds,
+                cones,
+                seconds,
+                runs,
             });
         }
         let added = violated.len();

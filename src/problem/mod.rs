@@ -176,10 +176,13 @@ pub struct RoundSearch {
     /// `target` (no filter can exceed `β (1 + tolerance)`: proven), `time_limit`, `node_limit` or
     /// `memory_limit`.
     pub stop: &'static str,
-    /// Cones evaluated.
+    /// Cones evaluated, over every run.
     pub cones: usize,
-    /// Seconds.
+    /// Seconds, over every run.
     pub seconds: f64,
+    /// Searches run in the round: a search stopped undecided by its budget is run again with twice
+    /// the budget while the generation's time limit allows (the residual has not changed).
+    pub runs: usize,
 }
 
 /// What pattern generation did (the result's `generation` object).
