@@ -34,7 +34,6 @@ use ndarray::ArrayView2;
 
 use super::cache::SimplexCache;
 use super::gate::least_distance_gate;
-pub(crate) use super::rows::SignedUnits;
 use super::rows::{Base, Rows};
 use super::units::{UnitRows, dedup, fixed_direction};
 use crate::linalg::{GramNnls, NnlsWork, W_TOL, axpy, dot4, unit_into};
@@ -576,4 +575,4 @@ impl<'a> Reducer<'a> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -16,6 +16,7 @@ pub mod cone;
 mod extreme;
 mod gate;
 mod rows;
+mod signed;
 mod units;
 
 use crate::arrangement::ConeRows;
@@ -66,7 +67,7 @@ pub fn irredundant(
     // once for all patterns. Max-pool rows are differences that depend on the pattern, so each
     // pattern finds its own.
     let shared = match arrangement.kind {
-        PatternKind::Relu => extreme::SignedUnits::new(m, &unique_rows(m)),
+        PatternKind::Relu => signed::SignedUnits::new(m, &unique_rows(m)),
         PatternKind::MaxPool { .. } => None,
     };
     let all: Vec<usize> = (0..m.nrows()).collect();

@@ -1,5 +1,4 @@
-mod brute;
-mod shared;
+pub(in crate::reduce) mod brute;
 mod timing;
 
 use super::*;

@@ -10,11 +10,11 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-pub(super) fn gauss(rng: &mut ChaCha8Rng, h: usize) -> Vec<f64> {
+pub(in crate::reduce) fn gauss(rng: &mut ChaCha8Rng, h: usize) -> Vec<f64> {
     (0..h).map(|_| rng.sample(StandardNormal)).collect()
 }
 
-pub(super) fn rows_to_array(rows: &[Vec<f64>], h: usize) -> Array2<f64> {
+pub(in crate::reduce) fn rows_to_array(rows: &[Vec<f64>], h: usize) -> Array2<f64> {
     let mut a = Array2::zeros((rows.len(), h));
     for (i, r) in rows.iter().enumerate() {
         for (j, v) in r.iter().enumerate() {
@@ -26,7 +26,7 @@ pub(super) fn rows_to_array(rows: &[Vec<f64>], h: usize) -> Array2<f64> {
 
 /// min obj·c s.t. rows·c ≥ 0, −1 ≤ c ≤ 1 (clarabel). Row k is redundant w.r.t. `rows` iff
 /// this is ≥ −tiny for obj = b_k.
-pub(super) fn lp_min(rows: &[ArrayView1<f64>], obj: &[f64]) -> f64 {
+pub(in crate::reduce) fn lp_min(rows: &[ArrayView1<f64>], obj: &[f64]) -> f64 {
     let h = obj.len();
     let mut a: Vec<Vec<f64>> = rows
         .iter()
@@ -59,7 +59,7 @@ pub(super) fn lp_min(rows: &[ArrayView1<f64>], obj: &[f64]) -> f64 {
 }
 
 /// First index of every nonzero direction (brute force, O(m²)).
-pub(super) fn first_directions(b: &Array2<f64>) -> Vec<usize> {
+pub(in crate::reduce) fn first_directions(b: &Array2<f64>) -> Vec<usize> {
     let units: Vec<Option<Vec<f64>>> = b
         .rows()
         .into_iter()
@@ -88,7 +88,7 @@ pub(super) fn first_directions(b: &Array2<f64>) -> Vec<usize> {
 
 /// Brute-force irredundant set of a pointed cone: directions whose LP against the other
 /// directions is clearly negative. Panics on values in the ambiguous band.
-pub(super) fn brute_force(b: &Array2<f64>) -> Vec<usize> {
+pub(in crate::reduce) fn brute_force(b: &Array2<f64>) -> Vec<usize> {
     let reps = first_directions(b);
     let mut out = Vec::new();
     for &k in &reps {
@@ -114,7 +114,7 @@ pub(super) fn brute_force(b: &Array2<f64>) -> Vec<usize> {
 /// S describes the same cone and is irredundant (valid with or without pointedness):
 /// every nonzero row outside S is redundant w.r.t. B_S, every row of S is not redundant
 /// w.r.t. B_{S∖k}.
-pub(super) fn check_same_cone_and_irredundant(b: &Array2<f64>, s: &[usize]) {
+pub(in crate::reduce) fn check_same_cone_and_irredundant(b: &Array2<f64>, s: &[usize]) {
     let rows_s: Vec<ArrayView1<f64>> = s.iter().map(|&j| b.row(j)).collect();
     for k in 0..b.nrows() {
         let scale = b.row(k).dot(&b.row(k)).sqrt();
@@ -143,7 +143,11 @@ pub(super) fn check_same_cone_and_irredundant(b: &Array2<f64>, s: &[usize]) {
 }
 
 /// Random rows in the open half-space of a random gate (a pointed cone).
-pub(super) fn random_pointed(rng: &mut ChaCha8Rng, m: usize, h: usize) -> (Array2<f64>, Vec<f64>) {
+pub(in crate::reduce) fn random_pointed(
+    rng: &mut ChaCha8Rng,
+    m: usize,
+    h: usize,
+) -> (Array2<f64>, Vec<f64>) {
     let g = gauss(rng, h);
     let rows: Vec<Vec<f64>> = (0..m)
         .map(|_| {
@@ -165,7 +169,7 @@ pub(super) fn random_pointed(rng: &mut ChaCha8Rng, m: usize, h: usize) -> (Array
 
 /// Digits-like rows: nonnegative 3×3 patches with 17 gray levels (about half the pixels zero,
 /// 10 % all-zero rows), signed by a Gaussian gate g: b_k = sign(m_k·g) m_k.
-pub(super) fn digits_like(rng: &mut ChaCha8Rng, m: usize) -> (Array2<f64>, Vec<f64>) {
+pub(in crate::reduce) fn digits_like(rng: &mut ChaCha8Rng, m: usize) -> (Array2<f64>, Vec<f64>) {
     let h = 9;
     let g = gauss(rng, h);
     let mut b = Array2::zeros((m, h));

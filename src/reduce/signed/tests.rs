@@ -1,7 +1,8 @@
 //! The shared ReLU path ([`SignedUnits`]) against the per-pattern one.
 
-use super::super::*;
-use super::brute::*;
+use super::*;
+use crate::reduce::cone::irredundant_rows;
+use crate::reduce::extreme::tests::brute::*;
 use ndarray::{Array2, ArrayView1};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
