@@ -151,7 +151,8 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
             .concat();
             if let Some((name, _)) = chosen_later.iter().find(|(_, g)| *g) {
                 return Err(format!(
-                    "--{name} sets an option of one solver, and --solver auto chooses the solver                      per problem; choose it (--solver clarabel or --solver al) to set --{name}"
+                    "--{name} sets an option of one solver, and --solver auto chooses the solver \
+                     per problem; choose it (--solver clarabel or --solver al) to set --{name}"
                 ));
             }
             Ok(Backend::Clarabel(ClarabelSettings {
