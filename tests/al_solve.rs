@@ -241,7 +241,10 @@ fn auto_chooses_the_al_where_it_can_and_clarabel_elsewhere() {
         assert!(!o.status.success(), "{opt:?}");
         let e = stderr(&o);
         assert!(e.contains(opt[0]) && e.contains("--solver auto"), "{e}");
-        assert!(!e.contains("  ") && e.trim_end().lines().count() == 1, "one clean line: {e}");
+        assert!(
+            !e.contains("  ") && e.trim_end().lines().count() == 1,
+            "one clean line: {e}"
+        );
         assert!(!out.exists());
     }
 }
