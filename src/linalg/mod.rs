@@ -38,7 +38,8 @@ pub(crate) fn row_dots(m: ndarray::ArrayView2<f64>, g: &[f64]) -> Vec<f64> {
         let (r0, rest) = q.split_at(h);
         let (r1, rest) = rest.split_at(h);
         let (r2, r3) = rest.split_at(h);
-        let mut s = [0.0; 4];
+        // −0.0, as `Iterator::sum` starts: a row of −0.0 products sums to −0.0 in both.
+        let mut s = [-0.0; 4];
         for a in 0..h {
             s[0] += r0[a] * g[a];
             s[1] += r1[a] * g[a];
@@ -63,7 +64,7 @@ pub(crate) fn norm(a: &[f64]) -> f64 {
 pub(crate) fn dot4(a: &[f64], b: &[f64]) -> f64 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
-    let mut s = [0.0; 4];
+    let mut s = [-0.0; 4];
     let mut ca = a.chunks_exact(4);
     let mut cb = b.chunks_exact(4);
     for (x, y) in (&mut ca).zip(&mut cb) {
@@ -151,15 +152,22 @@ mod tests {
     use super::*;
 
     /// Four rows at a time give every row's left-to-right [`dot`], bit for bit, with or without a
-    /// remainder, and on a matrix that is not contiguous.
+    /// remainder, on a matrix that is not contiguous, and on zero rows (whose sum is −0.0 when
+    /// every product is).
     #[test]
     fn row_dots_are_the_rows_dot_products_bit_for_bit() {
         let h = 7;
-        for rows in [0usize, 1, 4, 9, 30] {
+        for (rows, flip) in [(0usize, 1.0), (1, 1.0), (4, -1.0), (9, 1.0), (30, -1.0)] {
             let m = ndarray::Array2::from_shape_fn((rows, h), |(r, c)| {
-                ((r * 31 + c * 17) % 13) as f64 / 7.0 - 0.9 + 1e-3 * r as f64
+                if r % 3 == 1 {
+                    0.0
+                } else {
+                    ((r * 31 + c * 17) % 13) as f64 / 7.0 - 0.9 + 1e-3 * r as f64
+                }
             });
-            let g: Vec<f64> = (0..h).map(|c| (c as f64 * 0.37).sin()).collect();
+            let g: Vec<f64> = (0..h)
+                .map(|c| flip * ((c as f64 * 0.37).sin() + 0.1))
+                .collect();
             let want: Vec<f64> = m
                 .outer_iter()
                 .map(|row| dot(row.as_slice().unwrap(), &g))
