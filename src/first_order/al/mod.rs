@@ -554,7 +554,8 @@ pub fn solve_prepared_with(
                 *lam = Array1::from(l);
             }
         }
-        let full = full_violation(m, arr, res.c.view(), res.c_prime.view());
+        // `full_violation` of these blocks: add_violated has just measured the worst row.
+        let full = if scale == 0.0 { 0.0 } else { worst / scale };
         if added == 0 || rounds >= max_rounds || secs(start) >= options.time_limit {
             res.history = history;
             res.trace = trace;
