@@ -177,22 +177,21 @@ fn positive(name: &str, v: Option<f64>, default: f64) -> PyResult<f64> {
     }
 }
 
-/// `solver="auto"`: the AL on the problems [`cvxcnn::first_order::driver::auto_chooses_al`]
-/// picks (with the given `max_iter` and `time_limit`), Clarabel on the others.
+/// `solver="auto"`: [`cvxcnn::first_order::driver::auto_backend`], the rule of `--solver auto`.
 fn auto_backend(
     json: &str,
     problem: &cvxcnn::problem::Problem,
     opts: &mut SolveOptions,
 ) -> PyResult<()> {
     let o: Options = serde_json::from_str(json).map_err(value_error)?;
-    if o.solver.as_deref() == Some("auto") && cvxcnn::first_order::driver::auto_chooses_al(problem)
-    {
-        let d = AlSettings::default();
-        opts.backend = Backend::Al(AlSettings {
-            max_iter: o.max_iter.map_or(d.max_iter, |m| m as usize),
-            time_limit: positive("time_limit", o.time_limit, f64::INFINITY)?,
-            ..d
-        });
+    if o.solver.as_deref() == Some("auto") {
+        let made = std::mem::take(&mut opts.backend);
+        opts.backend = cvxcnn::first_order::driver::auto_backend(
+            problem,
+            made,
+            o.max_iter.map(|m| m as usize),
+            positive("time_limit", o.time_limit, f64::INFINITY)?,
+        );
     }
     Ok(())
 }

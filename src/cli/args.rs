@@ -212,25 +212,22 @@ pub(crate) fn backend(args: &SolverArgs, has_out: bool) -> Result<Backend, Strin
     }
 }
 
-/// The backend `--solver auto` runs on `problem`: the AL when
-/// [`cvxcnn::first_order::driver::auto_chooses_al`], else the Clarabel backend [`backend`] made.
-/// Other choices are returned as they are.
+/// The backend `--solver auto` runs on `problem` ([`cvxcnn::first_order::driver::auto_backend`];
+/// `made` is the Clarabel backend [`backend`] made). Other choices are returned as they are.
 pub(crate) fn resolve_auto(
     args: &SolverArgs,
     problem: &cvxcnn::problem::Problem,
     made: Backend,
 ) -> Backend {
-    if !matches!(args.solver, SolverArg::Auto)
-        || !cvxcnn::first_order::driver::auto_chooses_al(problem)
-    {
+    if !matches!(args.solver, SolverArg::Auto) {
         return made;
     }
-    let d = AlSettings::default();
-    Backend::Al(AlSettings {
-        max_iter: args.max_iter.map_or(d.max_iter, |m| m as usize),
-        time_limit: args.time_limit.unwrap_or(f64::INFINITY),
-        ..d
-    })
+    cvxcnn::first_order::driver::auto_backend(
+        problem,
+        made,
+        args.max_iter.map(|m| m as usize),
+        args.time_limit.unwrap_or(f64::INFINITY),
+    )
 }
 
 #[cfg(feature = "osqp")]

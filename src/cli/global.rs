@@ -19,14 +19,6 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
         );
     }
     let mut opts = options(args)?;
-    // With --global, --time-limit bounds the branch and bound; the solver runs to its tolerances.
-    let time_limit = args.solver.time_limit.unwrap_or(f64::INFINITY);
-    match &mut opts.backend {
-        Backend::Clarabel(s) => s.time_limit = f64::INFINITY,
-        Backend::Al(s) => s.time_limit = f64::INFINITY,
-        #[cfg(feature = "osqp")]
-        Backend::Osqp(s) => s.time_limit = f64::INFINITY,
-    }
     if args.max_cones == Some(0) {
         return Err("--max-cones = 0: give at least 1".into());
     }
@@ -35,13 +27,15 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
     }
     let problem = Problem::load(&args.problem).map_err(|e| e.to_string())?;
     global::check(&problem).map_err(|e| e.to_string())?;
-    opts.backend = match super::args::resolve_auto(&args.solver, &problem, opts.backend) {
-        Backend::Al(s) => Backend::Al(cvxcnn::backend::AlSettings {
-            time_limit: f64::INFINITY,
-            ..s
-        }),
-        other => other,
-    };
+    opts.backend = super::args::resolve_auto(&args.solver, &problem, opts.backend);
+    // With --global, --time-limit bounds the branch and bound; the solver runs to its tolerances.
+    let time_limit = args.solver.time_limit.unwrap_or(f64::INFINITY);
+    match &mut opts.backend {
+        Backend::Clarabel(s) => s.time_limit = f64::INFINITY,
+        Backend::Al(s) => s.time_limit = f64::INFINITY,
+        #[cfg(feature = "osqp")]
+        Backend::Osqp(s) => s.time_limit = f64::INFINITY,
+    }
     let progress = progress_bar(args.quiet);
     let outcome = task::solve(&problem, &opts, &progress).map_err(|e| e.to_string())?;
     let report = match &outcome {

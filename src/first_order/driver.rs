@@ -68,6 +68,25 @@ pub fn auto_chooses_al(problem: &Problem) -> bool {
     problem.x.dim().0 >= AUTO_MIN_SAMPLES && check(problem).is_ok()
 }
 
+/// The backend `--solver auto` runs on `problem`: the AL with its defaults and the given limits
+/// when [`auto_chooses_al`], else `otherwise` (the Clarabel backend the caller made).
+pub fn auto_backend(
+    problem: &Problem,
+    otherwise: Backend,
+    max_iter: Option<usize>,
+    time_limit: f64,
+) -> Backend {
+    if !auto_chooses_al(problem) {
+        return otherwise;
+    }
+    let d = AlSettings::default();
+    Backend::Al(AlSettings {
+        max_iter: max_iter.unwrap_or(d.max_iter),
+        time_limit,
+        ..d
+    })
+}
+
 /// The AL's options for the backend settings.
 pub fn al_options(s: &AlSettings) -> AlOptions {
     AlOptions {
