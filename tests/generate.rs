@@ -318,22 +318,10 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
         "the local search alone stops above the optimum: {local} vs {exact_opt}"
     );
 
-    let with_bnb = GenerateSpec {
+    let searches = proven_at_the_exact_optimum(GenerateSpec {
         branch_and_bound: Some(60.0),
         ..blind
-    };
-    let (proven, r) = objective(
-        &signal_problem(ArrangementSpec::Generate(with_bnb)),
-        &SolveOptions::default(),
-    );
-    let g = r.generation.as_ref().expect("generation");
-    assert_eq!(g.stop, "proven", "{g:?}");
-    assert!(g.converged);
-    let searches: Vec<_> = g
-        .history
-        .iter()
-        .filter_map(|round| round.branch_and_bound.as_ref())
-        .collect();
+    });
     assert!(
         searches
             .iter()
@@ -343,10 +331,27 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
     let last = searches.last().expect("the last round ran it");
     assert_eq!(last.stop, "target");
     assert!(last.upper_ratio <= 1.0 + 1e-4, "{last:?}");
+}
+
+/// Generates on `signal_exact` with `spec`, checks that the generation ends `proven` at the
+/// optimum over every pattern (1e-6), and returns the branch-and-bound searches of its rounds.
+fn proven_at_the_exact_optimum(spec: GenerateSpec) -> Vec<cvxcnn::problem::RoundSearch> {
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    let (proven, r) = objective(
+        &signal_problem(ArrangementSpec::Generate(spec)),
+        &SolveOptions::default(),
+    );
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "proven", "{g:?}");
+    assert!(g.converged);
     assert!(
         (proven - exact_opt).abs() <= 1e-6 * exact_opt,
         "proven {proven} vs exact {exact_opt}"
     );
+    g.history
+        .iter()
+        .filter_map(|round| round.branch_and_bound.clone())
+        .collect()
 }
 
 /// A branch and bound that its budget stops undecided runs again with twice the budget (the
@@ -354,24 +359,12 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
 /// still ends `proven` at the exact optimum, where it used to stop `no_violation` unproven.
 #[test]
 fn an_undecided_branch_and_bound_runs_again_with_twice_the_budget() {
-    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
-    let tiny = GenerateSpec {
+    let searches = proven_at_the_exact_optimum(GenerateSpec {
         starts: 0,
         branch_and_bound: Some(1e-7),
         time_limit: 600.0,
         ..spec(2, 3)
-    };
-    let (proven, r) = objective(
-        &signal_problem(ArrangementSpec::Generate(tiny)),
-        &SolveOptions::default(),
-    );
-    let g = r.generation.as_ref().expect("generation");
-    assert_eq!(g.stop, "proven", "{g:?}");
-    let searches: Vec<_> = g
-        .history
-        .iter()
-        .filter_map(|round| round.branch_and_bound.as_ref())
-        .collect();
+    });
     assert!(
         searches.iter().any(|s| s.runs > 1),
         "some search was run again: {searches:?}"
@@ -379,8 +372,4 @@ fn an_undecided_branch_and_bound_runs_again_with_twice_the_budget() {
     for s in &searches {
         assert_ne!(s.stop, "time_limit", "every round's search decided: {s:?}");
     }
-    assert!(
-        (proven - exact_opt).abs() <= 1e-6 * exact_opt,
-        "proven {proven} vs exact {exact_opt}"
-    );
 }

@@ -343,6 +343,7 @@ pub fn generate(
             // digits 2×2: a final search then found 1.023 β).
             let mut budget = bnb_s;
             let (mut runs, mut cones, mut seconds) = (0, 0, 0.0);
+            let neurons: Vec<Vec<f64>> = neurons(&r).map(|(u, _)| u).collect();
             let s = loop {
                 let remaining = (spec.time_limit - secs(start)).max(0.0);
                 let s = global::search(
@@ -353,7 +354,7 @@ pub fn generate(
                         target: Some(threshold),
                         stop_above: Some(threshold),
                         time_limit: budget.min(remaining),
-                        starts: neurons(&r),
+                        starts: neurons.clone(),
                         ..global::Options::default()
                     },
                     &|_, _, _| {},
@@ -473,14 +474,13 @@ pub fn generate(
     })
 }
 
-/// The nonzero filters of a solution (both blocks): the branch and bound's starts.
-fn neurons(r: &AlResult) -> Vec<Vec<f64>> {
-    [&r.c, &r.c_prime]
+/// The nonzero filters of a solution, each with the sign of its block (`c`: +1, `c'`: −1).
+fn neurons(r: &AlResult) -> impl Iterator<Item = (Vec<f64>, f64)> + '_ {
+    [(&r.c, 1.0), (&r.c_prime, -1.0)]
         .into_iter()
-        .flat_map(|block| block.outer_iter())
-        .filter(|row| row.iter().any(|&v| v != 0.0))
-        .map(|row| row.to_vec())
-        .collect()
+        .flat_map(|(block, sign)| block.outer_iter().map(move |row| (row, sign)))
+        .filter(|(row, _)| row.iter().any(|&v| v != 0.0))
+        .map(|(row, sign)| (row.to_vec(), sign))
 }
 
 /// The starts of a round: every current neuron (with the sign of its block), every seed and
@@ -492,14 +492,7 @@ fn starts(
     round: usize,
     h: usize,
 ) -> Vec<(Vec<f64>, f64)> {
-    let mut out = Vec::new();
-    for (block, sign) in [(&r.c, 1.0), (&r.c_prime, -1.0)] {
-        for row in block.outer_iter() {
-            if row.iter().any(|&v| v != 0.0) {
-                out.push((row.to_vec(), sign));
-            }
-        }
-    }
+    let mut out: Vec<(Vec<f64>, f64)> = neurons(r).collect();
     for s in seeds {
         out.push((s.clone(), 1.0));
         out.push((s.clone(), -1.0));
