@@ -1,4 +1,5 @@
-//! Times the preparation (patterns, `A_i`, reduction) of one problem, three times.
+//! Times the preparation (patterns, `A_i`, reduction) of one problem, twice, and prints a hash of
+//! the cone rows kept (the same hash means the same rows).
 //! `cargo run --release --example prep_dev -- PROBLEM`
 use cvxcnn::arch::two_layer;
 use cvxcnn::pipeline::SolveOptions;

@@ -110,14 +110,12 @@ impl SimplexCache {
         self.len
     }
 
-    /// The positions `left` of `rows` that the cached cone of rank `rank` (0: most recently
-    /// useful) does not certify, in their order, appended to `out`. The same test as
-    /// [`Self::certifies`] (λ = M⁻¹t ≥ 0 and a recomputed ‖t − Mλ‖ ≤ tol), done for CHUNK rows at
-    /// a time with the coordinates in the inner loops, where they vectorize. The signs cancel in
-    /// the residual: for t = −u, λ = −M⁻¹u and t − Mλ = −(u − M·M⁻¹u).
+    /// The positions `left` of `rows` that the most recently useful cached cone does not certify,
+    /// in their order, appended to `out`. The same test as [`Self::certifies`] (λ = M⁻¹t ≥ 0 and
+    /// a recomputed ‖t − Mλ‖ ≤ tol), done for CHUNK rows at a time as two matrix products. The
+    /// signs cancel in the residual: for t = −u, λ = −M⁻¹u and t − Mλ = −(u − M·M⁻¹u).
     pub(super) fn sift(
         &mut self,
-        rank: usize,
         cols: &[f64],
         rows: &Rows,
         left: &[usize],
@@ -125,7 +123,7 @@ impl SimplexCache {
         out: &mut Vec<usize>,
     ) {
         let h = self.h;
-        let slot = self.order[rank];
+        let slot = self.order[0];
         let inv = &self.inv[slot * h * h..(slot + 1) * h * h];
         for (i, &c) in self.members[slot * h..(slot + 1) * h].iter().enumerate() {
             for a in 0..h {
@@ -391,7 +389,7 @@ mod tests {
         cache.insert(&cols, &(0..h).collect::<Vec<_>>());
         let all: Vec<usize> = (0..rows.len()).collect();
         let mut left = Vec::new();
-        cache.sift(0, &cols, &rows, &all, 1e-10, &mut left);
+        cache.sift(&cols, &rows, &all, 1e-10, &mut left);
         let expect: Vec<usize> = all
             .iter()
             .copied()

@@ -19,8 +19,9 @@
 //! After the first part, most rows lie deep inside cone(E): a cached simplicial cone of kept rows
 //! contains every unit row within some angle of the gate, and a row whose margin ĝ·b̂_k puts it
 //! within that angle is certified by the margin alone ([`SimplexCache::gate_cap`] proves it); the
-//! rest are tested a chunk at a time against the last useful cached cone, with the coordinates in
-//! the inner loops. On all digits with 2,000 gates the two took the reduction from 6.7 s to 3.1 s.
+//! rest are tested a chunk at a time against the last useful cached cone (two matrix products).
+//! On all digits with 2,000 gates (2-core Intel Xeon) the margin proof took the reduction from
+//! 5.7 s to 3.5 s (docs/benchmarks.md, "Preparation on all digits with 2,000 gates").
 //!
 //! Otherwise a redundancy test is only ever accepted through an explicit certificate α ≥ 0 with
 //! ‖b̂_k − Eᵀα‖ ≤ tol recomputed directly. To make the tests cheap it tries, in order: a cache of
@@ -132,9 +133,6 @@ const FIRST_FRACTION: usize = 64;
 const FIRST_MIN: usize = 16;
 /// Rows left after a batch of cache tests below which they are tested one by one.
 const SIFT_MIN: usize = 32;
-/// Cached cones the rows outside the gate's cap are tested against in bulk (the most recently
-/// useful first); on all digits more cost more than the one-by-one tests they save.
-const SIFT_RANKS: usize = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Clarkson's output-sensitive extreme-ray search.
@@ -469,8 +467,8 @@ impl<'a> Reducer<'a> {
     /// The good rows outside `front` (ascending) that no cached simplicial cone certifies inside
     /// cone(E), ascending, without the kept ones. Rows whose margin puts them in the widest
     /// circular cone around the gate inside a cached cone are certified by that margin alone (on
-    /// all digits, nine rows in ten); the others are tested CHUNK at a time against the cached
-    /// cones.
+    /// all digits, nine rows in ten); the others are tested CHUNK at a time against the most
+    /// recently useful cached cone.
     fn sift_cached(&mut self, front: &[usize]) -> Vec<usize> {
         let cap = match &self.gate {
             Some(gh) if self.pointed => self.cache.gate_cap(&self.ecols, gh, self.tol),
@@ -478,7 +476,7 @@ impl<'a> Reducer<'a> {
         };
         let deep = |j: usize| cap.is_some_and(|c| self.gd[j] * c <= 1.0);
         let mut in_front = front.iter().peekable();
-        let mut left: Vec<usize> = (0..self.n)
+        let left: Vec<usize> = (0..self.n)
             .filter(|&j| {
                 if in_front.next_if_eq(&&j).is_some() {
                     return false;
@@ -486,17 +484,15 @@ impl<'a> Reducer<'a> {
                 self.good[j] && !self.in_e[j] && !deep(j)
             })
             .collect();
-        let mut next = Vec::with_capacity(left.len());
-        for rank in 0..self.cache.len().min(SIFT_RANKS) {
-            if left.len() < SIFT_MIN {
-                break;
-            }
-            next.clear();
-            self.cache
-                .sift(rank, &self.ecols, &self.rows, &left, self.tol, &mut next);
-            std::mem::swap(&mut left, &mut next);
+        // Against the most recently useful cached cone only: on all digits, testing what is left
+        // against more of them cost more than the one-by-one tests it saved.
+        if left.len() < SIFT_MIN || self.cache.len() == 0 {
+            return left;
         }
-        left
+        let mut uncertified = Vec::with_capacity(left.len());
+        self.cache
+            .sift(&self.ecols, &self.rows, &left, self.tol, &mut uncertified);
+        uncertified
     }
 
     /// Clarkson's search over `order`: each row is certified redundant or triggers new vertices,
