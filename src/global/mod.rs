@@ -4,11 +4,13 @@
 //! For a dual vector `v` the dual constraint over **every** pattern is
 //! `M(v) = max_{‖u‖₂ ≤ 1} |g_v(u)| ≤ β` with `g_v(u) = Σ_r w_r relu(m_r·u)` over the rows of the
 //! stacked patches (`w_r = α_k v_t`, [`price::Pricing`]). [`search`] bounds `M(v)`
-//! from above without enumerating the patterns: it covers the sphere by the `2^h` orthant cones, bounds
+//! from above without enumerating the patterns: it merges rows of the same direction
+//! (`cone::merge_directions`), covers the sphere by the `2^h` orthant cones, bounds
 //! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
 //! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
-//! one small NNLS (the private `cone::evaluate`), and splits the open cone with the largest bound through the
-//! midpoint of its longest edge, in batches evaluated with rayon and merged in a fixed order. At
+//! one small NNLS (`cone::evaluate`), and splits the open cones with the largest bounds through the
+//! midpoint of their longest edge (`cone::split_evaluate`: both halves in one pass over the rows),
+//! in batches evaluated with rayon and merged in a fixed order. At
 //! every moment `M̄ = max(best, largest open bound)` is a valid upper bound, where `best` is the
 //! largest `|g_v|` seen at a unit filter (kept with the filter). The private `certificate` then scales `v` by
 //! `θ = β/M̄` into the dual feasible set of the **nonconvex** training problem: `d(θv)` is a lower
@@ -24,7 +26,7 @@ pub mod price;
 pub use certificate::{GlobalCertificate, certify_report, check, residual};
 
 use crate::arch::options::Progress;
-use cone::{Cone, Evaluated, Rows};
+use cone::{Cone, Evaluated, Rows, Scratch};
 use ndarray::{ArrayView1, ArrayView2};
 use price::Pricing;
 use rayon::prelude::*;
@@ -36,7 +38,7 @@ use std::time::Instant;
 /// Largest filter length the orthant cover (`2^h` cones) is used for.
 pub const MAX_FILTER_LEN: usize = 16;
 
-/// Cones split per batch (fixed, so results do not depend on the thread count).
+/// Cones split per batch, each into two (fixed, so results do not depend on the thread count).
 const BATCH: usize = 64;
 
 /// Bytes the open cones may hold (generators, linear part and crossing rows) before the search
@@ -202,8 +204,9 @@ pub fn search(
     let h = m.ncols();
     let pricing = Pricing::new(m, alpha, v);
     let m_owned = m.as_standard_layout().into_owned();
-    let m_flat = m_owned.as_slice().expect("standard layout");
-    let rows = Rows::new(m_flat, &pricing.w, h);
+    let (merged, weights) =
+        cone::merge_directions(m_owned.as_slice().expect("standard layout"), &pricing.w, h);
+    let rows = Rows::new(&merged, &weights, h);
     let mut best = Best {
         value: 0.0,
         filter: unit(h, 0),
@@ -234,10 +237,8 @@ pub fn search(
         ascend_from(&mut best);
     }
 
-    let live: Vec<u32> = (0..m.nrows())
-        .filter(|&r| pricing.w[r] != 0.0 && rows.row(r).iter().any(|&x| x != 0.0))
-        .map(|r| r as u32)
-        .collect();
+    // Merged rows are nonzero with nonzero weights.
+    let live: Vec<u32> = (0..weights.len() as u32).collect();
     let mut initial = Vec::with_capacity(2 << h);
     for sign in [1.0, -1.0] {
         for mask in 0..(1usize << h) {
@@ -263,15 +264,29 @@ pub fn search(
     let mut explored = 0usize;
     let mut max_depth = 0u32;
     let mut max_mixed = 0usize;
-    let mut batch = initial;
+    // The cones of the first batch, then the parents each later batch splits.
+    let mut initial = Some(initial);
+    let mut parents: Vec<Cone> = Vec::new();
     // Bytes held by the open cones.
     let size = |c: &Cone| 4 * c.mixed.len() + 8 * (c.gens.len() + c.p.len()) + 64;
     let mut held = 0usize;
     let stop = loop {
-        let evaluated: Vec<Evaluated> = batch
-            .into_par_iter()
-            .map(|c| cone::evaluate(&rows, c))
-            .collect();
+        // Points are looked for only in cones bounded above the incumbent at the batch's start
+        // (a fixed value, so the results do not depend on the threads).
+        let floor = best.value;
+        let evaluated: Vec<Evaluated> = match initial.take() {
+            Some(cones) => cones
+                .into_par_iter()
+                .map_init(Scratch::default, |s, c| cone::evaluate(&rows, c, floor, s))
+                .collect(),
+            None => parents
+                .par_iter()
+                .map_init(Scratch::default, |s, c| {
+                    cone::split_evaluate(&rows, c, floor, s)
+                })
+                .flat_map_iter(|pair| pair)
+                .collect(),
+        };
         explored += evaluated.len();
         let mut improved = false;
         for e in &evaluated {
@@ -338,21 +353,22 @@ pub fn search(
         if held >= MEMORY_BUDGET {
             break Stop::MemoryLimit;
         }
-        batch = Vec::with_capacity(2 * BATCH);
-        while batch.len() < 2 * BATCH {
+        parents.clear();
+        while parents.len() < BATCH {
             let Some(o) = heap.pop() else { break };
             held = held.saturating_sub(size(&o.node.cone));
             if o.bound <= best.value {
                 break;
             }
-            batch.extend(cone::split(&o.node.cone, h));
+            parents.push(o.node.cone);
         }
     };
     if options.time_limit.is_finite() {
         progress("global bound", 1, 1);
     }
-    // The incumbent's value from every row (the cones evaluated it from their own rows).
-    let value = rows.value(&best.filter).abs();
+    // The incumbent's value from every row of `M` as given (the cones evaluated it from their own
+    // rows, merged).
+    let value = pricing.value_and_gradient(&best.filter).0.abs();
     Search {
         method: "branch_and_bound",
         dual_value_upper: upper(&heap, best.value.max(value), closed),
