@@ -23,6 +23,7 @@ fn spec(count: usize, seed: u64) -> GenerateSpec {
         tolerance: 1e-4,
         time_limit: f64::INFINITY,
         branch_and_bound: None,
+        walk: true,
     }
 }
 
@@ -294,6 +295,21 @@ fn the_commands_see_the_same_generated_patterns() {
             "{bad}: {e}"
         );
     }
+    // The branch and bound's 2^h orthants: a 5×5 kernel (h = 25) is refused before any work,
+    // naming the limit and the fix.
+    let mut w = v.clone();
+    w["architecture"]["kernel"] = serde_json::json!([5, 5]);
+    w["arrangements"]["branch_and_bound"] = serde_json::json!(10);
+    let e = refusal(&w);
+    assert!(
+        e.contains("h = 25") && e.contains("leave branch_and_bound out"),
+        "{e}"
+    );
+    // `walk` is a boolean.
+    let mut w = v.clone();
+    w["arrangements"]["walk"] = serde_json::json!("yes");
+    let e = refusal(&w);
+    assert!(e.contains("\"yes\"") && e.contains("boolean"), "{e}");
 }
 
 /// The branch and bound prices where the local search is blind: with no random starts the search
@@ -305,6 +321,7 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
     let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
     let blind = GenerateSpec {
         starts: 0,
+        walk: false,
         ..spec(2, 3)
     };
     let (local, r) = objective(
@@ -331,6 +348,45 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
     let last = searches.last().expect("the last round ran it");
     assert_eq!(last.stop, "target");
     assert!(last.upper_ratio <= 1.0 + 1e-4, "{last:?}");
+}
+
+/// The walk from cell to cell finds what the ascents miss: on 60 digits with 2×2 filters and four
+/// random starts a round, the ascents alone stop where the walks still find violations; the
+/// patterns they add lower the optimum by more than 1e-3.
+#[test]
+fn the_walk_finds_what_the_ascents_miss() {
+    let dir = tempfile::tempdir().unwrap();
+    let solve = |walk: bool| {
+        let p = dir.path().join(format!("walk_{walk}.json"));
+        let v = serde_json::json!({
+            "inputs": data("images.npy"),
+            "targets": data("labels.npy"),
+            "binary": {"positive": [3], "negative": [8]},
+            "max_samples": 60,
+            "architecture": {"kind": "two_layer", "kernel": [2, 2], "pooling": "sum"},
+            "beta": 0.1,
+            "arrangements": {"mode": "generate", "count": 10, "seed": 3, "starts": 4,
+                             "walk": walk}
+        });
+        std::fs::write(&p, v.to_string()).unwrap();
+        objective(&Problem::load(&p).unwrap(), &al())
+    };
+    let (ascents, r) = solve(false);
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "no_violation", "{g:?}");
+    assert!(g.history.iter().all(|round| round.walks == 0));
+    let (walked, r) = solve(true);
+    let g = r.generation.as_ref().expect("generation");
+    assert!(
+        g.history
+            .iter()
+            .any(|round| round.walks > 0 && round.added > 0),
+        "some round added what its walks found: {g:?}"
+    );
+    assert!(
+        walked < ascents * (1.0 - 1e-3),
+        "the walks lower the optimum: {walked} vs {ascents} (ascents only)"
+    );
 }
 
 /// Generates on `signal_exact` with `spec`, checks that the generation ends `proven` at the

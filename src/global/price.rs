@@ -102,6 +102,98 @@ impl<'a> Pricing<'a> {
     }
 }
 
+/// A cell's maximizer (unit) and its binding rows with their multipliers ([`Pricing::cell_max`]).
+pub type CellMax = (Vec<f64>, Vec<(usize, f64)>);
+
+/// `‖Π_K(σ∇)‖ ≤ ZERO_PROJECTION ‖∇‖` counts as a zero maximum.
+const ZERO_PROJECTION: f64 = 1e-10;
+
+impl Pricing<'_> {
+    /// The exact maximum of `σ g_v` over the closure of the cell `on` (a pattern of the rows) and
+    /// the unit ball: the unit direction `Π_K(σ∇)/‖Π_K(σ∇)‖` with `∇ = Σ_{r on} w_r m_r` and
+    /// `K = {x : (2D − I) M x ≥ 0}`, from one NNLS (`Π_K(t) = t + Bᵀα`,
+    /// `α = argmin_{α ≥ 0} ‖t + Bᵀα‖`, docs/math.md §2), and the rows binding there, each with its
+    /// multiplier `α_r > 0` (how much `σ∇` pushes against the row's hyperplane). `None` when the
+    /// cell's maximum is 0 (or the NNLS fails).
+    pub fn cell_max(&self, on: &[bool], sign: f64) -> Option<CellMax> {
+        let h = self.m.ncols();
+        let mut grad = vec![0.0; h];
+        let mut b = Vec::with_capacity(self.m.len());
+        let mut index = Vec::with_capacity(self.m.nrows());
+        for (r, mr) in self.m.outer_iter().enumerate() {
+            if mr.iter().all(|&x| x == 0.0) {
+                continue;
+            }
+            if on[r] {
+                for (gj, mj) in grad.iter_mut().zip(mr) {
+                    *gj += sign * self.w[r] * mj;
+                }
+            }
+            let flip = if on[r] { 1.0 } else { -1.0 };
+            b.extend(mr.iter().map(|x| flip * x));
+            index.push(r);
+        }
+        let b = ArrayView2::from_shape((index.len(), h), &b[..]).ok()?;
+        let neg: Vec<f64> = grad.iter().map(|x| -x).collect();
+        let sol = crate::linalg::nnls(b, &neg);
+        let n = sol.norm;
+        // A projection within the NNLS's accuracy of 0 is 0: its direction is rounding noise.
+        let scale = grad.iter().map(|x| x * x).sum::<f64>().sqrt();
+        if !(n > ZERO_PROJECTION * scale && n.is_finite()) {
+            return None;
+        }
+        let u = sol.residual.iter().map(|x| -x / n).collect();
+        let binding = index
+            .iter()
+            .zip(&sol.alpha)
+            .filter(|&(_, &a)| a > 0.0)
+            .map(|(&r, &a)| (r, a))
+            .collect();
+        Some((u, binding))
+    }
+
+    /// The walk from cell to cell of the module docs, from `start`: take the exact maximum of
+    /// `σ g_v` over the current cell ([`Pricing::cell_max`]); then, for the rows binding there
+    /// (largest multiplier first), take the maximum over the neighbouring cell across that row's
+    /// hyperplane, and move to the first neighbour whose maximum, evaluated from every row, is
+    /// higher. Stops after `moves` moves or at a cell no neighbour improves on. The best point.
+    pub fn walk(&self, start: &[f64], sign: f64, moves: usize) -> Option<Found> {
+        let mut on: Vec<bool> = self
+            .m
+            .dot(&ArrayView1::from(start))
+            .iter()
+            .map(|&s| s >= 0.0)
+            .collect();
+        let (u, mut binding) = self.cell_max(&on, sign)?;
+        let mut best = Found {
+            value: sign * self.value_and_gradient(&u).0,
+            u,
+            sign,
+        };
+        for _ in 0..moves {
+            binding.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut moved = false;
+            for &(r, _) in &binding {
+                on[r] = !on[r];
+                if let Some((u, next)) = self.cell_max(&on, sign) {
+                    let value = sign * self.value_and_gradient(&u).0;
+                    if value > best.value {
+                        best = Found { u, sign, value };
+                        binding = next;
+                        moved = true;
+                        break;
+                    }
+                }
+                on[r] = !on[r];
+            }
+            if !moved {
+                break;
+            }
+        }
+        Some(best)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +204,52 @@ mod tests {
             .zip(w)
             .map(|(r, &wr)| wr * r.iter().zip(u).map(|(a, b)| a * b).sum::<f64>().max(0.0))
             .sum()
+    }
+
+    /// Each walk ends at a unit filter whose value is evaluated from every row, and at least the
+    /// exact maximum over its start's cell, itself at least the start's value.
+    #[test]
+    fn a_walk_climbs_from_its_start_cell() {
+        let m = Array2::from_shape_fn((60, 3), |(r, j)| {
+            (((r * 7 + j * 13) % 11) as f64 - 5.0) * (1.0 + 0.1 * ((r * j) % 5) as f64)
+        });
+        let v = Array1::from_shape_fn(20, |t| ((t * 5) % 7) as f64 - 3.0);
+        let p = Pricing::new(m.view(), &[1.0, 0.5, 2.0], v.view());
+        for start in [
+            [1.0, 0.0, 0.0],
+            [0.3, -0.2, 0.9],
+            [-1.0, 2.0, 0.5],
+            [0.1, 0.1, -1.0],
+        ] {
+            for sign in [1.0, -1.0] {
+                let on: Vec<bool> = m
+                    .dot(&Array1::from(start.to_vec()))
+                    .iter()
+                    .map(|&s| s >= 0.0)
+                    .collect();
+                let n0 = start.iter().map(|x| x * x).sum::<f64>().sqrt();
+                let unit: Vec<f64> = start.iter().map(|x| x / n0).collect();
+                let at_start = sign * relu_value(&m, &p.w, &unit);
+                // A cell whose maximum is 0 has none to offer; otherwise it is positive and at
+                // least the start's value.
+                let Some((u, _)) = p.cell_max(&on, sign) else {
+                    assert!(at_start <= 1e-12, "{at_start} in a cell of maximum 0");
+                    continue;
+                };
+                let cell = sign * relu_value(&m, &p.w, &u);
+                assert!(
+                    cell > 0.0 && cell >= at_start - 1e-12,
+                    "{cell} vs {at_start}"
+                );
+                let f = p
+                    .walk(&start, sign, 1000)
+                    .expect("the start's cell has a maximum");
+                assert!(f.value >= cell - 1e-12, "{} < {cell}", f.value);
+                assert!((f.value - sign * relu_value(&m, &p.w, &f.u)).abs() < 1e-12);
+                let nu = f.u.iter().map(|x| x * x).sum::<f64>().sqrt();
+                assert!((nu - 1.0).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

@@ -111,12 +111,16 @@ pub struct GenerateSpec {
     /// Seconds of branch and bound per round whose local search finds no violation (none: off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_and_bound: Option<f64>,
+    /// Whether a round whose ascents find no violation walks from cell to cell from their end
+    /// points ([`crate::global::price::Pricing::walk`]) before it gives up or runs the branch and
+    /// bound.
+    pub walk: bool,
 }
 
 impl GenerateSpec {
     /// Generation from `count` Gaussian gates of `seed` with the documented defaults
     /// (docs/problem-files.md): 40 rounds, 200 starts, 300 patterns per round, tolerance 1e-4,
-    /// no time limit.
+    /// no time limit, no branch and bound, walks on.
     pub fn starting_from(count: usize, seed: u64) -> Self {
         Self {
             count,
@@ -127,6 +131,7 @@ impl GenerateSpec {
             tolerance: 1e-4,
             time_limit: f64::INFINITY,
             branch_and_bound: None,
+            walk: true,
         }
     }
 }
@@ -154,6 +159,11 @@ pub struct GenerationRound {
     pub solve_s: f64,
     /// Seconds of this round's search.
     pub search_s: f64,
+    /// Walks from cell to cell run this round (0 unless the ascents found no violation and `walk`
+    /// is on).
+    pub walks: usize,
+    /// Seconds of those walks (not in `search_s`).
+    pub walk_s: f64,
     /// Seconds adding the new patterns (`A_i`, irredundant rows).
     pub add_s: f64,
     /// Seconds since the generation started.

@@ -290,6 +290,7 @@ fn arrangements(
             tolerance,
             time_limit,
             branch_and_bound,
+            walk,
         } => {
             let positive = |name: &str, v: usize| {
                 if v == 0 {
@@ -330,6 +331,7 @@ fn arrangements(
                 tolerance,
                 time_limit,
                 branch_and_bound,
+                walk: walk.unwrap_or(defaults.walk),
             })
         }
     })
