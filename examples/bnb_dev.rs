@@ -2,13 +2,18 @@
 //! by branch and bound"):
 //!
 //! ```text
-//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T]
+//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk]
 //! ```
 //!
 //! The first run solves the problem as `cvxcnn certify` does and saves the certificate's dual point
 //! and the network's filters (gate space) to `DIR/v.npy` and `DIR/filters.npy`; later runs load them,
 //! so that a change to the search is timed on the same `v`. It prints the search's statistics and
 //! its throughput in cones per second.
+//!
+//! With `--walk` it runs the local search of pattern generation on that `v` instead: ascents from
+//! the network's neurons, 16 seeded filters and `WALK_STARTS` (environment, default 200) random
+//! ones, both signs, then a walk from cell to cell from each ascent's end point, on one core; it
+//! prints the best value of each, over β.
 
 use cvxcnn::arrangement::gaussian_gates;
 use cvxcnn::global::{self, Options};
@@ -37,7 +42,7 @@ fn main() {
         }
     }
     let [problem_path, dir] = &paths[..] else {
-        panic!("usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T]");
+        panic!("usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk]");
     };
     let dir = PathBuf::from(dir);
     let problem = Problem::load(problem_path.as_ref()).expect("problem");
