@@ -207,6 +207,11 @@ pub fn search(
     let (merged, weights) =
         cone::merge_directions(m_owned.as_slice().expect("standard layout"), &pricing.w, h);
     let rows = Rows::new(&merged, &weights, h);
+    // The same rows for the exact maximum over the incumbent's cell.
+    let merged_pricing = Pricing {
+        m: ArrayView2::from_shape((weights.len(), h), &merged[..]).expect("h per row"),
+        w: weights.clone(),
+    };
     let mut best = Best {
         value: 0.0,
         filter: unit(h, 0),
@@ -228,7 +233,13 @@ pub fn search(
             best.offer(f.value, &f.u);
         }
         // The exact maximum over the incumbent's cell, at the projection's direction.
-        if let Some(u) = cell_maximizer(&rows, &best.filter, sign) {
+        let on: Vec<bool> = merged_pricing
+            .m
+            .dot(&ArrayView1::from(&best.filter[..]))
+            .iter()
+            .map(|&s| s >= 0.0)
+            .collect();
+        if let Some((u, _)) = merged_pricing.cell_max(&on, sign) {
             let value = rows.value(&u).abs();
             best.offer(value, &u);
         }
@@ -383,37 +394,6 @@ pub fn search(
         stop,
         tolerance: options.tolerance,
     }
-}
-
-/// The maximizer of `σ g_v` over the cell of `u` and the unit ball: `Π_K(σ∇)/‖Π_K(σ∇)‖` with
-/// `∇ = A_Dᵀv` the cell's gradient and `K = {x : (2D − I) M x ≥ 0}`, from one NNLS
-/// (`Π_K(t) = t + Bᵀα` with `α = argmin_{α ≥ 0} ‖t + Bᵀα‖`, docs/math.md §2). The caller evaluates
-/// `g_v` there itself, so an inaccurate NNLS only costs a worse incumbent.
-fn cell_maximizer(rows: &Rows, u: &[f64], sign: f64) -> Option<Vec<f64>> {
-    let h = rows.h;
-    let mut grad = vec![0.0; h];
-    let mut b = Vec::with_capacity(rows.m.len());
-    let mut count = 0;
-    for r in 0..rows.w.len() {
-        let mr = rows.row(r);
-        if mr.iter().all(|&x| x == 0.0) {
-            continue;
-        }
-        let on = crate::linalg::dot(mr, u) >= 0.0;
-        if on {
-            for (gj, mj) in grad.iter_mut().zip(mr) {
-                *gj += sign * rows.w[r] * mj;
-            }
-        }
-        let flip = if on { 1.0 } else { -1.0 };
-        b.extend(mr.iter().map(|x| flip * x));
-        count += 1;
-    }
-    let b = ndarray::ArrayView2::from_shape((count, h), &b[..]).ok()?;
-    let neg: Vec<f64> = grad.iter().map(|x| -x).collect();
-    let sol = crate::linalg::nnls(b, &neg);
-    let n = sol.norm;
-    (n > 0.0 && n.is_finite()).then(|| sol.residual.iter().map(|x| -x / n).collect())
 }
 
 /// `M̄ = max(best, largest open bound, largest closed bound)`.
