@@ -50,18 +50,7 @@ fn main() {
     if !v_path.exists() {
         std::fs::create_dir_all(&dir).expect("dir");
         let r = pipeline::solve(&problem, &SolveOptions::default(), &|_, _, _| {}).expect("solve");
-        let filters: Vec<Vec<f64>> = r
-            .filters
-            .iter()
-            .enumerate()
-            .map(|(j, f)| {
-                let mut g = f.clone();
-                if let Some(b) = &r.biases {
-                    g.push(b[j]);
-                }
-                g
-            })
-            .collect();
+        let filters = global::gate_filters(&r);
         let h = filters[0].len();
         write_npy(
             &v_path,

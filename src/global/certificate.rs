@@ -114,7 +114,7 @@ pub fn residual(
 }
 
 /// The filters of a result in gate space: each filter with its bias appended.
-fn gate_filters(report: &Report<TwoLayerBody>) -> Vec<Vec<f64>> {
+pub fn gate_filters(report: &Report<TwoLayerBody>) -> Vec<Vec<f64>> {
     report
         .filters
         .iter()

@@ -23,7 +23,7 @@ mod certificate;
 pub(crate) mod cone;
 pub mod price;
 
-pub use certificate::{GlobalCertificate, certify_report, check, residual};
+pub use certificate::{GlobalCertificate, certify_report, check, gate_filters, residual};
 
 use crate::arch::options::Progress;
 use cone::{Cone, Evaluated, Rows, Scratch};
