@@ -165,11 +165,9 @@ pub(crate) fn evaluate(rows: &Rows, cone: Cone, floor: f64, scratch: &mut Scratc
     t.reset(&cone.p);
     let mut a = [0.0; super::MAX_FILTER_LEN];
     let a = &mut a[..h];
+    // Merged rows have nonzero weights (`merge_directions`).
     for &r in &cone.mixed {
         let wr = cone.sign * rows.w[r as usize];
-        if wr == 0.0 {
-            continue;
-        }
         let mr = rows.row(r as usize);
         for (ai, g) in a.iter_mut().zip(cone.gens.chunks_exact(h)) {
             *ai = dot(mr, g);
@@ -253,9 +251,6 @@ fn split_rows<const H: usize>(
     }
     for &r in &parent.mixed {
         let wr = parent.sign * rows.w[r as usize];
-        if wr == 0.0 {
-            continue;
-        }
         let mr: &[f64; H] = rows.row(r as usize).try_into().expect("rows of length h");
         let mut a = [0.0; H];
         for (ai, g) in a.iter_mut().zip(&gens) {

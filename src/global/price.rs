@@ -241,6 +241,35 @@ mod tests {
                     cell > 0.0 && cell >= at_start - 1e-12,
                     "{cell} vs {at_start}"
                 );
+                // The maximizer lies in the cell's closure, and no sampled unit point of the
+                // cell is higher.
+                for (r, mr) in m.outer_iter().enumerate() {
+                    let s: f64 = mr.iter().zip(&u).map(|(a, b)| a * b).sum();
+                    let flip = if on[r] { 1.0 } else { -1.0 };
+                    assert!(flip * s >= -1e-9, "row {r} leaves the cell: {s}");
+                }
+                let mut state = 0x9e37_79b9_u64;
+                let mut uniform = || {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1);
+                    (state >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+                };
+                let mut inside = 0;
+                for _ in 0..20_000 {
+                    let x = [uniform(), uniform(), uniform()];
+                    let nx = x.iter().map(|a| a * a).sum::<f64>().sqrt();
+                    let x: Vec<f64> = x.iter().map(|a| a / nx).collect();
+                    let same = m.outer_iter().zip(&on).all(|(mr, &o)| {
+                        (mr.iter().zip(&x).map(|(a, b)| a * b).sum::<f64>() >= 0.0) == o
+                    });
+                    if same {
+                        inside += 1;
+                        let vx = sign * relu_value(&m, &p.w, &x);
+                        assert!(vx <= cell + 1e-9, "{vx} above the cell's maximum {cell}");
+                    }
+                }
+                assert!(inside > 0, "some sampled point falls in the start's cell");
                 let f = p
                     .walk(&start, sign, 1000)
                     .expect("the start's cell has a maximum");
