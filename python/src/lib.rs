@@ -179,11 +179,10 @@ fn positive(name: &str, v: Option<f64>, default: f64) -> PyResult<f64> {
 
 /// `solver="auto"`: [`cvxcnn::first_order::driver::auto_backend`], the rule of `--solver auto`.
 fn auto_backend(
-    json: &str,
+    o: &Options,
     problem: &cvxcnn::problem::Problem,
     opts: &mut SolveOptions,
 ) -> PyResult<()> {
-    let o: Options = serde_json::from_str(json).map_err(value_error)?;
     if o.solver.as_deref() == Some("auto") {
         let made = std::mem::take(&mut opts.backend);
         opts.backend = cvxcnn::first_order::driver::auto_backend(
@@ -196,13 +195,17 @@ fn auto_backend(
     Ok(())
 }
 
-fn solve_options(json: &str) -> PyResult<SolveOptions> {
-    let o: Options = serde_json::from_str(json).map_err(|e| {
+/// The options JSON of `solve` and `export`, parsed once.
+fn parse_options(json: &str) -> PyResult<Options> {
+    serde_json::from_str(json).map_err(|e| {
         value_error(format!(
             "{e}; the options are solver, max_iter, time_limit, tol_gap_abs, tol_gap_rel, \
              tol_feas, linear_solver (clarabel), tol_gap, polish (al), reduce, coupling"
         ))
-    })?;
+    })
+}
+
+fn solve_options(o: &Options) -> PyResult<SolveOptions> {
     if o.max_iter == Some(0) {
         return Err(value_error("max_iter = 0: give at least 1"));
     }
@@ -394,8 +397,9 @@ fn solve(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Option<(String, String)>)> {
     let problem = problem(path, json, arrays.as_ref())?;
-    let mut opts = solve_options(options)?;
-    auto_backend(options, &problem, &mut opts)?;
+    let o = parse_options(options)?;
+    let mut opts = solve_options(&o)?;
+    auto_backend(&o, &problem, &mut opts)?;
     opts.network = network(&problem, network_json, network_file)?;
     if opts.network.is_some() && problem.task != cvxcnn::problem::Task::Scalar {
         return Err(value_error(
@@ -433,7 +437,7 @@ fn export(
             "format = {format:?}: give \"cbf\", \"mps\" or \"clarabel_json\""
         )));
     }
-    let opts = solve_options(options)?;
+    let opts = solve_options(&parse_options(options)?)?;
     let program =
         detached(py, progress, |p| pipeline::program(&problem, &opts, p))?.map_err(value_error)?;
     match format {
