@@ -429,3 +429,34 @@ fn an_undecided_branch_and_bound_runs_again_with_twice_the_budget() {
         assert_ne!(s.stop, "time_limit", "every round's search decided: {s:?}");
     }
 }
+
+/// `rounds` × `add` bounds what a generation may add, not what it adds: far past memory it is not
+/// refused up front (1,000 rounds on 200 digits with 3×3 filters were refused as needing 5 TB), the
+/// generation runs and ends where it would, and the check each round makes before adding refuses
+/// a gate count past the memory left.
+#[test]
+fn a_generation_allowed_more_than_memory_holds_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("problems/data");
+    let path = dir.path().join("many_rounds.json");
+    let json = serde_json::json!({
+        "inputs": data.join("signal_x.npy"),
+        "targets": data.join("signal_y.npy"),
+        "architecture": {"kind": "two_layer", "kernel": [2], "stride": [1], "pooling": "sum"},
+        "beta": 0.1,
+        "arrangements": {"mode": "generate", "count": 2, "seed": 3,
+                         "rounds": 1_000_000_000u64, "add": 1_000_000_000u64}
+    });
+    std::fs::write(&path, json.to_string()).unwrap();
+    let p = Problem::load(&path).expect("not refused for what it may add");
+    let (generated, r) = objective(&p, &SolveOptions::default());
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "no_violation", "{g:?}");
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    assert!((generated - exact_opt).abs() <= 1e-6 * exact_opt);
+    use cvxcnn::problem::memory;
+    assert!(memory::room_for_gates(&p, 10));
+    if memory::available().is_some() {
+        assert!(!memory::room_for_gates(&p, 1 << 50));
+    }
+}

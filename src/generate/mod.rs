@@ -13,7 +13,8 @@
 //!    from seeded random starts ([`price::Pricing::ascend`]); when those ascents find nothing,
 //!    walk from cell to cell from where they ended ([`price::Pricing::walk`], unless `walk` is off);
 //! 3. add the patterns of the most violating ones (each with its filter as gate) and go to 1,
-//!    until a round finds no violation, `rounds` rounds or `time_limit` seconds;
+//!    until a round finds no violation, `rounds` rounds, `time_limit` seconds, or a round whose
+//!    patterns would make the program outgrow memory (`memory_limit`, added nothing);
 //! 4. with `branch_and_bound` set, a round whose local search finds nothing runs the branch and
 //!    bound of [`crate::global`] on the same residual, stopping at the first filter above the
 //!    threshold: its pattern is added (and the filter starts every later round) and the loop goes
@@ -42,6 +43,7 @@ use crate::first_order::al::{self, AlOptions, AlResult};
 use crate::first_order::dense::DenseLoss;
 use crate::geometry::{Activation, FilterNorm, Pooling};
 use crate::global;
+use crate::problem::memory;
 use crate::problem::{
     Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem, RoundSearch,
 };
@@ -416,6 +418,13 @@ pub fn generate(
                 runs,
             });
         }
+        // The round's patterns are added only while the program over them still fits (the final
+        // solve builds it): `"rounds"` times `"add"` may be far more than memory holds.
+        let out_of_memory =
+            !violated.is_empty() && !memory::room_for_gates(problem, gates.len() + violated.len());
+        if out_of_memory {
+            violated.clear();
+        }
         let added = violated.len();
         let t = Instant::now();
         let new: Vec<Pattern> = violated.into_iter().map(|(_, p)| p).collect();
@@ -454,7 +463,9 @@ pub fn generate(
             break;
         }
         if added == 0 {
-            stop = if proven {
+            stop = if out_of_memory {
+                "memory_limit"
+            } else if proven {
                 "proven"
             } else if bnb_cut {
                 "max_time"

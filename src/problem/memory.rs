@@ -70,7 +70,27 @@ pub fn human(bytes: f64) -> String {
 }
 
 /// The estimate of `problem` (computed in floating point: sizes far past `usize` stay finite).
+/// A generation (`"mode": "generate"`) is counted with its initial gates, what it certainly
+/// allocates; it checks each round's growth itself ([`room_for_gates`]).
 pub fn estimate(problem: &Problem) -> Estimate {
+    let gates = match &problem.arrangements {
+        ArrangementSpec::Sample { count, .. } => *count as f64,
+        ArrangementSpec::Gates { gates, .. } | ArrangementSpec::Generated { gates, .. } => {
+            gates.nrows() as f64
+        }
+        ArrangementSpec::Generate(g) => g.count as f64,
+        ArrangementSpec::Exact { .. } => 0.0,
+    };
+    estimate_with_gates(problem, gates)
+}
+
+/// Whether `problem` solved over `gates` gates fits in what is [`available`] (true where that
+/// cannot be read): pattern generation asks it before a round adds its patterns.
+pub fn room_for_gates(problem: &Problem, gates: usize) -> bool {
+    available().is_none_or(|(free, _)| estimate_with_gates(problem, gates as f64).total() <= free)
+}
+
+fn estimate_with_gates(problem: &Problem, gates: f64) -> Estimate {
     let (n, c, hh, ww) = problem.x.dim();
     let n = n as f64;
     let (k, h) = match problem.architecture {
@@ -85,15 +105,6 @@ pub fn estimate(problem: &Problem) -> Estimate {
             let k = dim(hh, 0).max(0.0) * dim(ww, 1).max(0.0);
             (k, arch.gate_len(c, ww) as f64)
         }
-    };
-    let gates = match &problem.arrangements {
-        ArrangementSpec::Sample { count, .. } => *count as f64,
-        ArrangementSpec::Gates { gates, .. } | ArrangementSpec::Generated { gates, .. } => {
-            gates.nrows() as f64
-        }
-        // At most every round adds its quota.
-        ArrangementSpec::Generate(g) => (g.count + g.rounds * g.add) as f64,
-        ArrangementSpec::Exact { .. } => 0.0,
     };
     // Classes of a one-vs-rest problem are solved two at a time (both cores).
     let parallel = match &problem.task {

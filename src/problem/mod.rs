@@ -211,7 +211,8 @@ pub struct Generation {
     /// when `stop` is `proven` (`cvxcnn certify --global` bounds every filter).
     pub converged: bool,
     /// `no_violation`, `proven` (the branch and bound showed that no filter's dual value exceeds
-    /// `β (1 + tolerance)` at the last round's residual), `max_rounds` or `max_time`.
+    /// `β (1 + tolerance)` at the last round's residual), `max_rounds`, `max_time` or
+    /// `memory_limit` (the program over the next round's patterns would not fit in memory).
     pub stop: &'static str,
     /// Starts of the search over all rounds.
     pub starts_tried: usize,
