@@ -2,7 +2,7 @@
 //! by branch and bound"):
 //!
 //! ```text
-//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk]
+//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T]
 //! ```
 //!
 //! The first run solves the problem as `cvxcnn certify` does and saves the certificate's dual point
@@ -14,6 +14,9 @@
 //! the network's neurons, 16 seeded filters and `WALK_STARTS` (environment, default 200) random
 //! ones, both signs, then a walk from cell to cell from each ascent's end point, on one core; it
 //! prints the best value of each, over β.
+//!
+//! With `--find T` it runs the search pattern generation runs: for a filter above `β(1 + T)`
+//! (the target and the value to stop above), its queue ordered by the cones' best points.
 
 use cvxcnn::arrangement::gaussian_gates;
 use cvxcnn::global::{self, Options};
@@ -27,6 +30,7 @@ fn main() {
     let mut time_limit = 60.0;
     let mut tolerance = 1e-9;
     let mut walk = false;
+    let mut find: Option<f64> = None;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -38,11 +42,14 @@ fn main() {
                 tolerance = args.next().and_then(|s| s.parse().ok()).expect("tolerance")
             }
             "--walk" => walk = true,
+            "--find" => find = args.next().and_then(|s| s.parse().ok()),
             _ => paths.push(a),
         }
     }
     let [problem_path, dir] = &paths[..] else {
-        panic!("usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk]");
+        panic!(
+            "usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T]"
+        );
     };
     let dir = PathBuf::from(dir);
     let problem = Problem::load(problem_path.as_ref()).expect("problem");
@@ -107,10 +114,14 @@ fn main() {
         );
         return;
     }
+    // `--find T`: the search of pattern generation, for a filter above β(1 + T).
+    let threshold = find.map(|t| problem.beta * (1.0 + t));
     let options = Options {
         time_limit,
         tolerance,
         starts,
+        target: threshold,
+        stop_above: threshold,
         ..Options::default()
     };
     let s = global::search(m, &alpha, v.view(), &options, &|_, _, _| {});

@@ -312,6 +312,44 @@ fn target_stop_keeps_a_valid_bound() {
     assert!(s.dual_value_upper >= exact * (1.0 - 1e-9) && s.dual_value_upper <= exact * 1.5);
 }
 
+/// The search for a violation (`stop_above`, as pattern generation runs it: the same target)
+/// splits the cones with the highest points first; it still returns a filter whose `|g_v|`, from
+/// its definition, is above the threshold when one exists, and proves that none does otherwise,
+/// with an `M̄` that brackets the exact maximum over every pattern.
+#[test]
+fn the_search_for_a_violation_finds_one_or_proves_there_is_none() {
+    for p in exact_problems() {
+        let v = gaussian(p.n(), 11);
+        let exact = exact_max(&p, v.view());
+        let find = |t: f64| {
+            run_search(
+                &p,
+                v.view(),
+                &Options {
+                    target: Some(t),
+                    stop_above: Some(t),
+                    ..Options::default()
+                },
+            )
+        };
+        let above = 0.999 * exact;
+        let s = find(above);
+        assert_eq!(s.stop, Stop::Violation);
+        let g = g_abs(&p, v.view(), &s.best_filter);
+        assert!(g > above, "|g_v| = {g} at the violation, threshold {above}");
+        assert!((g - s.dual_value_best).abs() <= 1e-12 * exact);
+        assert!(s.dual_value_upper >= exact * (1.0 - 1e-9));
+        let none = 1.001 * exact;
+        let s = find(none);
+        assert_eq!(s.stop, Stop::Target);
+        assert!(
+            s.dual_value_upper >= exact * (1.0 - 1e-9) && s.dual_value_upper <= none,
+            "M̄ = {} against the exact {exact} and the threshold {none}",
+            s.dual_value_upper
+        );
+    }
+}
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_cvxcnn"))
 }

@@ -8,7 +8,8 @@
 //! (`cone::merge_directions`), covers the sphere by the `2^h` orthant cones, bounds
 //! `σ g_v` (`σ = ±1`) on each cone by a linear function of the cone coordinates (exact for the rows
 //! that do not cross the cone, a convex or a linear relaxation of the ReLU for those that do) and
-//! one small NNLS (`cone::evaluate`), and splits the open cones with the largest bounds through the
+//! one small NNLS (`cone::evaluate`), and splits the open cones with the largest bounds (searching
+//! for a violation, `Options::stop_above`: the highest points) through the
 //! midpoint of their longest edge (`cone::split_evaluate`: both halves in one pass over the rows),
 //! in batches evaluated with rayon and merged in a fixed order. At
 //! every moment `M̄ = max(best, largest open bound)` is a valid upper bound, where `best` is the
@@ -147,8 +148,10 @@ pub struct Search {
     pub tolerance: f64,
 }
 
-/// An evaluated open cone, ordered by bound (ties: first created first).
+/// An evaluated open cone, ordered by `key` (ties: first created first): its bound, or, in a
+/// search for a violation, the value at its best point.
 struct Open {
+    key: f64,
     bound: f64,
     seq: u64,
     node: Evaluated,
@@ -167,8 +170,8 @@ impl PartialOrd for Open {
 }
 impl Ord for Open {
     fn cmp(&self, o: &Self) -> Ordering {
-        self.bound
-            .total_cmp(&o.bound)
+        self.key
+            .total_cmp(&o.key)
             .then_with(|| o.seq.cmp(&self.seq))
     }
 }
@@ -268,6 +271,12 @@ pub fn search(
     }
     let target = options.target.unwrap_or(f64::NEG_INFINITY);
     let mut heap: BinaryHeap<Open> = BinaryHeap::new();
+    // A search for a violation (`stop_above`) splits first the cones whose best point is highest:
+    // it dives toward the filters most likely to exceed the threshold. Which cones a proof that
+    // none does must split is the same in any order (every cone bounded above the threshold), so
+    // the order only changes how soon a violation is found; the largest open bound is then not
+    // at the top of the heap and is computed when needed.
+    let by_value = options.stop_above.is_some();
     let mut seq = 0u64;
     // Largest bound of a cone closed without being below `best`: exact cones (their bound is
     // attained up to rounding) and cones left because they are below the target.
@@ -322,18 +331,26 @@ pub fn search(
             }
             held += size(&e.cone);
             heap.push(Open {
+                key: if by_value { e.value } else { e.bound },
                 bound: e.bound,
                 seq,
                 node: e,
             });
             seq += 1;
         }
-        // Drop what the incumbent now beats.
-        if heap.peek().is_some_and(|o| o.bound <= best.value) {
+        // Drop what the incumbent now beats (ordered by bound; by value, the pops skip it).
+        if !by_value && heap.peek().is_some_and(|o| o.bound <= best.value) {
             heap.clear();
             held = 0;
         }
-        let upper = upper(&heap, best.value, closed);
+        // Ordered by value the largest open bound is above `target` while a cone is open (none
+        // at or below it is kept), and the gap is not looked at before the heap is empty.
+        let settled = !by_value || heap.is_empty();
+        let upper = if settled {
+            upper(&heap, false, best.value, closed)
+        } else {
+            f64::INFINITY
+        };
         let elapsed = start.elapsed().as_secs_f64();
         if options.time_limit.is_finite() {
             progress(
@@ -345,10 +362,14 @@ pub fn search(
         if options.stop_above.is_some_and(|a| best.value > a) {
             break Stop::Violation;
         }
-        if upper - best.value <= options.tolerance * upper {
+        // A search for a violation that emptied its queue has proved what it was asked.
+        if by_value && settled && upper <= target {
+            break Stop::Target;
+        }
+        if settled && upper - best.value <= options.tolerance * upper {
             break Stop::Gap;
         }
-        if upper <= target {
+        if settled && upper <= target {
             break Stop::Target;
         }
         if heap.is_empty() {
@@ -369,6 +390,9 @@ pub fn search(
             let Some(o) = heap.pop() else { break };
             held = held.saturating_sub(size(&o.node.cone));
             if o.bound <= best.value {
+                if by_value {
+                    continue;
+                }
                 break;
             }
             parents.push(o.node.cone);
@@ -382,7 +406,7 @@ pub fn search(
     let value = pricing.value_and_gradient(&best.filter).0.abs();
     Search {
         method: "branch_and_bound",
-        dual_value_upper: upper(&heap, best.value.max(value), closed),
+        dual_value_upper: upper(&heap, by_value, best.value.max(value), closed),
         dual_value_best: value,
         best_filter: best.filter,
         cones_explored: explored,
@@ -396,9 +420,15 @@ pub fn search(
     }
 }
 
-/// `M̄ = max(best, largest open bound, largest closed bound)`.
-fn upper(heap: &BinaryHeap<Open>, best: f64, closed: f64) -> f64 {
-    heap.peek().map_or(0.0, |o| o.bound).max(best).max(closed)
+/// `M̄ = max(best, largest open bound, largest closed bound)`; the largest open bound is the top
+/// of the heap unless it is ordered `by_value`.
+fn upper(heap: &BinaryHeap<Open>, by_value: bool, best: f64, closed: f64) -> f64 {
+    let open = if by_value {
+        heap.iter().map(|o| o.bound).fold(0.0_f64, f64::max)
+    } else {
+        heap.peek().map_or(0.0, |o| o.bound)
+    };
+    open.max(best).max(closed)
 }
 
 fn unit(h: usize, i: usize) -> Vec<f64> {
