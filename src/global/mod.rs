@@ -24,7 +24,7 @@ mod certificate;
 pub(crate) mod cone;
 pub mod price;
 
-pub use certificate::{GlobalCertificate, certify_report, check, gate_filters, residual};
+pub use certificate::{GlobalCertificate, certify_report, check, gate_filters, residual, too_long};
 
 use crate::arch::options::Progress;
 use cone::{Cone, Evaluated, Rows, Scratch};
@@ -236,12 +236,7 @@ pub fn search(
             best.offer(f.value, &f.u);
         }
         // The exact maximum over the incumbent's cell, at the projection's direction.
-        let on: Vec<bool> = merged_pricing
-            .m
-            .dot(&ArrayView1::from(&best.filter[..]))
-            .iter()
-            .map(|&s| s >= 0.0)
-            .collect();
+        let on = merged_pricing.cell_of(&best.filter);
         if let Some((u, _)) = merged_pricing.cell_max(&on, sign) {
             let value = rows.value(&u).abs();
             best.offer(value, &u);
@@ -343,14 +338,10 @@ pub fn search(
             heap.clear();
             held = 0;
         }
-        // Ordered by value the largest open bound is above `target` while a cone is open (none
-        // at or below it is kept), and the gap is not looked at before the heap is empty.
-        let settled = !by_value || heap.is_empty();
-        let upper = if settled {
-            upper(&heap, false, best.value, closed)
-        } else {
-            f64::INFINITY
-        };
+        // Ordered by value, the largest open bound is above `target` while a cone is open (none
+        // at or below it is kept): `M̄` is looked at only once the queue is empty.
+        let settled =
+            (!by_value || heap.is_empty()).then(|| upper(&heap, by_value, best.value, closed));
         let elapsed = start.elapsed().as_secs_f64();
         if options.time_limit.is_finite() {
             progress(
@@ -362,15 +353,17 @@ pub fn search(
         if options.stop_above.is_some_and(|a| best.value > a) {
             break Stop::Violation;
         }
-        // A search for a violation that emptied its queue has proved what it was asked.
-        if by_value && settled && upper <= target {
-            break Stop::Target;
-        }
-        if settled && upper - best.value <= options.tolerance * upper {
-            break Stop::Gap;
-        }
-        if settled && upper <= target {
-            break Stop::Target;
+        if let Some(upper) = settled {
+            // A search for a violation that emptied its queue has proved what it was asked.
+            if by_value && upper <= target {
+                break Stop::Target;
+            }
+            if upper - best.value <= options.tolerance * upper {
+                break Stop::Gap;
+            }
+            if upper <= target {
+                break Stop::Target;
+            }
         }
         if heap.is_empty() {
             // Every cone closed exactly (up to rounding).
@@ -435,4 +428,41 @@ fn unit(h: usize, i: usize) -> Vec<f64> {
     let mut u = vec![0.0; h];
     u[i] = 1.0;
     u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(key: f64, bound: f64, seq: u64) -> Open {
+        Open {
+            key,
+            bound,
+            seq,
+            node: Evaluated {
+                cone: Cone {
+                    gens: vec![1.0],
+                    sign: 1.0,
+                    p: vec![0.0],
+                    mixed: Vec::new(),
+                    depth: 0,
+                },
+                bound,
+                value: key,
+                point: vec![1.0],
+            },
+        }
+    }
+
+    /// Ordered by value, the cone at the top (highest point) need not have the largest bound:
+    /// `M̄` takes the largest of all; ordered by bound, the top is the largest.
+    #[test]
+    fn the_upper_bound_is_the_largest_open_bound_whatever_the_order() {
+        let heap: BinaryHeap<Open> = [open(5.0, 6.0, 0), open(1.0, 9.0, 1)].into_iter().collect();
+        assert_eq!(heap.peek().map(|o| o.bound), Some(6.0));
+        assert_eq!(upper(&heap, true, 2.0, 3.0), 9.0);
+        let heap: BinaryHeap<Open> = [open(6.0, 6.0, 0), open(9.0, 9.0, 1)].into_iter().collect();
+        assert_eq!(upper(&heap, false, 2.0, 3.0), 9.0);
+        assert_eq!(upper(&BinaryHeap::new(), true, 2.0, 3.0), 3.0);
+    }
 }

@@ -109,6 +109,15 @@ pub type CellMax = (Vec<f64>, Vec<(usize, f64)>);
 const ZERO_PROJECTION: f64 = 1e-10;
 
 impl Pricing<'_> {
+    /// The cell of `u`: the rows with `m_r·u ≥ 0` (what [`Pricing::cell_max`] takes).
+    pub fn cell_of(&self, u: &[f64]) -> Vec<bool> {
+        self.m
+            .dot(&ArrayView1::from(u))
+            .iter()
+            .map(|&s| s >= 0.0)
+            .collect()
+    }
+
     /// The exact maximum of `σ g_v` over the closure of the cell `on` (a pattern of the rows) and
     /// the unit ball: the unit direction `Π_K(σ∇)/‖Π_K(σ∇)‖` with `∇ = Σ_{r on} w_r m_r` and
     /// `K = {x : (2D − I) M x ≥ 0}`, from one NNLS (`Π_K(t) = t + Bᵀα`,
@@ -158,12 +167,7 @@ impl Pricing<'_> {
     /// hyperplane, and move to the first neighbour whose maximum, evaluated from every row, is
     /// higher. Stops after `moves` moves or at a cell no neighbour improves on. The best point.
     pub fn walk(&self, start: &[f64], sign: f64, moves: usize) -> Option<Found> {
-        let mut on: Vec<bool> = self
-            .m
-            .dot(&ArrayView1::from(start))
-            .iter()
-            .map(|&s| s >= 0.0)
-            .collect();
+        let mut on = self.cell_of(start);
         let (u, mut binding) = self.cell_max(&on, sign)?;
         let mut best = Found {
             value: sign * self.value_and_gradient(&u).0,
