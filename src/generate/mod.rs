@@ -92,11 +92,9 @@ pub fn check(problem: &Problem) -> Result<()> {
             refuse("the ℓ1 filter norm")
         }
         Architecture::TwoLayer { .. } => {
-            let (_, channels, _, width) = problem.x.dim();
-            let h = problem.architecture.gate_len(channels, width);
             if let ArrangementSpec::Generate(spec) = &problem.arrangements
                 && spec.branch_and_bound.is_some()
-                && h > global::MAX_FILTER_LEN
+                && let Some(h) = global::too_long(problem)
             {
                 return Err(Error::input(
                     &problem.source,

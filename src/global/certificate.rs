@@ -72,9 +72,7 @@ pub fn check(problem: &Problem) -> Result<()> {
             refuse("the ℓ1 filter norm")
         }
         Architecture::TwoLayer { .. } => {
-            let (_, channels, _, width) = problem.x.dim();
-            let h = problem.architecture.gate_len(channels, width);
-            if h > MAX_FILTER_LEN {
+            if let Some(h) = too_long(problem) {
                 return Err(Error::input(
                     &problem.source,
                     format!(
@@ -89,6 +87,14 @@ pub fn check(problem: &Problem) -> Result<()> {
         Architecture::Circular { .. } => refuse("the circular CNN"),
         Architecture::ThreeLayer { .. } => refuse("the three-layer CNN"),
     }
+}
+
+/// The filter length `h` (with the bias) of a two-layer `problem` when it is above
+/// [`MAX_FILTER_LEN`], the longest the orthant cover of the search takes.
+pub fn too_long(problem: &Problem) -> Option<usize> {
+    let (_, channels, _, width) = problem.x.dim();
+    let h = problem.architecture.gate_len(channels, width);
+    (h > MAX_FILTER_LEN).then_some(h)
 }
 
 /// `y − ŷ` for the network of `filters` (each with its bias appended when the architecture has
