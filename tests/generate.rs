@@ -23,6 +23,7 @@ fn spec(count: usize, seed: u64) -> GenerateSpec {
         tolerance: 1e-4,
         time_limit: f64::INFINITY,
         branch_and_bound: None,
+        largest_after: None,
         walk: true,
     }
 }
@@ -305,6 +306,19 @@ fn the_commands_see_the_same_generated_patterns() {
         e.contains("h = 25") && e.contains("leave branch_and_bound out"),
         "{e}"
     );
+    // `largest_after` is a number of seconds ≥ 0, and switches a branch and bound that is set.
+    let mut w = v.clone();
+    w["arrangements"]["branch_and_bound"] = serde_json::json!(10);
+    w["arrangements"]["largest_after"] = serde_json::json!(-1);
+    let e = refusal(&w);
+    assert!(e.contains("largest_after = -1") && e.contains("≥ 0"), "{e}");
+    let mut w = v.clone();
+    w["arrangements"]["largest_after"] = serde_json::json!(10);
+    let e = refusal(&w);
+    assert!(
+        e.contains("largest_after = 10") && e.contains("branch_and_bound is not set"),
+        "{e}"
+    );
     // `walk` is a boolean.
     let mut w = v.clone();
     w["arrangements"]["walk"] = serde_json::json!("yes");
@@ -347,6 +361,41 @@ fn the_branch_and_bound_finds_what_the_local_search_misses_and_proves_the_end() 
     );
     let last = searches.last().expect("the last round ran it");
     assert_eq!(last.stop, "target");
+    assert!(last.upper_ratio <= 1.0 + 1e-4, "{last:?}");
+}
+
+/// Once a search for the first violation takes longer than `largest_after`, every later round's
+/// branch and bound looks for the largest violation: it closes to 1e-4 between its bound and the
+/// filter it returns (a search for the first violation leaves its bound far above), and the
+/// generation still ends `proven` at the exact optimum.
+#[test]
+fn after_largest_after_the_branch_and_bound_returns_the_largest_violation() {
+    let searches = proven_at_the_exact_optimum(GenerateSpec {
+        starts: 0,
+        walk: false,
+        branch_and_bound: Some(60.0),
+        largest_after: Some(1e-12),
+        ..spec(2, 3)
+    });
+    assert!(searches.len() >= 3, "{searches:?}");
+    assert_eq!(searches[0].search, "first", "{searches:?}");
+    let first = &searches[0];
+    assert!(
+        first.upper_ratio - first.best_ratio > 1e-2 * first.upper_ratio,
+        "a search for the first violation leaves its bound loose: {searches:?}"
+    );
+    let later = &searches[1..];
+    assert!(later.iter().all(|s| s.search == "largest"), "{searches:?}");
+    let violations: Vec<_> = later.iter().filter(|s| s.best_ratio > 1.0 + 1e-4).collect();
+    assert!(!violations.is_empty(), "{searches:?}");
+    for s in violations {
+        assert_eq!(s.stop, "gap", "{s:?}");
+        assert!(
+            s.upper_ratio - s.best_ratio <= 1e-4 * s.upper_ratio,
+            "{s:?}"
+        );
+    }
+    let last = searches.last().expect("the last round ran it");
     assert!(last.upper_ratio <= 1.0 + 1e-4, "{last:?}");
 }
 

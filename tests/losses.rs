@@ -449,6 +449,7 @@ fn unsupported_combinations_are_refused() {
             tolerance: 1e-4,
             time_limit: f64::INFINITY,
             branch_and_bound: None,
+            largest_after: None,
             walk: true,
         }),
         ..p.clone()

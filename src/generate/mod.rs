@@ -20,7 +20,10 @@
 //!    threshold: its pattern is added (and the filter starts every later round) and the loop goes
 //!    on; when the bound shows that no filter exceeds the threshold the generation stops `proven`.
 //!    A search that its budget stops undecided runs again with twice the budget, until it decides
-//!    or the generation's `time_limit` ends it (`max_time`).
+//!    or the generation's `time_limit` ends it (`max_time`). Once a search for the first violation
+//!    takes longer than `largest_after`, later rounds look for the largest violation instead
+//!    (ordered by bound, closed to [`LARGEST_TOL`]): late in a generation it costs about as much
+//!    and moves the dual point far more.
 //!
 //! The result is a fixed list of gates — the initial sample and the generated ones — from which
 //! `solve`, `certify`, `export` and `predict` rebuild the same patterns: the same seed gives the same
@@ -31,6 +34,10 @@
 /// The dual value `g_v` and its ascent; it lives with the branch and bound, which bounds the
 /// same function over every filter.
 pub use crate::global::price;
+
+mod exact_pricing;
+use exact_pricing::ExactPricing;
+pub use exact_pricing::LARGEST_TOL;
 
 use crate::arch::formulation::Prepared;
 use crate::arch::options::{Progress, SolveOptions};
@@ -45,7 +52,7 @@ use crate::geometry::{Activation, FilterNorm, Pooling};
 use crate::global;
 use crate::problem::memory;
 use crate::problem::{
-    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem, RoundSearch,
+    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem,
 };
 use crate::reduce;
 use ndarray::{Array1, Array2, Array3, Axis, concatenate};
@@ -288,6 +295,7 @@ pub fn generate(
     let mut history = Vec::new();
     let mut starts_tried = 0;
     let mut stop = "max_rounds";
+    let mut exact = ExactPricing::new(spec, start, threshold);
     for round in 0..spec.rounds {
         let p = grow.prep.arrangement.patterns.len();
         let t = Instant::now();
@@ -354,67 +362,24 @@ pub fn generate(
         let mut proven = false;
         // The branch and bound stopped undecided by the generation's own clock.
         let mut bnb_cut = false;
-        if let Some(bnb_s) = spec.branch_and_bound
+        if let Some(budget) = spec.branch_and_bound
             && violated.is_empty()
             && !cut
         {
-            // A search stopped undecided by its budget runs again with twice the budget while the
-            // generation's clock allows: the residual is the same, and a generation ended there
-            // would say "no violation" where the search had only run out of time (measured on
-            // digits 2×2: a final search then found 1.023 β).
-            let mut budget = bnb_s;
-            let (mut runs, mut cones, mut seconds) = (0, 0, 0.0);
             let neurons: Vec<Vec<f64>> = neurons(&r).map(|(u, _)| u).collect();
-            let s = loop {
-                let remaining = (spec.time_limit - secs(start)).max(0.0);
-                let s = global::search(
-                    grow.prep.patches.stacked(),
-                    &grow.alpha,
-                    v.view(),
-                    &global::Options {
-                        target: Some(threshold),
-                        stop_above: Some(threshold),
-                        time_limit: budget.min(remaining),
-                        starts: neurons.clone(),
-                        ..global::Options::default()
-                    },
-                    &|_, _, _| {},
-                );
-                runs += 1;
-                cones += s.cones_explored;
-                seconds += s.seconds;
-                let undecided = s.stop == global::Stop::TimeLimit
-                    && s.dual_value_best <= threshold
-                    && s.dual_value_upper > threshold;
-                if !undecided || secs(start) >= spec.time_limit {
-                    break s;
-                }
-                budget *= 2.0;
-            };
-            proven = s.dual_value_upper <= threshold;
-            bnb_cut = s.stop == global::Stop::TimeLimit && secs(start) >= spec.time_limit;
-            if s.dual_value_best > threshold {
-                let on = pattern_of(grow.prep.patches.stacked(), &s.best_filter);
+            let m = grow.prep.patches.stacked();
+            let priced = exact.price(m, &grow.alpha, v.view(), neurons, budget, beta);
+            proven = priced.proven;
+            bnb_cut = priced.cut;
+            bnb = priced.round;
+            if let Some((filter, value)) = priced.violation {
+                let on = pattern_of(m, &filter);
                 if on.iter().any(|&b| b) && !grow.seen.contains(&on) {
                     count = 1;
-                    seeds_and_found.push(s.best_filter.clone());
-                    violated.push((
-                        s.dual_value_best,
-                        Pattern {
-                            gate: s.best_filter.clone(),
-                            on,
-                        },
-                    ));
+                    seeds_and_found.push(filter.clone());
+                    violated.push((value, Pattern { gate: filter, on }));
                 }
             }
-            bnb = Some(RoundSearch {
-                best_ratio: s.dual_value_best / beta,
-                upper_ratio: s.dual_value_upper / beta,
-                stop: s.stop.name(),
-                cones,
-                seconds,
-                runs,
-            });
         }
         // The round's patterns are added only while the program over them still fits (the final
         // solve builds it): `"rounds"` times `"add"` may be far more than memory holds.

@@ -224,6 +224,10 @@ pub enum ArrangementsFile {
         /// violating filter it finds continues the generation.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         branch_and_bound: Option<f64>,
+        /// Seconds: once a branch and bound that stops at the first violation takes longer, every
+        /// later round's branch and bound looks for the largest violation (default: none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        largest_after: Option<f64>,
         /// Walk from cell to cell from the ascents' end points in a round whose ascents find no
         /// violation (default true).
         #[serde(default, skip_serializing_if = "Option::is_none")]

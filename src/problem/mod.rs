@@ -111,6 +111,11 @@ pub struct GenerateSpec {
     /// Seconds of branch and bound per round whose local search finds no violation (none: off).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub branch_and_bound: Option<f64>,
+    /// Seconds: once a branch and bound that stops at the first violation takes longer, every
+    /// later round's branch and bound looks for the largest violation instead (none: always the
+    /// first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub largest_after: Option<f64>,
     /// Whether a round whose ascents find no violation walks from cell to cell from their end
     /// points ([`crate::global::price::Pricing::walk`]) before it gives up or runs the branch and
     /// bound.
@@ -131,6 +136,7 @@ impl GenerateSpec {
             tolerance: 1e-4,
             time_limit: f64::INFINITY,
             branch_and_bound: None,
+            largest_after: None,
             walk: true,
         }
     }
@@ -193,6 +199,10 @@ pub struct RoundSearch {
     /// Searches run in the round: a search stopped undecided by its budget is run again with twice
     /// the budget while the generation's time limit allows (the residual has not changed).
     pub runs: usize,
+    /// What the (last) search looked for: `first` (ordered by the cones' best points, it stops at
+    /// the first filter above the threshold) or `largest` (ordered by bound, it closes to a
+    /// relative 1e-4 between its bound and its best filter; `upper_ratio` is then tight).
+    pub search: &'static str,
 }
 
 /// What pattern generation did (the result's `generation` object).

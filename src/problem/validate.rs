@@ -290,6 +290,7 @@ fn arrangements(
             tolerance,
             time_limit,
             branch_and_bound,
+            largest_after,
             walk,
         } => {
             let positive = |name: &str, v: usize| {
@@ -322,6 +323,23 @@ fn arrangements(
                     )));
                 }
             };
+            let largest_after = match (largest_after, branch_and_bound) {
+                (None, _) => None,
+                (Some(s), _) if !(s.is_finite() && *s >= 0.0) => {
+                    return Err(bad(format!(
+                        "arrangements.largest_after = {s}; give a finite number of seconds ≥ 0 \
+                         (e.g. 10), or leave it out"
+                    )));
+                }
+                (Some(s), None) => {
+                    return Err(bad(format!(
+                        "arrangements.largest_after = {s} switches the branch and bound of later \
+                         rounds, but branch_and_bound is not set; set it (e.g. 150) or leave \
+                         largest_after out"
+                    )));
+                }
+                (Some(s), Some(_)) => Some(*s),
+            };
             ArrangementSpec::Generate(GenerateSpec {
                 count: positive("count", *count)?,
                 seed: *seed,
@@ -331,6 +349,7 @@ fn arrangements(
                 tolerance,
                 time_limit,
                 branch_and_bound,
+                largest_after,
                 walk: walk.unwrap_or(defaults.walk),
             })
         }

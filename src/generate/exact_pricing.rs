@@ -1,0 +1,147 @@
+//! Step 5 of pattern generation: a round whose local search finds nothing prices the residual
+//! over every filter by the branch and bound of [`crate::global`] (docs/math.md §2).
+
+use crate::clock::secs;
+use crate::global;
+use crate::problem::{GenerateSpec, RoundSearch};
+use ndarray::{ArrayView1, ArrayView2};
+use std::time::Instant;
+
+/// Relative tolerance `(M̄ − best)/M̄` of a branch and bound that looks for the largest violation:
+/// the filter it returns is within it of the largest (closing further would split more cones for
+/// the same pattern).
+pub const LARGEST_TOL: f64 = 1e-4;
+
+/// The branch-and-bound pricing of a generation, with what it carries from round to round.
+pub(super) struct ExactPricing<'a> {
+    spec: &'a GenerateSpec,
+    /// When the generation started (its `time_limit` counts from there).
+    start: Instant,
+    /// `β (1 + tolerance)`.
+    threshold: f64,
+    /// Whether the search looks for the largest violation (once a search for the first took
+    /// longer than `largest_after`).
+    largest: bool,
+    /// Seconds the last search for the largest took.
+    last_largest_s: Option<f64>,
+}
+
+/// What one round's pricing found.
+pub(super) struct Priced {
+    /// The round's `branch_and_bound` object (none when no search was started).
+    pub round: Option<RoundSearch>,
+    /// A filter above the threshold and its value.
+    pub violation: Option<(Vec<f64>, f64)>,
+    /// The search showed that no filter exceeds the threshold.
+    pub proven: bool,
+    /// Stopped undecided by the generation's clock, or not started for want of time.
+    pub cut: bool,
+}
+
+impl<'a> ExactPricing<'a> {
+    pub(super) fn new(spec: &'a GenerateSpec, start: Instant, threshold: f64) -> Self {
+        ExactPricing {
+            spec,
+            start,
+            threshold,
+            largest: spec.largest_after == Some(0.0),
+            last_largest_s: None,
+        }
+    }
+
+    /// Prices `v` (rows `m`, pooling weights `alpha`) over every filter, starting from `neurons`;
+    /// `budget` is the seconds of one search (`branch_and_bound`).
+    pub(super) fn price(
+        &mut self,
+        m: ArrayView2<f64>,
+        alpha: &[f64],
+        v: ArrayView1<f64>,
+        neurons: Vec<Vec<f64>>,
+        mut budget: f64,
+        beta: f64,
+    ) -> Priced {
+        let (spec, threshold) = (self.spec, self.threshold);
+        let remaining = || (spec.time_limit - secs(self.start)).max(0.0);
+        // A search for the largest violation that the generation's clock would cut before it
+        // took as long as the last one did is not started: cut, it would add a weak filter at
+        // best, and the time is the final solve's and certificate's.
+        if self.largest && self.last_largest_s.is_some_and(|s| remaining() < s) {
+            return Priced {
+                round: None,
+                violation: None,
+                proven: false,
+                cut: true,
+            };
+        }
+        // A search stopped undecided by its budget runs again with twice the budget while the
+        // generation's clock allows: the residual is the same, and a generation ended there
+        // would say "no violation" where the search had only run out of time (measured on
+        // digits 2×2: a final search then found 1.023 β).
+        let (mut runs, mut cones, mut seconds) = (0, 0, 0.0);
+        let mut largest = self.largest;
+        let s = loop {
+            // The largest violation: ordered by bound, closed to LARGEST_TOL (cones below the
+            // threshold are not split). The first: ordered by the cones' best points, stopped as
+            // soon as one is above the threshold.
+            let s = global::search(
+                m,
+                alpha,
+                v,
+                &global::Options {
+                    target: Some(threshold),
+                    stop_above: (!largest).then_some(threshold),
+                    tolerance: if largest {
+                        LARGEST_TOL
+                    } else {
+                        global::Options::default().tolerance
+                    },
+                    time_limit: budget.min(remaining()),
+                    starts: neurons.clone(),
+                    ..global::Options::default()
+                },
+                &|_, _, _| {},
+            );
+            runs += 1;
+            cones += s.cones_explored;
+            seconds += s.seconds;
+            if !largest && spec.largest_after.is_some_and(|after| s.seconds > after) {
+                self.largest = true;
+            }
+            let undecided = s.stop == global::Stop::TimeLimit
+                && s.dual_value_best <= threshold
+                && s.dual_value_upper > threshold;
+            // Closed to its tolerance with every filter found at most the threshold and the bound
+            // above it: only a search for the first violation decides.
+            let unsettled = largest
+                && s.stop == global::Stop::Gap
+                && s.dual_value_best <= threshold
+                && s.dual_value_upper > threshold;
+            if !(undecided || unsettled) || secs(self.start) >= spec.time_limit {
+                break s;
+            }
+            if unsettled {
+                largest = false;
+            } else {
+                budget *= 2.0;
+            }
+        };
+        if largest {
+            self.last_largest_s = Some(s.seconds);
+        }
+        Priced {
+            round: Some(RoundSearch {
+                best_ratio: s.dual_value_best / beta,
+                upper_ratio: s.dual_value_upper / beta,
+                stop: s.stop.name(),
+                cones,
+                seconds,
+                runs,
+                search: if largest { "largest" } else { "first" },
+            }),
+            violation: (s.dual_value_best > threshold)
+                .then_some((s.best_filter, s.dual_value_best)),
+            proven: s.dual_value_upper <= threshold,
+            cut: s.stop == global::Stop::TimeLimit && secs(self.start) >= spec.time_limit,
+        }
+    }
+}
