@@ -42,7 +42,7 @@ fn main() {
                 tolerance = args.next().and_then(|s| s.parse().ok()).expect("tolerance")
             }
             "--walk" => walk = true,
-            "--find" => find = args.next().and_then(|s| s.parse().ok()),
+            "--find" => find = Some(args.next().and_then(|s| s.parse().ok()).expect("threshold")),
             _ => paths.push(a),
         }
     }

@@ -22,7 +22,7 @@ pub(super) struct ExactPricing<'a> {
     /// Whether the search looks for the largest violation (once a search for the first took
     /// longer than `largest_after`).
     largest: bool,
-    /// Seconds the last search for the largest took.
+    /// Seconds the last round's search for the largest took (over its runs).
     last_largest_s: Option<f64>,
 }
 
@@ -126,7 +126,7 @@ impl<'a> ExactPricing<'a> {
             }
         };
         if largest {
-            self.last_largest_s = Some(s.seconds);
+            self.last_largest_s = Some(seconds);
         }
         Priced {
             round: Some(RoundSearch {
