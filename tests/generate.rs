@@ -509,3 +509,125 @@ fn a_generation_allowed_more_than_memory_holds_runs() {
         assert!(!memory::room_for_gates(&p, 1 << 50));
     }
 }
+
+/// The exact `M(v)` on an exact-mode problem: the largest per-pattern dual value over every cell.
+fn exact_max(problem: &Problem, v: ndarray::ArrayView1<f64>) -> f64 {
+    let prep = pipeline::prepare(problem, &SolveOptions::default(), &quiet).expect("prepare");
+    assert!(prep.arrangement.exact, "an exact arrangement");
+    cvxcnn::certify::dual_values(
+        prep.patches.stacked(),
+        &prep.arrangement,
+        &prep.a,
+        &prep.rows,
+        v,
+        cvxcnn::geometry::FilterNorm::L2,
+    )
+    .into_iter()
+    .fold(0.0, f64::max)
+}
+
+/// Every round's branch and bound bounds `M` at that round's residual `v`, so `d(θv)` bounds the
+/// nonconvex training problem from below: on `signal_exact` no round's `global_lower_bound` is above
+/// the optimum over every pattern, the generation keeps the round with the best one (its `M̄` at
+/// least the exact `M(v)`, its bound recomputed from `v`), and at the end, where the search proves
+/// that no filter exceeds `β (1 + 1e-4)`, the bound is within 1e-3 of the optimum.
+#[test]
+fn every_rounds_branch_and_bound_gives_a_global_lower_bound() {
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    let p = signal_problem(ArrangementSpec::Generate(GenerateSpec {
+        starts: 0,
+        walk: false,
+        branch_and_bound: Some(60.0),
+        ..spec(2, 3)
+    }));
+    let (_, r) = objective(&p, &SolveOptions::default());
+    let g = r.generation.as_ref().expect("generation");
+    assert_eq!(g.stop, "proven", "{g:?}");
+    let bounds: Vec<f64> = g
+        .history
+        .iter()
+        .filter_map(|round| round.branch_and_bound.as_ref())
+        .map(|s| s.global_lower_bound)
+        .collect();
+    assert!(bounds.len() >= 2, "{g:?}");
+    for &b in &bounds {
+        assert!(
+            b <= exact_opt * (1.0 + 1e-12),
+            "{b} above the optimum {exact_opt}"
+        );
+    }
+    let best = g.best_bound.as_ref().expect("a round's search");
+    let most = bounds.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(best.lower_bound, most);
+    let round = g.history[best.round]
+        .branch_and_bound
+        .as_ref()
+        .expect("its search");
+    assert_eq!(round.global_lower_bound, best.lower_bound);
+    let v = ndarray::Array1::from(best.dual_point.clone());
+    let mut all = p.clone();
+    all.arrangements = exact();
+    let m = exact_max(&all, v.view());
+    assert!(
+        best.search.dual_value_upper >= m * (1.0 - 1e-9),
+        "M̄ below M(v) = {m}: {best:?}"
+    );
+    let (d, _) = cvxcnn::certify::scaled_bound(p.y.view(), v.view(), p.beta, m).expect("v ≠ 0");
+    assert!(best.lower_bound <= d + 1e-12 * d.abs().max(1.0));
+    assert!(
+        best.lower_bound >= exact_opt * (1.0 - 1e-3),
+        "the proven round's bound {} is close to the optimum {exact_opt}",
+        best.lower_bound
+    );
+}
+
+/// `certify --global` keeps the best bound: with its final search cut after the orthant cones, the
+/// certificate is the generation's best round's (its search, its residual scaled, its bound,
+/// still below the optimum over every pattern); run to completion, the final search's bound is at
+/// least as good and the certificate is its own.
+#[test]
+fn a_cut_final_search_falls_back_on_the_generations_best_bound() {
+    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
+    let p = signal_problem(ArrangementSpec::Generate(GenerateSpec {
+        starts: 0,
+        walk: false,
+        branch_and_bound: Some(60.0),
+        ..spec(2, 3)
+    }));
+    let (_, r) = objective(&p, &SolveOptions::default());
+    let best = r
+        .generation
+        .as_ref()
+        .and_then(|g| g.best_bound.clone())
+        .expect("a round's search");
+    let cut = cvxcnn::global::Options {
+        max_cones: 1,
+        ..cvxcnn::global::Options::default()
+    };
+    let c = cvxcnn::global::certify_report(&p, &r, &cut, &quiet).expect("certify");
+    let fin = c
+        .final_search
+        .as_ref()
+        .expect("the final search is reported");
+    assert_eq!(fin.stop, cvxcnn::global::Stop::NodeLimit);
+    assert_eq!(c.bound_round, Some(best.round));
+    assert_eq!(c.global_search, best.search);
+    let cert = &c.certificate;
+    assert_eq!(cert.max_dual_value, best.search.dual_value_upper);
+    assert!(
+        (cert.lower_bound - best.lower_bound).abs() <= 1e-12 * best.lower_bound.abs(),
+        "{} vs {}",
+        cert.lower_bound,
+        best.lower_bound
+    );
+    assert!(cert.lower_bound <= exact_opt * (1.0 + 1e-12));
+    assert!(cert.dual_scaling.abs() * cert.max_dual_value <= p.beta * (1.0 + 1e-12));
+    for (e, v) in cert.evidence.dual_point.iter().zip(&best.dual_point) {
+        assert_eq!(*e, cert.dual_scaling * v);
+    }
+    let full = cvxcnn::global::certify_report(&p, &r, &cvxcnn::global::Options::default(), &quiet)
+        .expect("certify");
+    assert!(full.certificate.lower_bound >= best.lower_bound);
+    assert_eq!(full.bound_round.is_some(), full.final_search.is_some());
+    assert!(full.certificate.lower_bound <= exact_opt * (1.0 + 1e-12));
+}

@@ -402,6 +402,8 @@ fn cli_certify_global_writes_the_keys() {
     assert!(s["complete"].is_boolean());
     assert!(s["stop"].is_string());
     assert_eq!(c["max_dual_value"], s["dual_value_upper"]);
+    // Not generated: the bound is the final search's.
+    assert!(c.get("bound_round").is_none() && c.get("final_search").is_none());
     // Without --global the certificate has no such key (goldens unchanged).
     let o = bin()
         .args(["certify", p.to_str().unwrap(), "--quiet"])

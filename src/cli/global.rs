@@ -55,10 +55,14 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
     let c = &cert.certificate;
     let s = &cert.global_search;
     if !args.quiet {
+        let from = match cert.bound_round {
+            Some(k) => format!(" (generation round {k}'s, above the final search's)"),
+            None => String::new(),
+        };
         eprintln!(
             "cvxcnn: certificate scope global: network objective {:.10e}, lower bound {:.10e}, \
-             relative gap {:.2e} ({}); branch and bound: max dual value ≤ {:.10e} (best found \
-             {:.10e}, β = {}), {} cones, stop {}, {:.2} s",
+             relative gap {:.2e} ({}); branch and bound{from}: max dual value ≤ {:.10e} (best \
+             found {:.10e}, β = {}), {} cones, stop {}, {:.2} s",
             c.primal_objective,
             c.lower_bound,
             c.relative_gap,
@@ -76,6 +80,8 @@ pub(crate) fn certify_global(args: &SolveArgs) -> Result<ExitCode, String> {
         );
     }
     write_json(&cert, args.out.as_deref())?;
+    // Whether more search could help is the final search's to say.
+    let s = cert.final_search.as_ref().unwrap_or(s);
     if c.certified {
         Ok(ExitCode::SUCCESS)
     } else if s.complete {

@@ -1,9 +1,10 @@
 //! Step 5 of pattern generation: a round whose local search finds nothing prices the residual
 //! over every filter by the branch and bound of [`crate::global`] (docs/math.md §2).
 
+use crate::certify::scaled_bound;
 use crate::clock::secs;
 use crate::global;
-use crate::problem::{GenerateSpec, RoundSearch};
+use crate::problem::{GenerateSpec, RoundSearch, Search};
 use ndarray::{ArrayView1, ArrayView2};
 use std::time::Instant;
 
@@ -30,6 +31,8 @@ pub(super) struct ExactPricing<'a> {
 pub(super) struct Priced {
     /// The round's `branch_and_bound` object (none when no search was started).
     pub round: Option<RoundSearch>,
+    /// The (last run's) search, whose `M̄` gives the round's `global_lower_bound`.
+    pub search: Option<Search>,
     /// A filter above the threshold and its value.
     pub violation: Option<(Vec<f64>, f64)>,
     /// The search showed that no filter exceeds the threshold.
@@ -49,12 +52,15 @@ impl<'a> ExactPricing<'a> {
         }
     }
 
-    /// Prices `v` (rows `m`, pooling weights `alpha`) over every filter, starting from `neurons`;
-    /// `budget` is the seconds of one search (`branch_and_bound`).
+    /// Prices `v`, the residual at targets `y` (rows `m`, pooling weights `alpha`), over every
+    /// filter, starting from `neurons`; `budget` is the seconds of one search
+    /// (`branch_and_bound`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn price(
         &mut self,
         m: ArrayView2<f64>,
         alpha: &[f64],
+        y: ArrayView1<f64>,
         v: ArrayView1<f64>,
         neurons: Vec<Vec<f64>>,
         mut budget: f64,
@@ -68,6 +74,7 @@ impl<'a> ExactPricing<'a> {
         if self.largest && self.last_largest_s.is_some_and(|s| remaining() < s) {
             return Priced {
                 round: None,
+                search: None,
                 violation: None,
                 proven: false,
                 cut: true,
@@ -137,11 +144,15 @@ impl<'a> ExactPricing<'a> {
                 seconds,
                 runs,
                 search: if largest { "largest" } else { "first" },
+                // Weak duality: θv is feasible for the dual of the problem over every pattern.
+                global_lower_bound: scaled_bound(y, v, beta, s.dual_value_upper)
+                    .map_or(0.0, |(bound, _)| bound),
             }),
             violation: (s.dual_value_best > threshold)
-                .then_some((s.best_filter, s.dual_value_best)),
+                .then(|| (s.best_filter.clone(), s.dual_value_best)),
             proven: s.dual_value_upper <= threshold,
             cut: s.stop == global::Stop::TimeLimit && secs(self.start) >= spec.time_limit,
+            search: Some(s),
         }
     }
 }

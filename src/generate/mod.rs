@@ -52,7 +52,7 @@ use crate::geometry::{Activation, FilterNorm, Pooling};
 use crate::global;
 use crate::problem::memory;
 use crate::problem::{
-    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem,
+    Architecture, ArrangementSpec, GenerateSpec, Generation, GenerationRound, Problem, RoundBound,
 };
 use crate::reduce;
 use ndarray::{Array1, Array2, Array3, Axis, concatenate};
@@ -296,6 +296,8 @@ pub fn generate(
     let mut starts_tried = 0;
     let mut stop = "max_rounds";
     let mut exact = ExactPricing::new(spec, start, threshold);
+    // The round whose branch and bound gave the best global lower bound.
+    let mut best_bound: Option<RoundBound> = None;
     for round in 0..spec.rounds {
         let p = grow.prep.arrangement.patterns.len();
         let t = Instant::now();
@@ -368,7 +370,19 @@ pub fn generate(
         {
             let neurons: Vec<Vec<f64>> = neurons(&r).map(|(u, _)| u).collect();
             let m = grow.prep.patches.stacked();
-            let priced = exact.price(m, &grow.alpha, v.view(), neurons, budget, beta);
+            let priced = exact.price(m, &grow.alpha, y, v.view(), neurons, budget, beta);
+            if let (Some(round_search), Some(search)) = (&priced.round, priced.search)
+                && best_bound
+                    .as_ref()
+                    .is_none_or(|b| round_search.global_lower_bound > b.lower_bound)
+            {
+                best_bound = Some(RoundBound {
+                    round: history.len(),
+                    lower_bound: round_search.global_lower_bound,
+                    dual_point: v.to_vec(),
+                    search,
+                });
+            }
             proven = priced.proven;
             bnb_cut = priced.cut;
             bnb = priced.round;
@@ -460,6 +474,7 @@ pub fn generate(
         settings: spec.clone(),
         seconds: start.elapsed().as_secs_f64(),
         history,
+        best_bound,
     };
     let gates =
         Array2::from_shape_vec((gates.len(), h), gates.concat()).expect("every gate has length h");

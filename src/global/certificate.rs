@@ -28,8 +28,18 @@ pub struct GlobalCertificate {
     /// (`max_dual_value`), scope `global`.
     #[serde(flatten)]
     pub certificate: Certificate,
-    /// What the search did.
+    /// What the search whose `M̄` gives `lower_bound` did: the final search at the solved
+    /// network's dual point, or a generation round's (`bound_round`).
     pub global_search: Search,
+    /// The generation round (index into `generation.history`) whose branch and bound, at that
+    /// round's residual, gave a better bound than the final search; absent when the bound is the
+    /// final search's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bound_round: Option<usize>,
+    /// The final search, when the bound is a generation round's (`global_search` is then that
+    /// round's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_search: Option<Search>,
     /// What pattern generation did before the solve (`"mode": "generate"` only; the `generation`
     /// object of `solve`'s result).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -167,6 +177,10 @@ pub fn certifying_target(
 /// point, or the network's residual when that is zero) and returns the global certificate of the
 /// report's network. `options.starts` gets the network's neurons and seeded random filters; unless
 /// `options.target` is set, the search stops as soon as `M̄` certifies the network to 1e-6.
+///
+/// Every branch and bound of a pattern generation also bounded `M` at its round's residual, so
+/// each gave a valid lower bound too: when the best of them is above the final search's (a final
+/// search cut by the time limit, say), the certificate is that round's.
 pub fn certify_report(
     problem: &Problem,
     report: &Report<TwoLayerBody>,
@@ -196,17 +210,46 @@ pub fn certify_report(
         opts.target = certifying_target(y, v.view(), problem.beta, primal, CERTIFIED_REL_GAP / 2.0);
     }
     let found = search(m, &alpha, v.view(), &opts, progress);
-    Ok(GlobalCertificate {
-        certificate: global_certificate(
-            y,
-            v.view(),
-            problem.beta,
-            primal,
-            found.dual_value_upper,
-            report.certificate.patterns,
-        ),
-        global_search: found,
-        generation: report.generation.clone(),
+    let patterns = report.certificate.patterns;
+    let certificate = global_certificate(
+        y,
+        v.view(),
+        problem.beta,
+        primal,
+        found.dual_value_upper,
+        patterns,
+    );
+    let from_round = report
+        .generation
+        .as_ref()
+        .and_then(|g| g.best_bound.as_ref())
+        .map(|b| {
+            let c = global_certificate(
+                y,
+                ArrayView1::from(&b.dual_point[..]),
+                problem.beta,
+                primal,
+                b.search.dual_value_upper,
+                patterns,
+            );
+            (c, b)
+        })
+        .filter(|(c, _)| c.lower_bound > certificate.lower_bound);
+    Ok(match from_round {
+        Some((c, b)) => GlobalCertificate {
+            certificate: c,
+            global_search: b.search.clone(),
+            bound_round: Some(b.round),
+            final_search: Some(found),
+            generation: report.generation.clone(),
+        },
+        None => GlobalCertificate {
+            certificate,
+            global_search: found,
+            bound_round: None,
+            final_search: None,
+            generation: report.generation.clone(),
+        },
     })
 }
 

@@ -24,6 +24,9 @@ mod certificate;
 pub(crate) mod cone;
 pub mod price;
 
+/// The search's record and stop reasons live with the problem's results, where a generation keeps
+/// the search whose bound was best.
+pub use crate::problem::{Search, Stop};
 pub use certificate::{GlobalCertificate, certify_report, check, gate_filters, residual, too_long};
 
 use crate::arch::options::Progress;
@@ -31,7 +34,6 @@ use cone::{Cone, Evaluated, Rows, Scratch};
 use ndarray::{ArrayView1, ArrayView2};
 use price::Pricing;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::time::Instant;
@@ -84,68 +86,6 @@ impl Default for Options {
             stop_above: None,
         }
     }
-}
-
-/// Why the search stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stop {
-    /// `(M̄ − best)/M̄ ≤ tolerance`, or no cone left open.
-    Gap,
-    /// `M̄ ≤ target`.
-    Target,
-    /// The time limit.
-    TimeLimit,
-    /// The cone budget.
-    NodeLimit,
-    /// The open cones reached [`MEMORY_BUDGET`].
-    MemoryLimit,
-    /// `best` exceeded `stop_above`.
-    Violation,
-}
-
-impl Stop {
-    /// The name in the certificate (`gap`, `target`, `time_limit`, `node_limit`, `memory_limit`;
-    /// `violation` only inside pattern generation).
-    pub fn name(self) -> &'static str {
-        match self {
-            Stop::Gap => "gap",
-            Stop::Target => "target",
-            Stop::TimeLimit => "time_limit",
-            Stop::NodeLimit => "node_limit",
-            Stop::MemoryLimit => "memory_limit",
-            Stop::Violation => "violation",
-        }
-    }
-}
-
-/// What the search found (the `global_search` object of the certificate, docs/results.md).
-#[derive(Debug, Clone, Serialize)]
-pub struct Search {
-    /// `"branch_and_bound"`.
-    pub method: &'static str,
-    /// `M̄ ≥ max_{‖u‖ ≤ 1} |g_v(u)|`.
-    pub dual_value_upper: f64,
-    /// `|g_v(best_filter)|`, the largest value seen.
-    pub dual_value_best: f64,
-    /// A unit filter attaining `dual_value_best`.
-    pub best_filter: Vec<f64>,
-    /// Cones evaluated (both signs counted separately; the initial orthants included).
-    pub cones_explored: usize,
-    /// Cones still open at the stop.
-    pub cones_open: usize,
-    /// Deepest split.
-    pub max_depth: u32,
-    /// Most rows crossing one evaluated cone after the initial cover.
-    pub max_mixed_rows: usize,
-    /// Seconds.
-    pub seconds: f64,
-    /// Whether the search closed to its tolerance (`stop = gap`).
-    pub complete: bool,
-    /// Why it stopped.
-    pub stop: Stop,
-    /// The tolerance on `(M̄ − best)/M̄`.
-    pub tolerance: f64,
 }
 
 /// An evaluated open cone, ordered by `key` (ties: first created first): its bound, or, in a

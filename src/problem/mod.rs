@@ -13,10 +13,12 @@ mod architecture;
 mod arrays;
 mod file;
 pub mod memory;
+mod search;
 mod validate;
 
 pub use arrays::Arrays;
 pub use file::*;
+pub use search::{Search, Stop};
 
 use crate::data::Targets;
 use crate::error::{Error, Result};
@@ -203,6 +205,25 @@ pub struct RoundSearch {
     /// the first filter above the threshold) or `largest` (ordered by bound, it closes to a
     /// relative 1e-4 between its bound and its best filter; `upper_ratio` is then tight).
     pub search: &'static str,
+    /// A lower bound on the **nonconvex** training problem, valid for every network of any width:
+    /// `d(θv)` at this round's residual `v`, with `θ` scaled by the (last run's) `upper_ratio`
+    /// (docs/math.md §15); 0 when `v` is zero.
+    pub global_lower_bound: f64,
+}
+
+/// The generation round whose branch and bound gave the best global lower bound, with what
+/// `cvxcnn certify --global` needs to report it as its certificate: the round's residual and its
+/// search.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundBound {
+    /// Index of the round in `Generation::history`.
+    pub round: usize,
+    /// The round's `global_lower_bound`.
+    pub lower_bound: f64,
+    /// The round's residual `v` (unscaled).
+    pub dual_point: Vec<f64>,
+    /// Its (last) branch and bound, whose `dual_value_upper` bounds `max_{‖u‖ ≤ 1} |g_v(u)|`.
+    pub search: Search,
 }
 
 /// What pattern generation did (the result's `generation` object).
@@ -235,6 +256,10 @@ pub struct Generation {
     pub seconds: f64,
     /// One entry per round.
     pub history: Vec<GenerationRound>,
+    /// The round whose branch and bound gave the best `global_lower_bound` (not in the result
+    /// file: its round's `branch_and_bound` object says what it found).
+    #[serde(skip)]
+    pub best_bound: Option<RoundBound>,
 }
 
 impl ArrangementSpec {
