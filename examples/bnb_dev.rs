@@ -2,7 +2,7 @@
 //! by branch and bound"):
 //!
 //! ```text
-//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T]
+//! cargo run --release --example bnb_dev -- PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T] [--collect K]
 //! ```
 //!
 //! The first run solves the problem as `cvxcnn certify` does and saves the certificate's dual point
@@ -31,6 +31,7 @@ fn main() {
     let mut tolerance = 1e-9;
     let mut walk = false;
     let mut find: Option<f64> = None;
+    let mut collect = 0usize;
     let mut paths = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -43,12 +44,13 @@ fn main() {
             }
             "--walk" => walk = true,
             "--find" => find = Some(args.next().and_then(|s| s.parse().ok()).expect("threshold")),
+            "--collect" => collect = args.next().and_then(|s| s.parse().ok()).expect("count"),
             _ => paths.push(a),
         }
     }
     let [problem_path, dir] = &paths[..] else {
         panic!(
-            "usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T]"
+            "usage: bnb_dev PROBLEM.json DIR [--time-limit S] [--tolerance T] [--walk] [--find T] [--collect K]"
         );
     };
     let dir = PathBuf::from(dir);
@@ -116,12 +118,17 @@ fn main() {
     }
     // `--find T`: the search of pattern generation, for a filter above β(1 + T).
     let threshold = find.map(|t| problem.beta * (1.0 + t));
+    // `--collect K`: the search for the largest violation of pattern generation (target
+    // β(1 + 1e-4)), keeping the K highest points above it.
+    let above = problem.beta * (1.0 + cvxcnn::generate::LARGEST_TOL);
     let options = Options {
         time_limit,
         tolerance,
         starts,
-        target: threshold,
+        target: threshold.or((collect > 0).then_some(above)),
         stop_above: threshold,
+        collect,
+        collect_above: above,
         ..Options::default()
     };
     let s = global::search(m, &alpha, v.view(), &options, &|_, _, _| {});
@@ -139,4 +146,36 @@ fn main() {
         s.max_mixed_rows,
         s.stop.name()
     );
+    if collect > 0 {
+        let mut seen = std::collections::HashSet::new();
+        let mut distinct = Vec::new();
+        for (value, u) in &s.candidates {
+            if seen.insert(cvxcnn::arrangement::pattern_of(m, u)) {
+                distinct.push(value / problem.beta);
+            }
+        }
+        // Clusters: greedy, highest first, a point within angle acos(0.99) of a kept one joins it.
+        let mut reps: Vec<(f64, &Vec<f64>, usize)> = Vec::new();
+        for (value, u) in &s.candidates {
+            let near = reps
+                .iter_mut()
+                .find(|(_, r, _)| r.iter().zip(u.iter()).map(|(a, b)| a * b).sum::<f64>() > 0.99);
+            match near {
+                Some(r) => r.2 += 1,
+                None => reps.push((value / problem.beta, u, 1)),
+            }
+        }
+        let clusters: Vec<(f64, usize)> = reps.iter().map(|(v, _, c)| (*v, *c)).collect();
+        println!(
+            "{} clusters (value over β, points): {:?}",
+            clusters.len(),
+            &clusters[..clusters.len().min(40)]
+        );
+        println!(
+            "{} points above β(1 + 1e-4), {} distinct patterns; their values over β: {:?}",
+            s.candidates.len(),
+            distinct.len(),
+            &distinct[..distinct.len().min(40)]
+        );
+    }
 }

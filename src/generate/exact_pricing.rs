@@ -13,6 +13,17 @@ use std::time::Instant;
 /// the same pattern).
 pub const LARGEST_TOL: f64 = 1e-4;
 
+/// Points above the threshold a search keeps (`global::Options::collect`).
+const COLLECT: usize = 20_000;
+
+/// Two violating filters closer than this cosine are taken for one region of the sphere, and only
+/// the higher one's pattern is added. Measured at the late 2×2 dual point
+/// (`bench/data/digits_2x2_late`, `examples/bnb_dev.rs --collect`): the search for the largest
+/// evaluated 6,630 points above `β(1 + 1e-4)` in 423 distinct patterns, which fall in 8 such
+/// regions, at 1.0046, 1.0045, 1.0034 (twice), 1.0020 (twice) and 1.0010 β (twice); the 2,000
+/// highest points are all in the first two.
+const REGION_COS: f64 = 0.99;
+
 /// The branch-and-bound pricing of a generation, with what it carries from round to round.
 pub(super) struct ExactPricing<'a> {
     spec: &'a GenerateSpec,
@@ -33,8 +44,9 @@ pub(super) struct Priced {
     pub round: Option<RoundSearch>,
     /// The (last run's) search, whose `M̄` gives the round's `global_lower_bound`.
     pub search: Option<Search>,
-    /// A filter above the threshold and its value.
-    pub violation: Option<(Vec<f64>, f64)>,
+    /// Filters above the threshold with their values, highest first: the search's best, then the
+    /// highest of each other region of the sphere among the points it evaluated (`REGION_COS`).
+    pub violations: Vec<(Vec<f64>, f64)>,
     /// The search showed that no filter exceeds the threshold.
     pub proven: bool,
     /// Stopped undecided by the generation's clock, or not started for want of time.
@@ -75,7 +87,7 @@ impl<'a> ExactPricing<'a> {
             return Priced {
                 round: None,
                 search: None,
-                violation: None,
+                violations: Vec::new(),
                 proven: false,
                 cut: true,
             };
@@ -104,6 +116,8 @@ impl<'a> ExactPricing<'a> {
                     },
                     time_limit: budget.min(remaining()),
                     starts: neurons.clone(),
+                    collect: COLLECT,
+                    collect_above: threshold,
                     ..global::Options::default()
                 },
                 &|_, _, _| {},
@@ -148,11 +162,27 @@ impl<'a> ExactPricing<'a> {
                 global_lower_bound: scaled_bound(y, v, beta, s.dual_value_upper)
                     .map_or(0.0, |(bound, _)| bound),
             }),
-            violation: (s.dual_value_best > threshold)
-                .then(|| (s.best_filter.clone(), s.dual_value_best)),
+            violations: regions(&s, threshold),
             proven: s.dual_value_upper <= threshold,
             cut: s.stop == global::Stop::TimeLimit && secs(self.start) >= spec.time_limit,
             search: Some(s),
         }
     }
+}
+
+/// The violations of search `s` above `threshold`: its best filter, then, highest first, each
+/// collected point farther than `REGION_COS` from every one already taken.
+fn regions(s: &Search, threshold: f64) -> Vec<(Vec<f64>, f64)> {
+    let mut taken: Vec<(Vec<f64>, f64)> = Vec::new();
+    if s.dual_value_best > threshold {
+        taken.push((s.best_filter.clone(), s.dual_value_best));
+    }
+    for (value, u) in &s.candidates {
+        let near =
+            |t: &(Vec<f64>, f64)| t.0.iter().zip(u).map(|(a, b)| a * b).sum::<f64>() > REGION_COS;
+        if *value > threshold && !taken.iter().any(near) {
+            taken.push((u.clone(), *value));
+        }
+    }
+    taken
 }

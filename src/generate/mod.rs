@@ -386,13 +386,21 @@ pub fn generate(
             proven = priced.proven;
             bnb_cut = priced.cut;
             bnb = priced.round;
-            if let Some((filter, value)) = priced.violation {
-                let on = pattern_of(m, &filter);
-                if on.iter().any(|&b| b) && !grow.seen.contains(&on) {
-                    count = 1;
-                    seeds_and_found.push(filter.clone());
-                    violated.push((value, Pattern { gate: filter, on }));
-                }
+            // Every region's filter with a new pattern; the highest also starts later rounds.
+            let found: Vec<Found> = priced
+                .violations
+                .into_iter()
+                .map(|(u, value)| Found {
+                    u,
+                    sign: 1.0,
+                    value,
+                })
+                .collect();
+            violated = new_violations(&grow, &found, threshold);
+            count = violated.len();
+            violated.truncate(spec.add);
+            if let Some((_, p)) = violated.first() {
+                seeds_and_found.push(p.gate.clone());
             }
         }
         // The round's patterns are added only while the program over them still fits (the final

@@ -73,6 +73,12 @@ pub struct Options {
     /// Stop as soon as `best` exceeds this (pattern generation needs one violating filter, not
     /// the bound).
     pub stop_above: Option<f64>,
+    /// Keep up to this many of the highest cone points whose value exceeds `collect_above`
+    /// (`Search::candidates`): pattern generation adds the patterns of several violating filters
+    /// from one search.
+    pub collect: usize,
+    /// See `collect`.
+    pub collect_above: f64,
 }
 
 impl Default for Options {
@@ -84,6 +90,8 @@ impl Default for Options {
             max_cones: usize::MAX,
             starts: Vec::new(),
             stop_above: None,
+            collect: 0,
+            collect_above: f64::INFINITY,
         }
     }
 }
@@ -225,6 +233,13 @@ pub fn search(
     // Bytes held by the open cones.
     let size = |c: &Cone| 4 * c.mixed.len() + 8 * (c.gens.len() + c.p.len()) + 64;
     let mut held = 0usize;
+    // Points above `collect_above`, cut back to the `collect` highest when twice as many.
+    let mut candidates: Vec<(f64, Vec<f64>)> = Vec::new();
+    let keep_highest = |c: &mut Vec<(f64, Vec<f64>)>| {
+        // Stable: ties keep the order in which the cones were evaluated.
+        c.sort_by(|a, b| b.0.total_cmp(&a.0));
+        c.truncate(options.collect);
+    };
     let stop = loop {
         // Points are looked for only in cones bounded above the incumbent at the batch's start
         // (a fixed value, so the results do not depend on the threads).
@@ -245,11 +260,17 @@ pub fn search(
         explored += evaluated.len();
         let mut improved = false;
         for e in &evaluated {
+            if options.collect > 0 && e.value > options.collect_above {
+                candidates.push((e.value, e.point.clone()));
+            }
             improved |= best.offer(e.value, &e.point);
             max_depth = max_depth.max(e.cone.depth);
             if e.cone.depth > 0 {
                 max_mixed = max_mixed.max(e.cone.mixed.len());
             }
+        }
+        if candidates.len() > 2 * options.collect {
+            keep_highest(&mut candidates);
         }
         if improved {
             ascend_from(&mut best);
@@ -337,7 +358,9 @@ pub fn search(
     // The incumbent's value from every row of `M` as given (the cones evaluated it from their own
     // rows, merged).
     let value = pricing.value_and_gradient(&best.filter).0.abs();
+    keep_highest(&mut candidates);
     Search {
+        candidates,
         method: "branch_and_bound",
         dual_value_upper: upper(&heap, by_value, best.value.max(value), closed),
         dual_value_best: value,

@@ -64,4 +64,8 @@ pub struct Search {
     pub stop: Stop,
     /// The tolerance on `(M̄ − best)/M̄`.
     pub tolerance: f64,
+    /// The highest cone points above `Options::collect_above`, highest first, with their values
+    /// `σ g_v` (unit filters; not in the certificate): violating filters for pattern generation.
+    #[serde(skip)]
+    pub candidates: Vec<(f64, Vec<f64>)>,
 }
