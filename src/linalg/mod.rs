@@ -1,5 +1,6 @@
 //! Small dense linear algebra on `f64` slices, shared across the crate: dot products, `axpy`,
-//! norms, a Cholesky solve and nonnegative least squares ([`nnls`]).
+//! norms, a Cholesky solve, nonnegative least squares ([`nnls`]) and a thin QR (`thin_qr`) whose
+//! bits do not depend on the machine.
 //!
 //! There are two dot products on purpose: `dot` sums left to right, `dot4` keeps four partial
 //! sums (faster on the short vectors of the NNLS solvers). They round differently, so each caller
@@ -7,10 +8,12 @@
 
 mod gram_nnls;
 mod nnls;
+mod qr;
 
 pub(crate) use self::gram_nnls::GramNnls;
 pub use self::nnls::{Nnls, nnls};
 pub(crate) use self::nnls::{NnlsWork, W_TOL};
+pub(crate) use self::qr::thin_qr;
 
 /// a·b over the common length, summed left to right.
 #[inline]

@@ -218,11 +218,9 @@ pub fn build(
         Coupling::Compressed => {
             // ρ − R z = −Qᵀy and z_i − c_i + c'_i = 0; the constant keeps the optimal value.
             let hp = p * h;
-            let dense = faer::Mat::<f64>::from_fn(n, hp, |t, col| a[[col / h, t, col % h]]);
-            let qr = dense.qr();
-            let r = qr.thin_R();
-            let qm = qr.compute_thin_Q();
-            let q = Array2::from_shape_fn((n, hp), |(t, k)| qm[(t, k)]);
+            // The same bits on every machine (`linalg::thin_qr`), so that exports are too.
+            let dense = Array2::from_shape_fn((n, hp), |(t, col)| a[[col / h, t, col % h]]);
+            let (q, r) = crate::linalg::thin_qr(dense.view());
             let qty = q.t().dot(&y);
             prog.constant = 0.5 * (y.dot(&y) - qty.dot(&qty));
             let z = prog.add_vars("z", hp);
@@ -230,7 +228,7 @@ pub fn build(
                 prog.b[r0 + k] = -qty[k];
                 prog.push(r0 + k, layout.rho + k, 1.0);
                 for col in k..hp {
-                    prog.push(r0 + k, z + col, -r[(k, col)]);
+                    prog.push(r0 + k, z + col, -r[[k, col]]);
                 }
             }
             add_difference_rows(&mut prog, &layout, z);
