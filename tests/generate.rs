@@ -526,13 +526,9 @@ fn exact_max(problem: &Problem, v: ndarray::ArrayView1<f64>) -> f64 {
     .fold(0.0, f64::max)
 }
 
-/// Every round's branch and bound bounds `M` at that round's residual `v`, so `d(θv)` bounds the
-/// nonconvex training problem from below: on `signal_exact` no round's `global_lower_bound` is above
-/// the optimum over every pattern, the generation keeps the round with the best one (its `M̄` at
-/// least the exact `M(v)`, its bound recomputed from `v`), and at the end, where the search proves
-/// that no filter exceeds `β (1 + 1e-4)`, the bound is within 1e-3 of the optimum.
-#[test]
-fn every_rounds_branch_and_bound_gives_a_global_lower_bound() {
+/// The optimum of `signal_exact` over every pattern, and the problem generated from two gates by
+/// the branch and bound alone (no random starts, no walks) with its report.
+fn generated_with_branch_and_bound() -> (f64, Problem, cvxcnn::pipeline::Report) {
     let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
     let p = signal_problem(ArrangementSpec::Generate(GenerateSpec {
         starts: 0,
@@ -541,6 +537,17 @@ fn every_rounds_branch_and_bound_gives_a_global_lower_bound() {
         ..spec(2, 3)
     }));
     let (_, r) = objective(&p, &SolveOptions::default());
+    (exact_opt, p, r)
+}
+
+/// Every round's branch and bound bounds `M` at that round's residual `v`, so `d(θv)` bounds the
+/// nonconvex training problem from below: on `signal_exact` no round's `global_lower_bound` is above
+/// the optimum over every pattern, the generation keeps the round with the best one (its `M̄` at
+/// least the exact `M(v)`, its bound recomputed from `v`), and at the end, where the search proves
+/// that no filter exceeds `β (1 + 1e-4)`, the bound is within 1e-3 of the optimum.
+#[test]
+fn every_rounds_branch_and_bound_gives_a_global_lower_bound() {
+    let (exact_opt, p, r) = generated_with_branch_and_bound();
     let g = r.generation.as_ref().expect("generation");
     assert_eq!(g.stop, "proven", "{g:?}");
     let bounds: Vec<f64> = g
@@ -587,14 +594,7 @@ fn every_rounds_branch_and_bound_gives_a_global_lower_bound() {
 /// least as good and the certificate is its own.
 #[test]
 fn a_cut_final_search_falls_back_on_the_generations_best_bound() {
-    let (exact_opt, _) = objective(&signal_problem(exact()), &SolveOptions::default());
-    let p = signal_problem(ArrangementSpec::Generate(GenerateSpec {
-        starts: 0,
-        walk: false,
-        branch_and_bound: Some(60.0),
-        ..spec(2, 3)
-    }));
-    let (_, r) = objective(&p, &SolveOptions::default());
+    let (exact_opt, p, r) = generated_with_branch_and_bound();
     let best = r
         .generation
         .as_ref()
