@@ -154,23 +154,12 @@ fn main() {
                 distinct.push(value / problem.beta);
             }
         }
-        // Clusters: greedy, highest first, a point within angle acos(0.99) of a kept one joins it.
-        let mut reps: Vec<(f64, &Vec<f64>, usize)> = Vec::new();
-        for (value, u) in &s.candidates {
-            let near = reps
-                .iter_mut()
-                .find(|(_, r, _)| r.iter().zip(u.iter()).map(|(a, b)| a * b).sum::<f64>() > 0.99);
-            match near {
-                Some(r) => r.2 += 1,
-                None => reps.push((value / problem.beta, u, 1)),
-            }
-        }
-        let clusters: Vec<(f64, usize)> = reps.iter().map(|(v, _, c)| (*v, *c)).collect();
-        println!(
-            "{} clusters (value over β, points): {:?}",
-            clusters.len(),
-            &clusters[..clusters.len().min(40)]
-        );
+        // One point per region of the sphere, as pattern generation adds them.
+        let regions: Vec<f64> = cvxcnn::generate::regions(&s, above)
+            .iter()
+            .map(|(_, value)| value / problem.beta)
+            .collect();
+        println!("{} regions (value over β): {regions:?}", regions.len());
         println!(
             "{} points above β(1 + 1e-4), {} distinct patterns; their values over β: {:?}",
             s.candidates.len(),

@@ -4,6 +4,7 @@
 use crate::certify::scaled_bound;
 use crate::clock::secs;
 use crate::global;
+use crate::linalg::dot;
 use crate::problem::{GenerateSpec, RoundSearch, Search};
 use ndarray::{ArrayView1, ArrayView2};
 use std::time::Instant;
@@ -171,18 +172,57 @@ impl<'a> ExactPricing<'a> {
 }
 
 /// The violations of search `s` above `threshold`: its best filter, then, highest first, each
-/// collected point farther than `REGION_COS` from every one already taken.
-fn regions(s: &Search, threshold: f64) -> Vec<(Vec<f64>, f64)> {
+/// collected point farther than `REGION_COS` from every one already taken (one per region of the
+/// sphere; `examples/bnb_dev.rs --collect` prints them).
+pub fn regions(s: &Search, threshold: f64) -> Vec<(Vec<f64>, f64)> {
     let mut taken: Vec<(Vec<f64>, f64)> = Vec::new();
     if s.dual_value_best > threshold {
         taken.push((s.best_filter.clone(), s.dual_value_best));
     }
     for (value, u) in &s.candidates {
-        let near =
-            |t: &(Vec<f64>, f64)| t.0.iter().zip(u).map(|(a, b)| a * b).sum::<f64>() > REGION_COS;
+        let near = |t: &(Vec<f64>, f64)| dot(&t.0, u) > REGION_COS;
         if *value > threshold && !taken.iter().any(near) {
             taken.push((u.clone(), *value));
         }
     }
     taken
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(x: &[f64]) -> Vec<f64> {
+        let n = dot(x, x).sqrt();
+        x.iter().map(|v| v / n).collect()
+    }
+
+    /// The best filter first, then one point per region, highest first: a point within cosine
+    /// 0.99 of one already taken (the best filter included) is skipped, and so is any point at or
+    /// below the threshold.
+    #[test]
+    fn one_violation_per_region_highest_first() {
+        let (a, b, c) = (unit(&[1.0, 0.0]), unit(&[0.0, 1.0]), unit(&[-1.0, 0.2]));
+        let near_a = unit(&[1.0, 0.05]); // cos ≈ 0.9988 to a
+        let near_b = unit(&[0.1, 1.0]); // cos ≈ 0.995 to b
+        let s = Search {
+            method: "branch_and_bound",
+            dual_value_upper: 2.0,
+            dual_value_best: 1.5,
+            best_filter: a.clone(),
+            cones_explored: 0,
+            cones_open: 0,
+            max_depth: 0,
+            max_mixed_rows: 0,
+            seconds: 0.0,
+            complete: false,
+            stop: global::Stop::Gap,
+            tolerance: 0.0,
+            candidates: vec![(1.4, near_a), (1.3, near_b.clone()), (1.2, b), (1.0, c)],
+        };
+        let got = regions(&s, 1.1);
+        assert_eq!(got, vec![(a, 1.5), (near_b, 1.3)]);
+        let below: Vec<f64> = regions(&s, 2.0).iter().map(|t| t.1).collect();
+        assert!(below.is_empty());
+    }
 }

@@ -37,7 +37,7 @@ pub use crate::global::price;
 
 mod exact_pricing;
 use exact_pricing::ExactPricing;
-pub use exact_pricing::LARGEST_TOL;
+pub use exact_pricing::{LARGEST_TOL, regions};
 
 use crate::arch::formulation::Prepared;
 use crate::arch::options::{Progress, SolveOptions};

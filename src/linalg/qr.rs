@@ -1,11 +1,12 @@
 //! A thin QR factorization computed in one fixed order of operations.
 //!
-//! faer's blocked QR picks its blocks from the thread count and the CPU's cache sizes, so the last
+//! faer's blocked QR depends on the thread count (measured) and, by the golden files, on the machine
+//! (its blocking by cache size is the likely cause; not isolated), so the last
 //! bits of `Q` and `R` — and with them a program built from `R`, and its exported file — changed
 //! between machines (measured on all 1,797 digits: a CBF export of 47,382,362 bytes on one 2-core
 //! machine, 47,381,460 on another, 47,382,084 with one thread). Here every entry is computed by the
-//! same sequence of floating-point operations whatever the machine: the columns are updated in
-//! parallel, each one sequentially.
+//! same sequence of floating-point operations whatever the thread count, with nothing chosen at run
+//! time from the CPU: the columns are updated in parallel, each one sequentially.
 
 use super::dot4;
 use ndarray::{Array2, ArrayView2};
