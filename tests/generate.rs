@@ -121,8 +121,8 @@ fn generated_patterns_never_raise_the_optimum_and_the_same_seed_gives_the_same_g
     assert!((ipm - g).abs() <= 1e-6 * g, "clarabel {ipm} vs al {g}");
 }
 
-/// A time limit cuts the round running at it: the generation stops with `max_time` and never
-/// claims convergence from the inexact residual of a cut solve.
+/// A time limit cuts the round running at it: the generation stops with `max_time`, never
+/// claims convergence from the inexact residual of a cut solve, and adds no pattern from it.
 #[test]
 fn a_time_limit_cuts_the_round_and_never_claims_convergence() {
     let generate_spec = GenerateSpec {
@@ -137,6 +137,7 @@ fn a_time_limit_cuts_the_round_and_never_claims_convergence() {
     assert!(!g.converged);
     // The round's AL was stopped by the limit, not run to the rounds' certified gap of 1e-5.
     let r = &g.history[0];
+    assert_eq!(r.solve_stop, "max_time");
     assert!(
         r.objective - r.lower_bound > 1e-3 * r.objective,
         "{} vs {} after {} iterations",
@@ -144,6 +145,10 @@ fn a_time_limit_cuts_the_round_and_never_claims_convergence() {
         r.lower_bound,
         r.iterations
     );
+    // Its residual is priced by no search, and no pattern comes from it.
+    assert_eq!((g.starts_tried, r.violations, r.added), (0, 0, 0));
+    assert_eq!(g.generated_patterns, 0);
+    assert_eq!(out.gates.nrows(), 40, "the initial gates only");
 }
 
 #[test]

@@ -320,6 +320,11 @@ pub fn generate(
         );
         let r = run.result;
         let solve_s = secs(t);
+        // A solve cut by the time limit gives an inexact residual, and one that failed
+        // (`numerical_error`: its best iterate) a residual of no optimum: the round prices
+        // neither, adds nothing and ends the generation.
+        let failed = r.stop == "numerical_error";
+        let cut = failed || !r.converged && secs(start) >= spec.time_limit;
         let t = Instant::now();
         // The residual of the restricted optimum: the dual point to price with.
         let mut fitted = Array1::<f64>::zeros(n);
@@ -331,7 +336,11 @@ pub fn generate(
         }
         let v = &problem.y - &fitted;
         let pricing = Pricing::new(grow.prep.patches.stacked(), &grow.alpha, v.view());
-        let starts = starts(&r, &seeds_and_found, spec, round, h);
+        let starts = if cut {
+            Vec::new()
+        } else {
+            starts(&r, &seeds_and_found, spec, round, h)
+        };
         starts_tried += starts.len();
         let found: Vec<Option<Found>> = starts
             .par_iter()
@@ -341,9 +350,6 @@ pub fn generate(
         let mut max_value = ends.iter().map(|f| f.value).fold(0.0_f64, f64::max);
         let mut violated = new_violations(&grow, &ends, threshold);
         let search_s = secs(t);
-        // A solve cut by the time limit gives an inexact residual: finding no violation with it
-        // proves nothing, so the stop is the time limit.
-        let cut = !r.converged && start.elapsed().as_secs_f64() >= spec.time_limit;
         // The ascents found nothing: walk from cell to cell from where they ended.
         let t = Instant::now();
         let mut walks = 0;
@@ -426,6 +432,7 @@ pub fn generate(
             max_dual_ratio: max_value / beta,
             iterations: r.inner_iterations,
             polish_rounds: r.polish_rounds,
+            solve_stop: r.stop,
             solve_s,
             search_s,
             walks,
@@ -437,14 +444,14 @@ pub fn generate(
         progress("generate", round + 1, spec.rounds);
         let grown = al::extend_warm(r, added, h);
         if cut {
-            stop = "max_time";
-            // A solve cut mid-stretch can leave an iterate far from any optimum (measured on
-            // digits: objective 7e27 after 157 rounds); the previous round's solution, grown by
-            // this round's patterns, is the better warm start for the final solve.
-            last = Some(match warm.take() {
-                Some(previous) => al::extend_warm(previous, added, h),
-                None => grown,
-            });
+            stop = if failed {
+                "numerical_error"
+            } else {
+                "max_time"
+            };
+            // A solve cut mid-stretch is no optimum, and a failed one returned its best iterate:
+            // the previous round's solution is the better warm start for the final solve.
+            last = Some(warm.take().unwrap_or(grown));
             break;
         }
         if added == 0 {

@@ -163,6 +163,10 @@ pub struct GenerationRound {
     pub iterations: usize,
     /// Pricing rounds of its certifying polish.
     pub polish_rounds: usize,
+    /// Why this round's solve stopped: `converged` (to the round's relative gap 1e-5),
+    /// `max_iterations`, `max_time` (the generation's clock) or `numerical_error`. A round whose
+    /// solve stopped on the clock or on an error searches nothing and ends the generation.
+    pub solve_stop: &'static str,
     /// Seconds of this round's solve.
     pub solve_s: f64,
     /// Seconds of this round's search.
@@ -242,8 +246,10 @@ pub struct Generation {
     /// when `stop` is `proven` (`cvxcnn certify --global` bounds every filter).
     pub converged: bool,
     /// `no_violation`, `proven` (the branch and bound showed that no filter's dual value exceeds
-    /// `β (1 + tolerance)` at the last round's residual), `max_rounds`, `max_time` or
-    /// `memory_limit` (the program over the next round's patterns would not fit in memory).
+    /// `β (1 + tolerance)` at the last round's residual), `max_rounds`, `max_time`,
+    /// `memory_limit` (the program over the next round's patterns would not fit in memory) or
+    /// `numerical_error` (the last round's solve failed; the final solve starts from the round
+    /// before).
     pub stop: &'static str,
     /// Starts of the search over all rounds.
     pub starts_tried: usize,
