@@ -178,6 +178,9 @@ def test_ctrl_c_stops_a_solve_with_keyboard_interrupt(tmp_path):
     script = tmp_path / "interrupt.py"
     script.write_text(
         "import os, signal, cvxcnn\n"
+        # A parent that ignores SIGINT (a CI job started in the background) passes SIG_IGN on,
+        # and Python then installs no KeyboardInterrupt handler: restore the terminal's.
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         f"p = {str(PROBLEMS / 'channels_stride.json')!r}\n"
         "def ctrl_c(phase, done, total):\n"
         "    os.kill(os.getpid(), signal.SIGINT)\n"
