@@ -9,6 +9,7 @@
 
 pub mod admm;
 pub mod al;
+mod anderson;
 pub mod cone;
 pub mod dense;
 pub mod driver;
